@@ -1,0 +1,49 @@
+"""Bring a dataset from S3 to local disk, asynchronously, incrementally and atomically."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from ._ingest import AsyncS3Ingester
+from ._log import logger
+from ._sync import S3Ingester
+from .errors import (
+    ConfigError,
+    CredentialsError,
+    EndpointError,
+    IngestError,
+    IngestFailed,
+    IntegrityError,
+    LockTimeoutError,
+    ManifestError,
+    NoMatchingFilesError,
+    ObjectChangedError,
+    S3AccessError,
+    TimestampToleranceError,
+    TransferError,
+    UnsafeKeyError,
+)
+
+try:
+    __version__ = version("aio-s3-ingest")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.0.0"
+
+__all__ = [
+    "AsyncS3Ingester",
+    "ConfigError",
+    "CredentialsError",
+    "EndpointError",
+    "IngestError",
+    "IngestFailed",
+    "IntegrityError",
+    "LockTimeoutError",
+    "ManifestError",
+    "NoMatchingFilesError",
+    "ObjectChangedError",
+    "S3AccessError",
+    "S3Ingester",
+    "TimestampToleranceError",
+    "TransferError",
+    "UnsafeKeyError",
+    "__version__",
+    "logger",
+]

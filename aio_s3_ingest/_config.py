@@ -1,0 +1,154 @@
+"""Every option of an ingester, validated once, so no later stage re-checks input."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import pathlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .errors import ConfigError
+
+MiB = 1024 * 1024
+DEFAULT_PART_SIZE = 8 * MiB
+DEFAULT_CHUNK_SIZE = 1 * MiB
+
+
+@dataclass(frozen=True, kw_only=True)
+class IngestConfig:
+    """The reference ingester's parameters plus the keyword-only options added since."""
+
+    s3_bucket_name: str
+    s3_key_prefix: str
+    file_patterns: tuple[str, ...] = ("*",)
+    dataset_id: str
+    destination_directory: pathlib.Path = pathlib.Path("data/s3-ingester")
+    aws_profile_name: str | None = None
+    aws_region_name: str = "eu-west-1"
+    max_concurrent_files: int = 64
+    workers_per_file: int = 1
+    manifest_file_name: str | None = "manifest"
+    s3_timestamp_tolerance: float = -1
+    endpoint_url: str | None = None
+    anonymous: bool = False
+    part_size: int = DEFAULT_PART_SIZE
+    chunk_size: int = DEFAULT_CHUNK_SIZE
+    max_attempts: int = 5
+    connect_timeout: float = 10.0
+    read_timeout: float = 60.0
+    lock_timeout: float | None = None
+
+    def __post_init__(self) -> None:
+        _check_bucket(self.s3_bucket_name)
+        _check_type("s3_key_prefix", self.s3_key_prefix, str)
+        _check_patterns(self.file_patterns)
+        _check_dataset_id(self.dataset_id)
+        _check_positive_int("max_concurrent_files", self.max_concurrent_files)
+        _check_positive_int("workers_per_file", self.workers_per_file)
+        _check_positive_int("part_size", self.part_size)
+        _check_positive_int("chunk_size", self.chunk_size)
+        _check_positive_int("max_attempts", self.max_attempts)
+        _check_manifest_name(self.manifest_file_name)
+        _check_tolerance(self.s3_timestamp_tolerance)
+        _check_type("aws_region_name", self.aws_region_name, str)
+        for name in ("connect_timeout", "read_timeout"):
+            _check_positive_number(name, getattr(self, name))
+        if self.lock_timeout is not None:
+            _check_positive_number("lock_timeout", self.lock_timeout, allow_zero=True)
+
+    @property
+    def dataset_directory(self) -> pathlib.Path:
+        """Where the files land: ``destination_directory / dataset_id``."""
+        return self.destination_directory / self.dataset_id
+
+    @property
+    def max_requests(self) -> int:
+        """The most GETs one run keeps in flight, and so the connection pool size."""
+        return self.max_concurrent_files * self.workers_per_file
+
+
+def default_dataset_id(bucket: str, prefix: str, region: str) -> str:
+    """The reference ingester's fingerprint, kept so existing caches stay valid."""
+    return hashlib.md5((bucket + prefix + region).encode(), usedforsecurity=False).hexdigest()
+
+
+def normalise_patterns(file_pattern: str | Sequence[str]) -> tuple[str, ...]:
+    """Accept one pattern or a list of them, as the reference did."""
+    if isinstance(file_pattern, str):
+        return (file_pattern,)
+    if isinstance(file_pattern, Sequence):
+        return tuple(file_pattern)
+    raise ConfigError(
+        f"file_pattern must be a string or a list of strings, got {type(file_pattern).__name__}"
+    )
+
+
+def _check_type(name: str, value: object, kind: type) -> None:
+    if not isinstance(value, kind):
+        raise ConfigError(f"{name} must be a {kind.__name__}, got {type(value).__name__}")
+
+
+def _check_bucket(bucket: object) -> None:
+    _check_type("s3_bucket_name", bucket, str)
+    assert isinstance(bucket, str)
+    if not bucket.strip():
+        raise ConfigError("s3_bucket_name must not be empty")
+    if "/" in bucket or any(ch.isspace() for ch in bucket):
+        raise ConfigError(
+            f"s3_bucket_name {bucket!r} is not a bucket name "
+            "(no '/' or spaces; put the key prefix in s3_key_prefix)"
+        )
+
+
+def _check_patterns(patterns: tuple[str, ...]) -> None:
+    if not patterns:
+        raise ConfigError("file_pattern must not be an empty list")
+    bad = [p for p in patterns if not isinstance(p, str) or not p]
+    if bad:
+        raise ConfigError(f"file_pattern entries must be non-empty strings, got {bad!r}")
+
+
+def _check_dataset_id(dataset_id: object) -> None:
+    _check_type("dataset_id", dataset_id, str)
+    assert isinstance(dataset_id, str)
+    if dataset_id in ("", ".", "..") or any(ch in dataset_id for ch in "/\\\0"):
+        raise ConfigError(
+            f"dataset_id {dataset_id!r} must be a single folder name "
+            "(not empty, '.', '..', and without '/', '\\' or NUL)"
+        )
+
+
+def _check_positive_int(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{name} must be an integer, got {value!r}")
+    if value < 1:
+        raise ConfigError(f"{name} must be at least 1, got {value}")
+
+
+def _check_positive_number(name: str, value: object, *, allow_zero: bool = False) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+        raise ConfigError(f"{name} must be a number of seconds, got {value!r}")
+    if value < 0 or (value == 0 and not allow_zero):
+        raise ConfigError(f"{name} must be positive, got {value}")
+
+
+def _check_manifest_name(name: object) -> None:
+    if name is None:
+        return
+    _check_type("manifest_file_name", name, str)
+    assert isinstance(name, str)
+    if not name or "/" in name or "\0" in name:
+        raise ConfigError(
+            f"manifest_file_name {name!r} must be a file name under the prefix "
+            "(not empty, no '/'), or None to use no S3 manifest"
+        )
+
+
+def _check_tolerance(hours: object) -> None:
+    if isinstance(hours, bool) or not isinstance(hours, (int, float)) or math.isnan(hours):
+        raise ConfigError(f"s3_timestamp_tolerance must be a number of hours, got {hours!r}")
+    if hours < 0 and hours != -1:
+        raise ConfigError(
+            f"s3_timestamp_tolerance must be -1 (no check) or at least 0 hours, got {hours}"
+        )

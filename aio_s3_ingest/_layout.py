@@ -1,0 +1,100 @@
+"""The dataset directory on disk: state folder, temp files, safe targets, stats and deletes.
+
+Every function here is blocking and is called through a worker thread.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import secrets
+from collections.abc import Iterable
+
+from ._models import DiskState
+from ._select import STATE_DIR_NAME
+from .errors import UnsafeKeyError
+
+TEMP_SUFFIX = ".part"
+
+
+class DatasetLayout:
+    """Paths of one dataset directory, and the only code that creates or removes them."""
+
+    def __init__(self, root: pathlib.Path) -> None:
+        self.root = root
+        self.state_dir = root / STATE_DIR_NAME
+        self.temp_dir = self.state_dir / "tmp"
+        self.lock_path = self.state_dir / "lock"
+        self._real_root = ""
+
+    def create(self) -> None:
+        """Make the dataset, state and temp folders; remember where the root really is."""
+        self.temp_dir.mkdir(parents=True, exist_ok=True)
+        self._real_root = os.path.realpath(self.root)
+
+    def clear_temp(self) -> int:
+        """Remove temp files a killed run left behind (call only under the lock)."""
+        removed = 0
+        for entry in os.scandir(self.temp_dir):
+            if entry.is_file(follow_symlinks=False) and entry.name.endswith(TEMP_SUFFIX):
+                os.unlink(entry.path)
+                removed += 1
+        return removed
+
+    def stat_files(self, relpaths: Iterable[str]) -> dict[str, DiskState | None]:
+        """Size and mtime of each path, None where it is missing or not a regular file."""
+        states: dict[str, DiskState | None] = {}
+        for relpath in relpaths:
+            try:
+                st = os.stat(self.root / relpath, follow_symlinks=False)
+            except OSError:
+                states[relpath] = None
+                continue
+            regular = (st.st_mode & 0o170000) == 0o100000
+            states[relpath] = DiskState(st.st_size, st.st_mtime_ns) if regular else None
+        return states
+
+    def target(self, relpath: str, key: str) -> pathlib.Path:
+        """The final path of ``relpath``, its folders created, refused if it leaves the root."""
+        final = self.root / relpath
+        existing = final.parent
+        while not existing.exists():
+            existing = existing.parent
+        if not self.is_inside(os.path.realpath(existing)):
+            raise UnsafeKeyError({key: "its folder resolves outside the dataset directory"})
+        final.parent.mkdir(parents=True, exist_ok=True)
+        return final
+
+    def new_temp(self, size: int, *, presize: bool) -> pathlib.Path:
+        """A fresh temp file; pre-sized when parts are written at their offsets."""
+        path = self.temp_dir / f"{secrets.token_hex(8)}{TEMP_SUFFIX}"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            if presize:
+                os.ftruncate(fd, size)
+        finally:
+            os.close(fd)
+        return path
+
+    def delete(self, relpaths: Iterable[str]) -> list[str]:
+        """Delete tracked files that left the selection, and folders they leave empty."""
+        deleted = []
+        for relpath in relpaths:
+            path = self.root / relpath
+            if path.is_symlink() or path.is_file():
+                path.unlink()
+                deleted.append(relpath)
+            self._prune_empty_parents(path.parent)
+        return deleted
+
+    def is_inside(self, real_path: str) -> bool:
+        root = self._real_root or os.path.realpath(self.root)
+        return real_path == root or real_path.startswith(root.rstrip(os.sep) + os.sep)
+
+    def _prune_empty_parents(self, folder: pathlib.Path) -> None:
+        while folder != self.root and self.root in folder.parents:
+            try:
+                folder.rmdir()
+            except OSError:
+                return  # not empty, or already gone: stop climbing
+            folder = folder.parent

@@ -1,0 +1,85 @@
+"""The one place where botocore and aiohttp errors become ``aio_s3_ingest.errors``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import botocore.exceptions as bce
+
+from .errors import (
+    ConfigError,
+    CredentialsError,
+    EndpointError,
+    IngestError,
+    ObjectChangedError,
+    S3AccessError,
+    TransferError,
+)
+
+_CREDENTIAL_CODES = frozenset(
+    {
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+        "ExpiredToken",
+        "InvalidToken",
+        "TokenRefreshRequired",
+    }
+)
+_DENIED_CODES = frozenset({"AccessDenied", "AllAccessDisabled", "403", "Forbidden"})
+_CHANGED_CODES = frozenset({"PreconditionFailed", "412"})
+_MISSING_KEY_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
+
+
+def error_code(exc: BaseException) -> str | None:
+    """S3's error code of a ClientError, or None for any other exception."""
+    if isinstance(exc, bce.ClientError):
+        return str(exc.response.get("Error", {}).get("Code", "")) or None
+    return None
+
+
+def translate(exc: Exception, *, bucket: str, key: str | None = None) -> IngestError:
+    """The library error that says, in S3 terms, what went wrong."""
+    where = f"s3://{bucket}/{key}" if key is not None else f"s3://{bucket}"
+    if isinstance(exc, bce.ClientError):
+        return _translate_client_error(exc, where, bucket=bucket, key=key)
+    if isinstance(exc, (bce.NoCredentialsError, bce.PartialCredentialsError)):
+        return CredentialsError(f"no usable AWS credentials: {exc}")
+    if isinstance(exc, bce.ProfileNotFound):
+        return ConfigError(f"AWS profile not found: {exc}")
+    if isinstance(exc, bce.ParamValidationError):
+        return ConfigError(f"invalid request parameters for {where}: {exc}")
+    if isinstance(exc, (bce.EndpointConnectionError, bce.ConnectTimeoutError)):
+        return EndpointError(f"cannot reach the S3 endpoint for {where}: {exc}")
+    if key is not None:
+        return TransferError(key, f"{type(exc).__name__}: {exc}")
+    return IngestError(f"{where}: {type(exc).__name__}: {exc}")
+
+
+def _translate_client_error(
+    exc: bce.ClientError, where: str, *, bucket: str, key: str | None
+) -> IngestError:
+    code = error_code(exc) or "Unknown"
+    message = exc.response.get("Error", {}).get("Message") or code
+    if code == "NoSuchBucket":
+        return S3AccessError(f"bucket {bucket!r} does not exist")
+    if code in _DENIED_CODES:
+        return S3AccessError(f"access denied to {where} ({message})")
+    if code in _CREDENTIAL_CODES:
+        return CredentialsError(f"S3 refused the credentials for {where}: {code}")
+    if key is not None and code in _CHANGED_CODES:
+        return ObjectChangedError(key, "the object changed while it was being fetched")
+    if key is not None and code in _MISSING_KEY_CODES:
+        return TransferError(key, "the object no longer exists")
+    if key is not None:
+        return TransferError(key, f"S3 answered {code}: {message}")
+    return IngestError(f"{where}: S3 answered {code}: {message}")
+
+
+@contextmanager
+def s3_errors(*, bucket: str, key: str | None = None) -> Iterator[None]:
+    """Raise the translated library error for any botocore error in the block."""
+    try:
+        yield
+    except (bce.BotoCoreError, bce.ClientError) as exc:
+        raise translate(exc, bucket=bucket, key=key) from exc

@@ -1,0 +1,238 @@
+"""One object -> one verified local file: ranged GETs pinned to an ETag, resumed, renamed.
+
+Bytes go to a temp file in the dataset's state folder; the file is renamed to its
+final path only after every range wrote exactly its length. Each GET carries
+``IfMatch`` with the ETag from the listing, so a file is never stitched from two
+versions: a 412 restarts the whole file on the object's new ETag.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import pathlib
+import random
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import aiofiles
+import aiohttp
+import anyio
+import botocore.exceptions as bce
+from aiofiles.threadpool.binary import AsyncBufferedIOBase
+
+from ._layout import DatasetLayout
+from ._log import logger
+from ._manifest import LocalManifest
+from ._models import FileRecord, ObjectInfo, WantedFile
+from ._s3errors import error_code, s3_errors, translate
+from .errors import IntegrityError, ObjectChangedError, TransferError
+
+if TYPE_CHECKING:
+    from types_aiobotocore_s3 import S3Client
+
+# A body that breaks mid-stream is resumed from the offset reached, not restarted.
+_RESUMABLE = (
+    bce.ResponseStreamingError,
+    bce.IncompleteReadError,
+    bce.ReadTimeoutError,
+    aiohttp.ClientPayloadError,
+    aiohttp.ClientConnectionError,
+    ConnectionError,
+    asyncio.TimeoutError,
+)
+_BACKOFF_BASE_SECONDS = 0.1
+_BACKOFF_CAP_SECONDS = 5.0
+
+
+class _ObjectChanged(Exception):
+    """Internal signal: a GET answered 412, the object is no longer the listed one."""
+
+
+class _ShortBody(Exception):
+    """The body ended before the bytes announced for the range."""
+
+
+@dataclass(frozen=True, slots=True)
+class TransferContext:
+    """What every file of one run shares."""
+
+    client: S3Client
+    bucket: str
+    layout: DatasetLayout
+    manifest: LocalManifest
+    workers_per_file: int
+    part_size: int
+    chunk_size: int
+    max_attempts: int
+
+
+def split_ranges(size: int, workers: int, part_size: int) -> list[tuple[int, int]]:
+    """Up to ``workers`` contiguous [start, end) ranges, none smaller than ``part_size``."""
+    parts = max(1, min(workers, size // part_size))
+    step = max(1, math.ceil(size / parts))
+    return [(start, min(start + step, size)) for start in range(0, size, step)] or [(0, 0)]
+
+
+async def fetch_file(ctx: TransferContext, item: WantedFile) -> FileRecord:
+    """Fetch one object to its final path and record it; restart it whole if it changes."""
+    obj = item.obj
+    for _ in range(ctx.max_attempts):
+        try:
+            return await _fetch_version(ctx, item.relpath, obj)
+        except _ObjectChanged:
+            logger.info("%r changed while being fetched; fetching it again", obj.key)
+            obj = await _head(ctx, obj.key)
+        except OSError as exc:
+            path = ctx.layout.root / item.relpath
+            raise TransferError(obj.key, f"cannot write {path}: {exc}") from exc
+    raise ObjectChangedError(
+        obj.key, f"it changed {ctx.max_attempts} times while being fetched; giving up"
+    )
+
+
+async def _fetch_version(ctx: TransferContext, relpath: str, obj: ObjectInfo) -> FileRecord:
+    final = await anyio.to_thread.run_sync(ctx.layout.target, relpath, obj.key)
+    ranges = split_ranges(obj.size, ctx.workers_per_file, ctx.part_size)
+    temp = await anyio.to_thread.run_sync(
+        lambda: ctx.layout.new_temp(obj.size, presize=len(ranges) > 1)
+    )
+    try:
+        await _fetch_ranges(ctx, obj, temp, ranges)
+        return await anyio.to_thread.run_sync(_finalize, ctx, temp, final, relpath, obj)
+    except BaseException:
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(lambda: temp.unlink(missing_ok=True))
+        raise
+
+
+async def _fetch_ranges(
+    ctx: TransferContext, obj: ObjectInfo, temp: pathlib.Path, ranges: list[tuple[int, int]]
+) -> None:
+    """Fetch every range; the first failure cancels the others and is raised."""
+    if len(ranges) == 1:
+        await _fetch_range(ctx, obj, temp, *ranges[0])
+        return
+    errors: list[Exception] = []
+    async with anyio.create_task_group() as group:
+
+        async def run(start: int, end: int) -> None:
+            try:
+                await _fetch_range(ctx, obj, temp, start, end)
+            except Exception as exc:
+                errors.append(exc)
+                group.cancel_scope.cancel()
+
+        for start, end in ranges:
+            group.start_soon(run, start, end)
+    if errors:
+        changed = [exc for exc in errors if isinstance(exc, _ObjectChanged)]
+        raise (changed or errors)[0]
+
+
+async def _fetch_range(
+    ctx: TransferContext, obj: ObjectInfo, temp: pathlib.Path, start: int, end: int
+) -> None:
+    """Write bytes [start, end) at their offset, resuming a broken body where it stopped."""
+    if start == end:
+        return
+    handle = await aiofiles.open(temp, "r+b")
+    try:
+        await handle.seek(start)
+        offset, failures = start, 0
+        while offset < end:
+            cursor = [offset]
+            try:
+                await _stream(ctx, obj, handle, cursor, end)
+            except (*_RESUMABLE, _ShortBody) as exc:
+                failures += 1
+                if failures >= ctx.max_attempts:
+                    raise TransferError(
+                        obj.key, f"the body broke {failures} times; last: {_describe(exc)}"
+                    ) from exc
+                logger.debug("%r: body broke at byte %d (%s); resuming", obj.key, cursor[0], exc)
+                await _backoff(failures)
+            offset = cursor[0]
+    finally:
+        with anyio.CancelScope(shield=True):
+            await handle.close()
+
+
+async def _stream(
+    ctx: TransferContext,
+    obj: ObjectInfo,
+    handle: AsyncBufferedIOBase,
+    cursor: list[int],
+    end: int,
+) -> None:
+    """One ranged GET pinned to the listed ETag, its body written chunk by chunk."""
+    try:
+        response = await ctx.client.get_object(
+            Bucket=ctx.bucket, Key=obj.key, IfMatch=obj.etag, Range=f"bytes={cursor[0]}-{end - 1}"
+        )
+    except bce.ClientError as exc:
+        if error_code(exc) in ("PreconditionFailed", "412"):
+            raise _ObjectChanged from exc
+        raise translate(exc, bucket=ctx.bucket, key=obj.key) from exc
+    except bce.BotoCoreError as exc:
+        raise translate(exc, bucket=ctx.bucket, key=obj.key) from exc
+    body = response["Body"]
+    try:
+        expected = end - cursor[0]
+        if response["ContentLength"] != expected:
+            raise IntegrityError(
+                obj.key, f"asked for {expected} bytes, S3 announced {response['ContentLength']}"
+            )
+        while cursor[0] < end:
+            chunk = await body.read(min(ctx.chunk_size, end - cursor[0]))
+            if not chunk:
+                raise _ShortBody(f"body ended {end - cursor[0]} bytes early")
+            await handle.write(chunk)
+            cursor[0] += len(chunk)
+    finally:
+        body.close()
+
+
+def _finalize(
+    ctx: TransferContext, temp: pathlib.Path, final: pathlib.Path, relpath: str, obj: ObjectInfo
+) -> FileRecord:
+    """Give the file S3's LastModified as mtime, move it into place, and journal it."""
+    written = os.stat(temp).st_size
+    if written != obj.size:
+        raise IntegrityError(obj.key, f"temp file holds {written} bytes, expected {obj.size}")
+    mtime_ns = int(obj.last_modified.timestamp() * 1_000_000_000)
+    os.utime(temp, ns=(time.time_ns(), mtime_ns))
+    os.replace(temp, final)
+    st = os.stat(final)
+    record = FileRecord(
+        key=obj.key,
+        size=st.st_size,
+        etag=obj.etag,
+        last_modified=obj.last_modified.isoformat(),
+        mtime_ns=st.st_mtime_ns,
+    )
+    ctx.manifest.record(relpath, record)
+    return record
+
+
+async def _head(ctx: TransferContext, key: str) -> ObjectInfo:
+    with s3_errors(bucket=ctx.bucket, key=key):
+        response = await ctx.client.head_object(Bucket=ctx.bucket, Key=key)
+    return ObjectInfo(
+        key=key,
+        size=response["ContentLength"],
+        etag=response["ETag"],
+        last_modified=response["LastModified"],
+    )
+
+
+async def _backoff(failures: int) -> None:
+    """Full jitter, so clients that failed together do not retry together."""
+    ceiling = min(_BACKOFF_CAP_SECONDS, _BACKOFF_BASE_SECONDS * 2**failures)
+    await asyncio.sleep(random.uniform(0, ceiling))
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

@@ -1,0 +1,124 @@
+"""The exceptions ``aio_s3_ingest`` raises, all rooted in :class:`IngestError`.
+
+::
+
+    IngestError
+     +-- ConfigError (also ValueError)              bad arguments, unknown profile
+     +-- CredentialsError                           no credentials, or credentials refused
+     +-- S3AccessError (also PermissionError)       access denied, missing bucket
+     +-- EndpointError (also ConnectionError)       the S3 endpoint cannot be reached
+     +-- NoMatchingFilesError (also FileNotFoundError)
+     +-- TimestampToleranceError                    LastModified spread beyond tolerance
+     +-- UnsafeKeyError                             a key would land outside or clash locally
+     +-- ManifestError                              the S3 manifest is malformed or inconsistent
+     +-- LockTimeoutError (also TimeoutError)       another run holds the dataset lock
+     +-- TransferError                              one object could not be fetched
+     |    +-- ObjectChangedError                    it kept changing while being fetched
+     |    +-- IntegrityError                        the bytes received do not add up
+     +-- IngestFailed                               one or more transfers failed
+
+Library errors are raised ``from`` the botocore/aiohttp/OS error behind them, so
+the original stays reachable as ``__cause__`` without leaking into the API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+
+class IngestError(Exception):
+    """Base class of every error this library raises on purpose."""
+
+
+class ConfigError(IngestError, ValueError):
+    """An argument or setting is invalid."""
+
+
+class CredentialsError(IngestError):
+    """No AWS credentials were found, or S3 refused the ones given."""
+
+
+class S3AccessError(IngestError, PermissionError):
+    """S3 refused access, or the bucket does not exist."""
+
+
+class EndpointError(IngestError, ConnectionError):
+    """The S3 endpoint could not be reached."""
+
+
+class NoMatchingFilesError(IngestError, FileNotFoundError):
+    """No object under the prefix matches the patterns (and the S3 manifest)."""
+
+
+class TimestampToleranceError(IngestError):
+    """The selected objects were modified further apart than the tolerance allows.
+
+    A wide spread usually means a dataset was partly rewritten, or two exports
+    were mixed under one prefix.
+    """
+
+
+class UnsafeKeyError(IngestError):
+    """One or more keys cannot be stored safely in the dataset directory."""
+
+    def __init__(self, problems: Mapping[str, str]) -> None:
+        self.problems = dict(problems)
+        lines = [f"  {key!r}: {why}" for key, why in sorted(self.problems.items())]
+        super().__init__(
+            f"{len(lines)} key(s) cannot be stored safely, nothing was written:\n"
+            + "\n".join(lines)
+        )
+
+    @property
+    def keys(self) -> list[str]:
+        """The offending keys, sorted."""
+        return sorted(self.problems)
+
+
+class ManifestError(IngestError):
+    """The S3 manifest is malformed, or disagrees with the objects in S3."""
+
+
+class LockTimeoutError(IngestError, TimeoutError):
+    """Another run kept the dataset directory locked for longer than allowed."""
+
+
+class TransferError(IngestError):
+    """One object could not be fetched; ``key`` names it."""
+
+    def __init__(self, key: str, message: str) -> None:
+        self.key = key
+        super().__init__(f"{key!r}: {message}")
+
+
+class ObjectChangedError(TransferError):
+    """The object kept changing while it was being fetched."""
+
+
+class IntegrityError(TransferError):
+    """The bytes received do not match what S3 announced."""
+
+
+class IngestFailed(IngestError):
+    """Some objects could not be fetched; the others are complete and recorded.
+
+    ``failures`` maps each failed key to the exception that ended it.
+    """
+
+    def __init__(self, failures: Mapping[str, BaseException]) -> None:
+        self.failures = dict(failures)
+        super().__init__(_describe_failures(self.failures.items()))
+
+
+def _describe_failures(failures: Iterable[tuple[str, BaseException]]) -> str:
+    items = sorted(failures, key=lambda item: item[0])
+    lines = [f"  {key!r}: {_cause_text(exc)}" for key, exc in items]
+    return f"{len(lines)} object(s) failed:\n" + "\n".join(lines)
+
+
+def _cause_text(exc: BaseException) -> str:
+    if isinstance(exc, TransferError):
+        text = str(exc).removeprefix(f"{exc.key!r}: ")
+    else:
+        text = str(exc) or type(exc).__name__
+    return f"{type(exc).__name__}: {text}"
