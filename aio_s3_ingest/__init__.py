@@ -4,6 +4,15 @@ from importlib.metadata import PackageNotFoundError, version
 
 from ._ingest import AsyncS3Ingester
 from ._log import logger
+from ._progress import (
+    BytesReceived,
+    FileFinished,
+    FileStarted,
+    ProgressCallback,
+    ProgressEvent,
+    RetryScheduled,
+    RunPlanned,
+)
 from ._sync import S3Ingester
 from .errors import (
     ConfigError,
@@ -29,9 +38,12 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 __all__ = [
     "AsyncS3Ingester",
+    "BytesReceived",
     "ConfigError",
     "CredentialsError",
     "EndpointError",
+    "FileFinished",
+    "FileStarted",
     "IngestError",
     "IngestFailed",
     "IntegrityError",
@@ -39,6 +51,10 @@ __all__ = [
     "ManifestError",
     "NoMatchingFilesError",
     "ObjectChangedError",
+    "ProgressCallback",
+    "ProgressEvent",
+    "RetryScheduled",
+    "RunPlanned",
     "S3AccessError",
     "S3Ingester",
     "TimestampToleranceError",

@@ -8,6 +8,7 @@ import pathlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ._progress import ProgressCallback
 from .errors import ConfigError
 
 MiB = 1024 * 1024
@@ -38,6 +39,7 @@ class IngestConfig:
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
     lock_timeout: float | None = None
+    progress: ProgressCallback | None = None
 
     def __post_init__(self) -> None:
         _check_bucket(self.s3_bucket_name)
@@ -54,6 +56,8 @@ class IngestConfig:
         _check_type("aws_region_name", self.aws_region_name, str)
         for name in ("connect_timeout", "read_timeout"):
             _check_positive_number(name, getattr(self, name))
+        if self.progress is not None and not callable(self.progress):
+            raise ConfigError(f"progress must be a callable or None, got {self.progress!r}")
         if self.lock_timeout is not None:
             _check_positive_number("lock_timeout", self.lock_timeout, allow_zero=True)
 

@@ -21,6 +21,7 @@ from ._manifest import LocalManifest
 from ._models import FileRecord, Plan, WantedFile
 from ._options import IngesterOptions
 from ._plan import make_plan
+from ._progress import RunPlanned, ignore
 from ._transfer import TransferContext, fetch_file
 from .errors import IngestFailed
 
@@ -98,6 +99,15 @@ async def _sync_dataset(
     disk = await anyio.to_thread.run_sync(layout.stat_files, tracked)
     plan = make_plan(wanted, records, disk, force=force)
     _log_verdict(config, plan, force=force)
+    notify = config.progress or ignore
+    notify(
+        RunPlanned(
+            files_to_fetch=len(plan.to_fetch),
+            bytes_to_fetch=plan.bytes_to_fetch,
+            files_to_keep=len(plan.to_keep),
+            files_to_delete=len(plan.to_delete),
+        )
+    )
     context = TransferContext(
         client=client,
         bucket=config.s3_bucket_name,
@@ -107,6 +117,7 @@ async def _sync_dataset(
         part_size=config.part_size,
         chunk_size=config.chunk_size,
         max_attempts=config.max_attempts,
+        notify=notify,
     )
     started = time.monotonic()
     await anyio.to_thread.run_sync(manifest.open_journal)

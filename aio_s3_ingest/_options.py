@@ -13,6 +13,7 @@ from ._config import (
     default_dataset_id,
     normalise_patterns,
 )
+from ._progress import ProgressCallback
 
 _T = TypeVar("_T", bound="IngesterOptions")
 
@@ -44,6 +45,7 @@ class IngesterOptions:
         connect_timeout: float = 10.0,
         read_timeout: float = 60.0,
         lock_timeout: float | None = None,
+        progress: ProgressCallback | None = None,
     ) -> None:
         """Create an ingester; see the README's parameter table for each option.
 
@@ -73,6 +75,7 @@ class IngesterOptions:
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
             lock_timeout=lock_timeout,
+            progress=progress,
         )
 
     @classmethod

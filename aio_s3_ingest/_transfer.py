@@ -27,6 +27,13 @@ from ._layout import DatasetLayout
 from ._log import logger
 from ._manifest import LocalManifest
 from ._models import FileRecord, ObjectInfo, WantedFile
+from ._progress import (
+    BytesReceived,
+    FileFinished,
+    FileStarted,
+    ProgressCallback,
+    RetryScheduled,
+)
 from ._s3errors import error_code, s3_errors, translate
 from .errors import IntegrityError, ObjectChangedError, TransferError
 
@@ -67,6 +74,7 @@ class TransferContext:
     part_size: int
     chunk_size: int
     max_attempts: int
+    notify: ProgressCallback
 
 
 def split_ranges(size: int, workers: int, part_size: int) -> list[tuple[int, int]]:
@@ -96,16 +104,19 @@ async def fetch_file(ctx: TransferContext, item: WantedFile) -> FileRecord:
 async def _fetch_version(ctx: TransferContext, relpath: str, obj: ObjectInfo) -> FileRecord:
     final = await anyio.to_thread.run_sync(ctx.layout.target, relpath, obj.key)
     ranges = split_ranges(obj.size, ctx.workers_per_file, ctx.part_size)
+    ctx.notify(FileStarted(key=obj.key, size=obj.size))
     temp = await anyio.to_thread.run_sync(
         lambda: ctx.layout.new_temp(obj.size, presize=len(ranges) > 1)
     )
     try:
         await _fetch_ranges(ctx, obj, temp, ranges)
-        return await anyio.to_thread.run_sync(_finalize, ctx, temp, final, relpath, obj)
+        record = await anyio.to_thread.run_sync(_finalize, ctx, temp, final, relpath, obj)
     except BaseException:
         with anyio.CancelScope(shield=True):
             await anyio.to_thread.run_sync(lambda: temp.unlink(missing_ok=True))
         raise
+    ctx.notify(FileFinished(key=obj.key, size=obj.size))
+    return record
 
 
 async def _fetch_ranges(
@@ -153,6 +164,7 @@ async def _fetch_range(
                         obj.key, f"the body broke {failures} times; last: {_describe(exc)}"
                     ) from exc
                 logger.debug("%r: body broke at byte %d (%s); resuming", obj.key, cursor[0], exc)
+                ctx.notify(RetryScheduled(key=obj.key, attempt=failures, cause=_describe(exc)))
                 await _backoff(failures)
             offset = cursor[0]
     finally:
@@ -191,6 +203,7 @@ async def _stream(
                 raise _ShortBody(f"body ended {end - cursor[0]} bytes early")
             await handle.write(chunk)
             cursor[0] += len(chunk)
+            ctx.notify(BytesReceived(key=obj.key, nbytes=len(chunk)))
     finally:
         body.close()
 

@@ -1,0 +1,61 @@
+"""Progress events: what a run tells a progress bar, a metrics exporter or a log.
+
+A callable passed as ``progress=`` receives each event on the event loop's thread;
+it must be quick and must not block.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class RunPlanned:
+    """The plan is made: how much will be fetched, kept and deleted."""
+
+    files_to_fetch: int
+    bytes_to_fetch: int
+    files_to_keep: int
+    files_to_delete: int
+
+
+@dataclass(frozen=True, slots=True)
+class FileStarted:
+    """A file's download began (again, after an object changed)."""
+
+    key: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class BytesReceived:
+    """``nbytes`` more bytes of ``key`` were written."""
+
+    key: str
+    nbytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class FileFinished:
+    """A file is verified and in place."""
+
+    key: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class RetryScheduled:
+    """A broken body is resumed after a pause; ``cause`` says what broke."""
+
+    key: str
+    attempt: int
+    cause: str
+
+
+ProgressEvent = RunPlanned | FileStarted | BytesReceived | FileFinished | RetryScheduled
+ProgressCallback = Callable[[ProgressEvent], None]
+
+
+def ignore(event: ProgressEvent) -> None:
+    """The callback used when nobody listens."""
