@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import functools
+import contextlib
 import pathlib
+import threading
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Generic, TypeVar
 
 import anyio
 
 from ._ingest import AsyncS3Ingester
 from ._options import IngesterOptions
+
+_T = TypeVar("_T")
 
 
 class S3Ingester(IngesterOptions):
@@ -24,11 +29,13 @@ class S3Ingester(IngesterOptions):
     def fetch_data(self, force_recompute: bool = False) -> list[pathlib.Path]:
         """Bring the dataset up to date and return the paths of its files, sorted."""
         ingester = AsyncS3Ingester._from_config(self.config)
-        call = functools.partial(anyio.run, ingester.fetch_data, force_recompute, backend="asyncio")
+
+        async def call() -> list[pathlib.Path]:
+            return await ingester.fetch_data(force_recompute)
+
         if not _loop_running():
-            return call()
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="aio-s3-ingest") as pool:
-            return pool.submit(call).result()
+            return anyio.run(call, backend="asyncio")
+        return _run_on_worker_thread(call)
 
 
 def _loop_running() -> bool:
@@ -37,3 +44,37 @@ def _loop_running() -> bool:
     except RuntimeError:
         return False
     return True
+
+
+def _run_on_worker_thread(call: Callable[[], Awaitable[_T]]) -> _T:
+    """Run ``call`` on a fresh loop in a worker; Ctrl-C here cancels it there, cleanly."""
+    job = _CancellableJob(call)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="aio-s3-ingest") as pool:
+        future = pool.submit(lambda: anyio.run(job.run, backend="asyncio"))
+        try:
+            return future.result()
+        except BaseException:
+            job.cancel()  # e.g. KeyboardInterrupt while waiting: stop the worker's run too
+            raise
+
+
+class _CancellableJob(Generic[_T]):
+    def __init__(self, call: Callable[[], Awaitable[_T]]) -> None:
+        self._call = call
+        self._scope: anyio.CancelScope | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock = threading.Lock()
+
+    async def run(self) -> _T:
+        with anyio.CancelScope() as scope:
+            with self._lock:
+                self._scope, self._loop = scope, asyncio.get_running_loop()
+            return await self._call()
+        raise KeyboardInterrupt  # cancelled from the waiting thread
+
+    def cancel(self) -> None:
+        with self._lock:
+            scope, loop = self._scope, self._loop
+        if scope is not None and loop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop may have closed already
+                loop.call_soon_threadsafe(scope.cancel)
