@@ -81,6 +81,8 @@ class DatasetLayout:
         deleted = []
         for relpath in relpaths:
             path = self.root / relpath
+            if not self.is_inside(os.path.realpath(path.parent)):
+                continue  # a symlinked folder leads outside: never delete there
             if path.is_symlink() or path.is_file():
                 path.unlink()
                 deleted.append(relpath)

@@ -20,6 +20,7 @@ from typing import Any, TextIO
 
 from ._log import logger
 from ._models import FileRecord
+from ._select import path_problem
 
 FORMAT = "aio-s3-ingest.manifest"
 VERSION = 1
@@ -104,7 +105,7 @@ class LocalManifest:
         for line in lines:
             try:
                 item = json.loads(line)
-                records[item.pop("path")] = _record(item)
+                records[_checked_path(item.pop("path"))] = _record(item)
             except (ValueError, TypeError, KeyError, AttributeError):
                 continue  # a line torn by a crash: that file is fetched again
         return records
@@ -119,7 +120,14 @@ def _parse_manifest(text: str) -> dict[str, FileRecord]:
     files = document["files"]
     if not isinstance(files, dict):
         raise TypeError("'files' is not an object")
-    return {str(path): _record(item) for path, item in files.items()}
+    return {_checked_path(path): _record(item) for path, item in files.items()}
+
+
+def _checked_path(path: object) -> str:
+    """A recorded path is trusted for deletion only if it is a safe relative path."""
+    if not isinstance(path, str) or path_problem(path) is not None:
+        raise ValueError(f"unsafe path {path!r} in the local manifest")
+    return path
 
 
 def _record(item: Any) -> FileRecord:

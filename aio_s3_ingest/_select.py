@@ -121,7 +121,7 @@ def require_matches(wanted: Sequence[WantedFile], where: str, patterns: Sequence
 
 def check_safe(wanted: Sequence[WantedFile]) -> None:
     """Refuse, before anything is written, keys that cannot be stored safely."""
-    problems = {item.obj.key: why for item in wanted if (why := _path_problem(item.relpath))}
+    problems = {item.obj.key: why for item in wanted if (why := path_problem(item.relpath))}
     by_path = {item.relpath: item.obj.key for item in wanted}
     for item in wanted:
         parts = item.relpath.split("/")
@@ -135,7 +135,8 @@ def check_safe(wanted: Sequence[WantedFile]) -> None:
         raise UnsafeKeyError(problems)
 
 
-def _path_problem(relpath: str) -> str | None:
+def path_problem(relpath: str) -> str | None:
+    """Why ``relpath`` cannot be stored safely, or None when it can."""
     if "\0" in relpath:
         return "contains a NUL character"
     if relpath.startswith("/"):
