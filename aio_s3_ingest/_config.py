@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import math
 import pathlib
+import urllib.parse
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -44,6 +45,7 @@ class IngestConfig:
     def __post_init__(self) -> None:
         _check_bucket(self.s3_bucket_name)
         _check_type("s3_key_prefix", self.s3_key_prefix, str)
+        _check_type("aws_region_name", self.aws_region_name, str)
         _check_patterns(self.file_patterns)
         _check_dataset_id(self.dataset_id)
         _check_positive_int("max_concurrent_files", self.max_concurrent_files)
@@ -53,7 +55,7 @@ class IngestConfig:
         _check_positive_int("max_attempts", self.max_attempts)
         _check_manifest_name(self.manifest_file_name)
         _check_tolerance(self.s3_timestamp_tolerance)
-        _check_type("aws_region_name", self.aws_region_name, str)
+        _check_endpoint(self.endpoint_url)
         for name in ("connect_timeout", "read_timeout"):
             _check_positive_number(name, getattr(self, name))
         if self.progress is not None and not callable(self.progress):
@@ -146,6 +148,16 @@ def _check_manifest_name(name: object) -> None:
         raise ConfigError(
             f"manifest_file_name {name!r} must be a file name under the prefix "
             "(not empty, no '/'), or None to use no S3 manifest"
+        )
+
+
+def _check_endpoint(url: object) -> None:
+    if url is None:
+        return
+    parsed = urllib.parse.urlsplit(url) if isinstance(url, str) else None
+    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise ConfigError(
+            f"endpoint_url must be an http(s) URL such as 'http://127.0.0.1:9000', got {url!r}"
         )
 
 

@@ -18,7 +18,7 @@ async def list_objects(client: S3Client, bucket: str, prefix: str) -> list[Objec
     """Every object under the prefix, across all ListObjectsV2 pages."""
     objects: list[ObjectInfo] = []
     paginator = client.get_paginator("list_objects_v2")
-    with s3_errors(bucket=bucket, key=prefix or None):
+    with s3_errors(bucket=bucket, prefix=prefix):
         async for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
             objects.extend(
                 ObjectInfo(

@@ -38,9 +38,15 @@ def error_code(exc: BaseException) -> str | None:
     return None
 
 
-def translate(exc: Exception, *, bucket: str, key: str | None = None) -> IngestError:
-    """The library error that says, in S3 terms, what went wrong."""
-    where = f"s3://{bucket}/{key}" if key is not None else f"s3://{bucket}"
+def translate(
+    exc: Exception, *, bucket: str, key: str | None = None, prefix: str | None = None
+) -> IngestError:
+    """The library error that says, in S3 terms, what went wrong.
+
+    With ``key`` the failure belongs to that object (a TransferError unless it is
+    about access or credentials); without it, to the run as a whole.
+    """
+    where = f"s3://{bucket}/{key if key is not None else prefix or ''}"
     if isinstance(exc, bce.ClientError):
         return _translate_client_error(exc, where, bucket=bucket, key=key)
     if isinstance(exc, (bce.NoCredentialsError, bce.PartialCredentialsError)):
@@ -77,9 +83,9 @@ def _translate_client_error(
 
 
 @contextmanager
-def s3_errors(*, bucket: str, key: str | None = None) -> Iterator[None]:
+def s3_errors(*, bucket: str, key: str | None = None, prefix: str | None = None) -> Iterator[None]:
     """Raise the translated library error for any botocore error in the block."""
     try:
         yield
     except (bce.BotoCoreError, bce.ClientError) as exc:
-        raise translate(exc, bucket=bucket, key=key) from exc
+        raise translate(exc, bucket=bucket, key=key, prefix=prefix) from exc

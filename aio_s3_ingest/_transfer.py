@@ -35,7 +35,7 @@ from ._progress import (
     RetryScheduled,
 )
 from ._s3errors import error_code, s3_errors, translate
-from .errors import IntegrityError, ObjectChangedError, TransferError
+from .errors import IngestError, IntegrityError, ObjectChangedError, TransferError
 
 if TYPE_CHECKING:
     from types_aiobotocore_s3 import S3Client
@@ -93,6 +93,8 @@ async def fetch_file(ctx: TransferContext, item: WantedFile) -> FileRecord:
         except _ObjectChanged:
             logger.info("%r changed while being fetched; fetching it again", obj.key)
             obj = await _head(ctx, obj.key)
+        except IngestError:
+            raise  # S3AccessError is also an OSError: keep it as it is
         except OSError as exc:
             path = ctx.layout.root / item.relpath
             raise TransferError(obj.key, f"cannot write {path}: {exc}") from exc
