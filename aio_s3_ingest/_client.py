@@ -21,7 +21,10 @@ _SPARE_CONNECTIONS = 4
 
 
 async def open_client(config: IngestConfig, stack: AsyncExitStack) -> S3Client:
-    """An S3 client whose pool fits every request the run keeps in flight."""
+    """An S3 client whose pool fits every request the run keeps in flight.
+
+    A new session per call, so credentials changed between runs are picked up.
+    """
     session = AioSession(profile=config.aws_profile_name)
     with s3_errors(bucket=config.s3_bucket_name):
         if not config.anonymous:

@@ -56,6 +56,10 @@ class IngestConfig:
         _check_manifest_name(self.manifest_file_name)
         _check_tolerance(self.s3_timestamp_tolerance)
         _check_endpoint(self.endpoint_url)
+        _check_type("anonymous", self.anonymous, bool)
+        _check_type("destination_directory", self.destination_directory, pathlib.Path)
+        if self.aws_profile_name is not None:
+            _check_type("aws_profile_name", self.aws_profile_name, str)
         for name in ("connect_timeout", "read_timeout"):
             _check_positive_number(name, getattr(self, name))
         if self.progress is not None and not callable(self.progress):

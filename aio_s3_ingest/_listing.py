@@ -48,8 +48,9 @@ async def wanted_files(client: S3Client, config: IngestConfig) -> list[WantedFil
 async def _apply_manifest(
     client: S3Client, config: IngestConfig, listed: list[ObjectInfo], base: str
 ) -> list[ObjectInfo]:
+    # Redshift's UNLOAD ... MANIFEST writes it at <prefix>manifest, whatever the prefix ends in.
     name = config.manifest_file_name
-    manifest_key = base + name if name is not None else None
+    manifest_key = config.s3_key_prefix + name if name is not None else None
     manifest = next((obj for obj in listed if obj.key == manifest_key), None)
     if manifest is None:
         return listed

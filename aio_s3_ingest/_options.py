@@ -14,6 +14,7 @@ from ._config import (
     normalise_patterns,
 )
 from ._progress import ProgressCallback
+from .errors import ConfigError
 
 _T = TypeVar("_T", bound="IngesterOptions")
 
@@ -60,7 +61,7 @@ class IngesterOptions:
             s3_key_prefix=s3_key_prefix,
             file_patterns=normalise_patterns(file_pattern),
             dataset_id=dataset_id,  # type: ignore[arg-type]  # validated in IngestConfig
-            destination_directory=pathlib.Path(destination_directory),
+            destination_directory=_as_path(destination_directory),
             aws_profile_name=aws_profile_name,
             aws_region_name=aws_region_name,
             max_concurrent_files=max_concurrent_files,
@@ -96,3 +97,11 @@ class IngesterOptions:
             f"{type(self).__name__}(s3://{c.s3_bucket_name}/{c.s3_key_prefix} "
             f"-> {c.dataset_directory})"
         )
+
+
+def _as_path(value: object) -> pathlib.Path:
+    if isinstance(value, (str, pathlib.PurePath)):
+        return pathlib.Path(value)
+    raise ConfigError(
+        f"destination_directory must be a path or a string, got {type(value).__name__}"
+    )

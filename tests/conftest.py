@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import pathlib
 import uuid
 from collections.abc import Callable, Iterator
@@ -29,9 +30,10 @@ def moto_endpoint() -> Iterator[str]:
 
 
 @pytest.fixture(autouse=True)
-def aws_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+def aws_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     """Dummy credentials, and no AWS setting of the machine leaks into a test."""
-    import os
 
     for name in list(os.environ):
         if name.startswith("AWS_"):
