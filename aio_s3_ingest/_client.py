@@ -33,7 +33,8 @@ async def open_client(config: IngestConfig, stack: AsyncExitStack) -> S3Client:
             max_pool_connections=config.max_requests + _SPARE_CONNECTIONS,
             connect_timeout=config.connect_timeout,
             read_timeout=config.read_timeout,
-            retries={"mode": "standard", "max_attempts": config.max_attempts},
+            # total_max_attempts counts the first try; botocore's max_attempts would not.
+            retries={"mode": "standard", "total_max_attempts": config.max_attempts},
             signature_version=UNSIGNED if config.anonymous else None,
         )
         creator = session.create_client(

@@ -65,15 +65,20 @@ class DatasetLayout:
         final.parent.mkdir(parents=True, exist_ok=True)
         return final
 
-    def new_temp(self, size: int, *, presize: bool) -> pathlib.Path:
-        """A fresh temp file; pre-sized when parts are written at their offsets."""
+    def new_temp(self, size: int, *, data: bytes | None = None) -> pathlib.Path:
+        """A fresh temp file holding ``data``, or pre-sized so ranges can land at offsets."""
         path = self.temp_dir / f"{secrets.token_hex(8)}{TEMP_SUFFIX}"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         try:
-            if presize:
+            if data is None:
                 os.ftruncate(fd, size)
-        finally:
+            else:
+                _write_all(fd, data)
+        except BaseException:
             os.close(fd)
+            path.unlink(missing_ok=True)
+            raise
+        os.close(fd)
         return path
 
     def delete(self, relpaths: Iterable[str]) -> list[str]:
@@ -100,3 +105,9 @@ class DatasetLayout:
             except OSError:
                 return  # not empty, or already gone: stop climbing
             folder = folder.parent
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]

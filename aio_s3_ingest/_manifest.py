@@ -105,7 +105,8 @@ class LocalManifest:
         for line in lines:
             try:
                 item = json.loads(line)
-                records[_checked_path(item.pop("path"))] = _record(item)
+                path = _checked_path(item.pop("path"))
+                records[path] = _record(item)
             except (ValueError, TypeError, KeyError, AttributeError):
                 continue  # a line torn by a crash: that file is fetched again
         return records

@@ -15,13 +15,12 @@ import pathlib
 import random
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import aiofiles
 import aiohttp
 import anyio
 import botocore.exceptions as bce
-from aiofiles.threadpool.binary import AsyncBufferedIOBase
 
 from ._layout import DatasetLayout
 from ._log import logger
@@ -60,6 +59,28 @@ class _ObjectChanged(Exception):
 
 class _ShortBody(Exception):
     """The body ended before the bytes announced for the range."""
+
+
+class _Sink(Protocol):
+    async def write(self, data: bytes, /) -> int: ...
+
+
+class _MemorySink:
+    """Collects a small body; it is written to disk in one go."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+
+    async def write(self, data: bytes, /) -> int:
+        self.data += data
+        return len(data)
+
+
+@dataclass(slots=True)
+class _Cursor:
+    """How far a range has been written; survives a broken body for the resume."""
+
+    offset: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,21 +125,37 @@ async def fetch_file(ctx: TransferContext, item: WantedFile) -> FileRecord:
 
 
 async def _fetch_version(ctx: TransferContext, relpath: str, obj: ObjectInfo) -> FileRecord:
-    final = await anyio.to_thread.run_sync(ctx.layout.target, relpath, obj.key)
-    ranges = split_ranges(obj.size, ctx.workers_per_file, ctx.part_size)
     ctx.notify(FileStarted(key=obj.key, size=obj.size))
-    temp = await anyio.to_thread.run_sync(
-        lambda: ctx.layout.new_temp(obj.size, presize=len(ranges) > 1)
+    ranges = split_ranges(obj.size, ctx.workers_per_file, ctx.part_size)
+    if len(ranges) == 1 and obj.size <= ctx.chunk_size:
+        record = await _fetch_small(ctx, relpath, obj)
+    else:
+        record = await _fetch_large(ctx, relpath, obj, ranges)
+    ctx.notify(FileFinished(key=obj.key, size=obj.size))
+    return record
+
+
+async def _fetch_small(ctx: TransferContext, relpath: str, obj: ObjectInfo) -> FileRecord:
+    """One GET into memory (at most one chunk), then one thread hop writes and renames it."""
+    sink = _MemorySink()
+    await _read_range(ctx, obj, sink, 0, obj.size)
+    return await anyio.to_thread.run_sync(_store_whole, ctx, relpath, obj, bytes(sink.data))
+
+
+async def _fetch_large(
+    ctx: TransferContext, relpath: str, obj: ObjectInfo, ranges: list[tuple[int, int]]
+) -> FileRecord:
+    """Ranges streamed to their offsets in a pre-sized temp file, then renamed."""
+    final, temp = await anyio.to_thread.run_sync(
+        lambda: (ctx.layout.target(relpath, obj.key), ctx.layout.new_temp(obj.size))
     )
     try:
         await _fetch_ranges(ctx, obj, temp, ranges)
-        record = await anyio.to_thread.run_sync(_finalize, ctx, temp, final, relpath, obj)
+        return await anyio.to_thread.run_sync(_finalize, ctx, temp, final, relpath, obj)
     except BaseException:
         with anyio.CancelScope(shield=True):
             await anyio.to_thread.run_sync(lambda: temp.unlink(missing_ok=True))
         raise
-    ctx.notify(FileFinished(key=obj.key, size=obj.size))
-    return record
 
 
 async def _fetch_ranges(
@@ -126,14 +163,14 @@ async def _fetch_ranges(
 ) -> None:
     """Fetch every range; the first failure cancels the others and is raised."""
     if len(ranges) == 1:
-        await _fetch_range(ctx, obj, temp, *ranges[0])
+        await _fetch_range_to_file(ctx, obj, temp, *ranges[0])
         return
     errors: list[Exception] = []
     async with anyio.create_task_group() as group:
 
         async def run(start: int, end: int) -> None:
             try:
-                await _fetch_range(ctx, obj, temp, start, end)
+                await _fetch_range_to_file(ctx, obj, temp, start, end)
             except Exception as exc:
                 errors.append(exc)
                 group.cancel_scope.cancel()
@@ -145,46 +182,54 @@ async def _fetch_ranges(
         raise (changed or errors)[0]
 
 
-async def _fetch_range(
+async def _fetch_range_to_file(
     ctx: TransferContext, obj: ObjectInfo, temp: pathlib.Path, start: int, end: int
 ) -> None:
-    """Write bytes [start, end) at their offset, resuming a broken body where it stopped."""
-    if start == end:
-        return
+    """Bytes [start, end) through their own handle, so parallel ranges share no position."""
     handle = await aiofiles.open(temp, "r+b")
     try:
-        await handle.seek(start)
-        offset, failures = start, 0
-        while offset < end:
-            cursor = [offset]
-            try:
-                await _stream(ctx, obj, handle, cursor, end)
-            except (*_RESUMABLE, _ShortBody) as exc:
-                failures += 1
-                if failures >= ctx.max_attempts:
-                    raise TransferError(
-                        obj.key, f"the body broke {failures} times; last: {_describe(exc)}"
-                    ) from exc
-                logger.debug("%r: body broke at byte %d (%s); resuming", obj.key, cursor[0], exc)
-                ctx.notify(RetryScheduled(key=obj.key, attempt=failures, cause=_describe(exc)))
-                await _backoff(failures)
-            offset = cursor[0]
+        if start:
+            await handle.seek(start)
+        await _read_range(ctx, obj, handle, start, end)
     finally:
         with anyio.CancelScope(shield=True):
             await handle.close()
 
 
+async def _read_range(
+    ctx: TransferContext, obj: ObjectInfo, sink: _Sink, start: int, end: int
+) -> None:
+    """Bytes [start, end) into ``sink`` in order, resuming a broken body where it stopped.
+
+    Returns only once exactly ``end - start`` bytes were written: that count, not
+    the size of a pre-sized file, is what verifies a download.
+    """
+    cursor = _Cursor(start)
+    failures = 0
+    while cursor.offset < end:
+        try:
+            await _stream(ctx, obj, sink, cursor, end)
+        except (*_RESUMABLE, _ShortBody) as exc:
+            failures += 1
+            if failures >= ctx.max_attempts:
+                raise TransferError(
+                    obj.key, f"the body broke {failures} times; last: {_describe(exc)}"
+                ) from exc
+            logger.debug("%r: body broke at byte %d (%s); resuming", obj.key, cursor.offset, exc)
+            ctx.notify(RetryScheduled(key=obj.key, attempt=failures, cause=_describe(exc)))
+            await _backoff(failures)
+
+
 async def _stream(
-    ctx: TransferContext,
-    obj: ObjectInfo,
-    handle: AsyncBufferedIOBase,
-    cursor: list[int],
-    end: int,
+    ctx: TransferContext, obj: ObjectInfo, sink: _Sink, cursor: _Cursor, end: int
 ) -> None:
     """One ranged GET pinned to the listed ETag, its body written chunk by chunk."""
     try:
         response = await ctx.client.get_object(
-            Bucket=ctx.bucket, Key=obj.key, IfMatch=obj.etag, Range=f"bytes={cursor[0]}-{end - 1}"
+            Bucket=ctx.bucket,
+            Key=obj.key,
+            IfMatch=obj.etag,
+            Range=f"bytes={cursor.offset}-{end - 1}",
         )
     except bce.ClientError as exc:
         if error_code(exc) in ("PreconditionFailed", "412"):
@@ -194,20 +239,31 @@ async def _stream(
         raise translate(exc, bucket=ctx.bucket, key=obj.key) from exc
     body = response["Body"]
     try:
-        expected = end - cursor[0]
+        expected = end - cursor.offset
         if response["ContentLength"] != expected:
             raise IntegrityError(
                 obj.key, f"asked for {expected} bytes, S3 announced {response['ContentLength']}"
             )
-        while cursor[0] < end:
-            chunk = await body.read(min(ctx.chunk_size, end - cursor[0]))
+        while cursor.offset < end:
+            chunk = await body.read(min(ctx.chunk_size, end - cursor.offset))
             if not chunk:
-                raise _ShortBody(f"body ended {end - cursor[0]} bytes early")
-            await handle.write(chunk)
-            cursor[0] += len(chunk)
+                raise _ShortBody(f"body ended {end - cursor.offset} bytes early")
+            await sink.write(chunk)
+            cursor.offset += len(chunk)
             ctx.notify(BytesReceived(key=obj.key, nbytes=len(chunk)))
     finally:
         body.close()
+
+
+def _store_whole(ctx: TransferContext, relpath: str, obj: ObjectInfo, data: bytes) -> FileRecord:
+    """Write a small file's bytes to a temp file and move it into place, in one thread hop."""
+    final = ctx.layout.target(relpath, obj.key)
+    temp = ctx.layout.new_temp(len(data), data=data)
+    try:
+        return _finalize(ctx, temp, final, relpath, obj)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
 
 
 def _finalize(
