@@ -8,7 +8,6 @@ import inspect
 import logging
 import pathlib
 import socket
-from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -28,8 +27,8 @@ from aio_s3_ingest import (
     UnsafeKeyError,
     errors,
 )
+from tests._helpers import MakeIngester
 
-MakeIngester = Callable[..., AsyncS3Ingester]
 TYPING_API = pathlib.Path(__file__).parent / "typing" / "api.py"
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pathlib
 import time
 import uuid
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -21,22 +20,10 @@ from aio_s3_ingest import (
     TimestampToleranceError,
     UnsafeKeyError,
 )
+from tests._helpers import MakeIngester, data_files
 
 REGION = "eu-west-1"
 STATE_DIR = ".aio-s3-ingest"
-
-MakeIngester = Callable[..., AsyncS3Ingester]
-
-
-def data_files(root: pathlib.Path) -> list[str]:
-    """Every regular file under ``root`` (outside the state folder), as sorted posix paths."""
-    if not root.exists():
-        return []
-    return sorted(
-        path.relative_to(root).as_posix()
-        for path in root.rglob("*")
-        if path.is_file() and STATE_DIR not in path.relative_to(root).parts
-    )
 
 
 def put(s3: Any, bucket: str, *keys: str) -> None:

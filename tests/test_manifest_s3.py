@@ -4,26 +4,13 @@ from __future__ import annotations
 
 import json
 import pathlib
-from collections.abc import Callable
 from typing import Any
 
 import anyio
 import pytest
 
-from aio_s3_ingest import AsyncS3Ingester, ManifestError, NoMatchingFilesError
-
-MakeIngester = Callable[..., AsyncS3Ingester]
-
-
-def data_files(root: pathlib.Path) -> list[str]:
-    """Every regular file under ``root`` outside the state folder, as sorted posix paths."""
-    if not root.exists():
-        return []
-    return sorted(
-        p.relative_to(root).as_posix()
-        for p in root.rglob("*")
-        if p.is_file() and ".aio-s3-ingest" not in p.relative_to(root).parts
-    )
+from aio_s3_ingest import ManifestError, NoMatchingFilesError
+from tests._helpers import MakeIngester, data_files
 
 
 def put_objects(s3: Any, bucket: str, objects: dict[str, bytes]) -> None:

@@ -13,6 +13,7 @@ import pytest
 import pytest_asyncio
 
 from aio_s3_ingest import AsyncS3Ingester
+from tests._helpers import MakeIngester
 from tests._proxy import (
     FaultProxy,
     proxy_fixture,  # noqa: F401 - the "proxy" fixture
@@ -24,8 +25,6 @@ FILES = {
     "data/sub/deep/c.bin": bytes(range(256)) * 40,
 }
 ALL_KEYS = sorted(FILES)
-
-MakeIngester = Callable[..., AsyncS3Ingester]
 
 
 @pytest.fixture

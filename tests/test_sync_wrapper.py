@@ -12,9 +12,8 @@ from typing import Any
 import anyio
 import pytest
 
-from aio_s3_ingest import AsyncS3Ingester, CredentialsError, NoMatchingFilesError, S3Ingester
-
-MakeIngester = Callable[..., AsyncS3Ingester]
+from aio_s3_ingest import CredentialsError, NoMatchingFilesError, S3Ingester
+from tests._helpers import MakeIngester
 
 
 @pytest.fixture
