@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import pathlib
+
 import nox
 
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_existing_virtualenvs = True
 nox.options.sessions = ["lint", "typecheck", "tests"]
 
-SOURCES = ["aio_s3_ingest", "tests", "benchmarks", "noxfile.py"]
+SOURCES = [
+    path
+    for path in ("aio_s3_ingest", "tests", "benchmarks", "examples", "noxfile.py")
+    if pathlib.Path(path).exists()
+]
 
 
 @nox.session
