@@ -51,3 +51,10 @@ def demo(session: nox.Session) -> None:
     """Fetch a sample dataset from a local moto S3 server, then again as a cache hit."""
     session.install("-e", ".[demo]")
     session.run("python", "-m", "aio_s3_ingest", "demo", *session.posargs)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Compare S3 downloaders on a local nginx origin; ``-- --quick`` for the CI-sized run."""
+    session.install("uv")
+    session.run("python", "benchmarks/run.py", *session.posargs)

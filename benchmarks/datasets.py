@@ -1,0 +1,181 @@
+"""Benchmark datasets: random objects written as plain files for nginx, plus their index.
+
+Each dataset lives in its own bucket under ``.work/origin/objects/<bucket>/``. The index is
+written twice: as Lua (rows sorted by key, loaded by the origin for listings and ETags) and as
+JSON (read by the harness to verify downloads). Datasets are regenerated only when their spec
+changes, so repeated runs reuse them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import re
+import shutil
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+PREFIX = "data/"
+DECOYS = ("aa-outside/decoy.bin", "zz-outside/decoy.bin")
+CHUNK = 1 << 20
+UNITS = {"": 1, "B": 1, "K": 1000, "KB": 1000, "KIB": 1024, "M": 10**6, "MB": 10**6}
+UNITS |= {"MIB": 1 << 20, "G": 10**9, "GB": 10**9, "GIB": 1 << 30}
+
+
+@dataclass(frozen=True)
+class Part:
+    """``count`` objects of ``size`` bytes each."""
+
+    count: int
+    size: int
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A named set of objects in its own bucket, below ``PREFIX``."""
+
+    name: str
+    bucket: str
+    spec: str
+    parts: tuple[Part, ...]
+
+    @property
+    def count(self) -> int:
+        return sum(p.count for p in self.parts)
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(p.count * p.size for p in self.parts)
+
+
+def parse_size(text: str) -> int:
+    """'64KiB' -> 65536; decimal (KB, MB) and binary (KiB, MiB) units are both accepted."""
+    m = re.fullmatch(r"\s*(\d+)\s*([A-Za-z]*)\s*", text)
+    if not m or m.group(2).upper() not in UNITS:
+        raise ValueError(f"bad size {text!r} (use e.g. 64KiB, 8MiB, 1GiB)")
+    return int(m.group(1)) * UNITS[m.group(2).upper()]
+
+
+def parse_parts(spec: str) -> tuple[Part, ...]:
+    """'200x1MiB+4x64MiB' -> (Part(200, 1 MiB), Part(4, 64 MiB))."""
+    parts = []
+    for item in spec.split("+"):
+        count, sep, size = item.partition("x")
+        if not sep or not count.strip().isdigit():
+            raise ValueError(f"bad dataset spec {spec!r} (use COUNTxSIZE[+COUNTxSIZE...])")
+        parts.append(Part(int(count), parse_size(size)))
+    return tuple(parts)
+
+
+def make_dataset(name: str, spec: str, quick: bool) -> Dataset:
+    """Quick and full datasets get different buckets so switching modes regenerates nothing."""
+    bucket = f"{'quick' if quick else 'bench'}-{name}"
+    return Dataset(name, bucket, spec, parse_parts(spec))
+
+
+def size_label(size: int) -> str:
+    for unit, factor in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size % factor == 0:
+            return f"{size // factor}{unit}"
+    return f"{size}B"
+
+
+def planned_keys(ds: Dataset) -> list[tuple[str, int]]:
+    """Keys below PREFIX, a few directories deep, 250 objects per directory."""
+    keys = []
+    for part in ds.parts:
+        label = size_label(part.size)
+        keys += [
+            (f"{PREFIX}{label}/{i // 250:03d}/{i:06d}.bin", part.size) for i in range(part.count)
+        ]
+    return keys
+
+
+class Store:
+    """The origin's disk: object files and both index forms, under ``root``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.objects_dir = root / "objects"
+        self.index_dir = root / "index"
+
+    def load_index(self, ds: Dataset) -> dict[str, list]:
+        """key -> [size, md5 hex, last-modified ISO] for every object in the bucket."""
+        data = json.loads((self.index_dir / f"{ds.bucket}.json").read_text())
+        return data["objects"]
+
+    def prefix_index(self, ds: Dataset) -> dict[str, list]:
+        """The objects a downloader should fetch: those below PREFIX."""
+        return {k: v for k, v in self.load_index(ds).items() if k.startswith(PREFIX)}
+
+    def is_current(self, ds: Dataset) -> bool:
+        path = self.index_dir / f"{ds.bucket}.json"
+        if not path.exists():
+            return False
+        return json.loads(path.read_text()).get("spec") == ds.spec
+
+    def ensure(self, ds: Dataset) -> bool:
+        """Generate the dataset unless an identical one is on disk; True if it was generated."""
+        if self.is_current(ds):
+            return False
+        bucket_dir = self.objects_dir / ds.bucket
+        shutil.rmtree(bucket_dir, ignore_errors=True)
+        index: dict[str, list] = {}
+        for key, size in [*planned_keys(ds), *((d, 1024) for d in DECOYS)]:
+            index[key] = self._write_object(bucket_dir / key, size)
+        self.write_index(ds, index)
+        return True
+
+    def _write_object(self, path: Path, size: int, min_mtime: float = 0.0) -> list:
+        """Random bytes written to a temp file then renamed, so nginx never serves half a file."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        md5 = hashlib.md5()
+        with tmp.open("wb") as f:
+            left = size
+            while left > 0:
+                block = os.urandom(min(CHUNK, left))
+                md5.update(block)
+                f.write(block)
+                left -= len(block)
+        mtime = float(max(int(time.time()), int(min_mtime) + 1))
+        os.utime(tmp, (mtime, mtime))
+        tmp.replace(path)
+        stamp = datetime.fromtimestamp(mtime, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        return [size, md5.hexdigest(), stamp]
+
+    def write_index(self, ds: Dataset, index: dict[str, list]) -> None:
+        self.index_dir.mkdir(parents=True, exist_ok=True)
+        rows = [f'{{"{lua_quote(k)}",{v[0]},"{v[1]}","{v[2]}"}},' for k, v in sorted(index.items())]
+        lua = "return {\n" + "\n".join(rows) + "\n}\n"
+        doc = json.dumps({"spec": ds.spec, "bucket": ds.bucket, "objects": index})
+        for suffix, text in ((".lua", lua), (".json", doc)):
+            tmp = self.index_dir / f".{ds.bucket}{suffix}.tmp"
+            tmp.write_text(text)
+            tmp.replace(self.index_dir / f"{ds.bucket}{suffix}")
+
+    def rewrite_fraction(self, ds: Dataset, fraction: float, seed: int) -> list[str]:
+        """Give a random ``fraction`` of the dataset new bytes (so new MD5/ETag); returns keys."""
+        index = self.load_index(ds)
+        keys = sorted(k for k in index if k.startswith(PREFIX))
+        chosen = random.Random(seed).sample(keys, max(1, round(len(keys) * fraction)))
+        for key in chosen:
+            old_mtime = (self.objects_dir / ds.bucket / key).stat().st_mtime
+            index[key] = self._write_object(
+                self.objects_dir / ds.bucket / key, index[key][0], old_mtime
+            )
+        self.write_index(ds, index)
+        return chosen
+
+
+def lua_quote(text: str) -> str:
+    """Escape a key for a double-quoted Lua string (decimal escapes for anything unusual)."""
+    out = []
+    for byte in text.encode():
+        ch = chr(byte)
+        out.append(ch if 32 <= byte < 127 and ch not in '"\\' else f"\\{byte:03d}")
+    return "".join(out)

@@ -1,0 +1,101 @@
+"""Who is measured, with which settings, in which cells.
+
+A peer is a row label, the environment and script that run it, and its settings per dataset
+kind and origin mode. "Tuned" settings are what worked best here by hand; edit them below.
+The ceiling (curl) and listing (aiobotocore) rows are probes: measured the same way, but
+they write nothing to disk and so are not verified.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+CELLS = ("small", "large", "mixed", "sync-hit", "sync-1pct")
+DOWNLOAD_CELLS = ("small", "large", "mixed")
+SYNC_CELLS = ("sync-hit", "sync-1pct")
+
+Settings = Callable[[str, bool], list[str]]
+
+
+def fixed(*args: str) -> Settings:
+    """Settings that do not depend on the dataset or the origin mode."""
+    return lambda kind, shaped: list(args)
+
+
+def aio_tuned(kind: str, shaped: bool) -> list[str]:
+    """Several ranged GETs per big object (the shaped origin caps each connection); more
+    files in flight for small objects."""
+    if kind in ("small", "sync"):
+        return ["--max-concurrent-files", "128", "--workers-per-file", "1"]
+    return ["--max-concurrent-files", "64", "--workers-per-file", "16" if shaped else "8"]
+
+
+def s5cmd_tuned(kind: str, shaped: bool) -> list[str]:
+    """64 workers instead of 256 on 2 cores. Big objects: on the plain origin s5cmd's own part
+    settings (5 x 50 MiB) beat every variant tried; on the shaped origin more, smaller parts win."""
+    if kind == "small" or not shaped:
+        return ["--numworkers", "64"]
+    return ["--numworkers", "64", "--concurrency", "16", "--part-size", "8"]
+
+
+@dataclass(frozen=True)
+class Peer:
+    """One row of the results table."""
+
+    name: str
+    env: str
+    script: str
+    settings: Settings
+    probe: bool = False
+
+
+PEERS = {
+    p.name: p
+    for p in (
+        Peer("ceiling", "", "", fixed(), probe=True),
+        Peer(
+            "aio_s3_ingest",
+            "aio",
+            "aio_s3_ingest_peer.py",
+            fixed("--max-concurrent-files", "64", "--workers-per-file", "1"),
+        ),
+        Peer("aio_s3_ingest-tuned", "aio", "aio_s3_ingest_peer.py", aio_tuned),
+        Peer(
+            "aiobotocore-loop", "aiobotocore", "aiobotocore_loop.py", fixed("--concurrency", "64")
+        ),
+        Peer("baseline", "boto3", "boto3_threads.py", fixed("--threads", "64")),
+        Peer("s5cmd", "s5cmd", "s5cmd_peer.py", fixed()),
+        Peer("s5cmd-tuned", "s5cmd", "s5cmd_peer.py", s5cmd_tuned),
+        Peer("awscli", "awscli", "awscli_peer.py", fixed()),
+        Peer("s3fs", "s3fs", "s3fs_peer.py", fixed()),
+        Peer("listing", "aiobotocore", "list_only.py", fixed(), probe=True),
+    )
+}
+
+DOWNLOAD_PEERS = tuple(n for n in PEERS if n != "listing")
+SYNC_PEERS = ("aio_s3_ingest", "listing")
+REFERENCES = ("s5cmd-tuned", "baseline")
+
+DESCRIPTIONS = {
+    "ceiling": "curl --parallel (64 connections) pulling the same objects to /dev/null",
+    "aio_s3_ingest": "S3Ingester.fetch_data(), reference defaults",
+    "aio_s3_ingest-tuned": "S3Ingester.fetch_data(), tuned per cell",
+    "aiobotocore-loop": "aiobotocore list + gather(get_object) under Semaphore(64), 1 MiB chunks",
+    "baseline": "boto3 + ThreadPoolExecutor(64), download_file per key",
+    "s5cmd": "s5cmd cp, defaults",
+    "s5cmd-tuned": "s5cmd cp, tuned workers / part size",
+    "awscli": "aws s3 cp --recursive, defaults",
+    "s3fs": "S3FileSystem.get(recursive=True), defaults",
+    "listing": "aiobotocore paginated list_objects_v2 of the prefix, nothing downloaded",
+}
+
+
+def peers_for(cell: str, selected: list[str]) -> list[str]:
+    """The selected peers that take part in a cell, in table order."""
+    pool = SYNC_PEERS if cell in SYNC_CELLS else DOWNLOAD_PEERS
+    return [p for p in pool if p in selected]
+
+
+def dataset_kind(cell: str) -> str:
+    return "sync" if cell in SYNC_CELLS else cell

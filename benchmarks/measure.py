@@ -1,0 +1,144 @@
+"""Running one peer process under measurement, and checking what it downloaded.
+
+Wall time spans process start to exit (interpreter start-up and imports included: that is
+what a user waits for). CPU time and peak RSS come from ``os.wait4`` on the child, which also
+covers any processes it spawned and reaped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import random
+import signal
+import statistics
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+STATE_DIR = ".aio-s3-ingest"
+
+
+@dataclass
+class Run:
+    """One measured process run."""
+
+    wall: float
+    cpu: float
+    maxrss_kib: int
+    error: str | None = None
+
+
+@dataclass
+class Series:
+    """All measured runs of one peer in one cell (warm-ups excluded)."""
+
+    runs: list[Run] = field(default_factory=list)
+
+    @property
+    def ok(self) -> list[Run]:
+        return [r for r in self.runs if r.error is None]
+
+    @property
+    def errors(self) -> list[str]:
+        return [r.error for r in self.runs if r.error is not None]
+
+    def median(self, attr: str) -> float:
+        return statistics.median(getattr(r, attr) for r in self.ok)
+
+
+def run_process(argv: list[str], env: dict[str, str], log: Path, timeout: float) -> Run:
+    """Run argv to completion in its own process group; kill the group after ``timeout`` s."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("wb") as out:
+        start = time.perf_counter()
+        proc = subprocess.Popen(
+            argv, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    timed_out = threading.Event()
+
+    def kill() -> None:
+        timed_out.set()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+
+    timer = threading.Timer(timeout, kill)
+    timer.start()
+    try:
+        _, status, usage = os.wait4(proc.pid, 0)
+    except BaseException:
+        kill()
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(proc.pid, 0)
+        raise
+    finally:
+        timer.cancel()
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    run = Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss)
+    if timed_out.is_set():
+        run.error = f"timed out after {timeout:.0f} s"
+    elif proc.returncode != 0:
+        run.error = f"exit {proc.returncode}: {last_line(log)}"
+    return run
+
+
+def last_line(log: Path) -> str:
+    """The last non-empty line of a log, shortened for the table."""
+    lines = [ln.strip() for ln in log.read_text(errors="replace").splitlines() if ln.strip()]
+    text = lines[-1] if lines else "(no output)"
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+def scan(dest: Path) -> dict[str, int]:
+    """Relative path -> size of every file below dest, skipping aio_s3_ingest's state folder."""
+    found: dict[str, int] = {}
+    for root, dirs, files in os.walk(dest):
+        dirs[:] = [d for d in dirs if d != STATE_DIR]
+        for name in files:
+            path = Path(root) / name
+            found[path.relative_to(dest).as_posix()] = path.stat().st_size
+    return found
+
+
+def md5_file(path: Path) -> str:
+    digest = hashlib.md5()
+    with path.open("rb") as f:
+        while block := f.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify(
+    dest: Path, expected: dict[str, list], sample: int, seed: int, must_check: list[str]
+) -> str | None:
+    """None if dest holds exactly the expected files with the right sizes and sampled MD5s.
+
+    ``expected`` maps relative path -> [size, md5, ...]; ``must_check`` paths are always hashed
+    (e.g. the objects just changed on the origin).
+    """
+    found = scan(dest) if dest.exists() else {}
+    missing = sorted(expected.keys() - found.keys())
+    extra = sorted(found.keys() - expected.keys())
+    if missing or extra:
+        first = (missing or extra)[0]
+        return f"{len(missing)} missing, {len(extra)} unexpected files (e.g. {first})"
+    wrong = [k for k, v in expected.items() if found[k] != v[0]]
+    if wrong:
+        return f"{len(wrong)} files with wrong size (e.g. {wrong[0]})"
+    rng = random.Random(seed)
+    picks = set(rng.sample(sorted(expected), min(sample, len(expected)))) | set(must_check)
+    bad = [k for k in sorted(picks) if md5_file(dest / k) != expected[k][1]]
+    if bad:
+        return f"{len(bad)} of {len(picks)} sampled files with wrong MD5 (e.g. {bad[0]})"
+    return None
+
+
+def empty_dir(path: Path) -> None:
+    """Remove a destination, then flush dirty pages so the next run starts from a quiet disk."""
+    if path.exists():
+        subprocess.run(["rm", "-rf", str(path)], check=True)
+    os.sync()

