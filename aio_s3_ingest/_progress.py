@@ -6,8 +6,8 @@ it must be quick and must not block.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +54,12 @@ class RetryScheduled:
 
 
 ProgressEvent = RunPlanned | FileStarted | BytesReceived | FileFinished | RetryScheduled
-ProgressCallback = Callable[[ProgressEvent], None]
+
+
+class ProgressCallback(Protocol):
+    """Anything called with each progress event; it must return quickly."""
+
+    def __call__(self, event: ProgressEvent, /) -> None: ...
 
 
 def ignore(event: ProgressEvent) -> None:

@@ -34,8 +34,17 @@ class S3Ingester(IngesterOptions):
             return await ingester.fetch_data(force_recompute)
 
         if not _loop_running():
-            return anyio.run(call, backend="asyncio")
+            return _run_here(call)
         return _run_on_worker_thread(call)
+
+
+def _run_here(call: Callable[[], Awaitable[_T]]) -> _T:
+    try:
+        return anyio.run(call, backend="asyncio")
+    except asyncio.CancelledError:
+        # Python 3.10: a run cancelled by Ctrl-C ends in CancelledError (3.11+ raises
+        # KeyboardInterrupt); in sync code nothing else can cancel it.
+        raise KeyboardInterrupt from None
 
 
 def _loop_running() -> bool:
