@@ -24,8 +24,11 @@ SLOW = {f"data/slow/{i}.bin": os.urandom(2 * 1024 * 1024 + i) for i in range(3)}
 # as a Jupyter cell does (the loop there installs no SIGINT handler either).
 _CHILD = textwrap.dedent(
     """
-    import asyncio, sys
+    import asyncio, signal, sys
     from aio_s3_ingest import S3Ingester
+
+    # As in a terminal: a background job (a CI runner) may start us with SIGINT ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
     bucket, dest, endpoint, mode = sys.argv[1:]
     ingester = S3Ingester(bucket, "data/", dataset_id="ds", destination_directory=dest,
