@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from contextlib import AsyncExitStack
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from aiobotocore.config import AioConfig
 from aiobotocore.session import AioSession
 from botocore import UNSIGNED
 
 from ._config import IngestConfig
+from ._directget import DirectGetter
+from ._getter import BotocoreGetter, FallbackGetter, Getter, UseBotocore
+from ._log import logger
 from ._s3errors import s3_errors
 from .errors import CredentialsError
 
@@ -20,31 +24,59 @@ if TYPE_CHECKING:
 _SPARE_CONNECTIONS = 4
 
 
-async def open_client(config: IngestConfig, stack: AsyncExitStack) -> S3Client:
-    """An S3 client whose pool fits every request the run keeps in flight.
+@dataclass(frozen=True, slots=True)
+class S3Handles:
+    """The botocore client (listing, HEAD) and the getter that fetches object bytes."""
+
+    client: S3Client
+    getter: Getter
+
+
+async def open_s3(config: IngestConfig, stack: AsyncExitStack) -> S3Handles:
+    """Clients whose pools fit every request the run keeps in flight.
 
     A new session per call, so credentials changed between runs are picked up.
     """
-    session = AioSession(profile=config.aws_profile_name)
     with s3_errors(bucket=config.s3_bucket_name):
+        session = AioSession(profile=config.aws_profile_name)
         if not config.anonymous:
             await _require_credentials(session)
-        client_config = AioConfig(
-            max_pool_connections=config.max_requests + _SPARE_CONNECTIONS,
-            connect_timeout=config.connect_timeout,
-            read_timeout=config.read_timeout,
-            # total_max_attempts counts the first try; botocore's max_attempts would not.
-            retries={"mode": "standard", "total_max_attempts": config.max_attempts},
-            signature_version=UNSIGNED if config.anonymous else None,
-        )
-        creator = session.create_client(
-            "s3",
-            region_name=config.aws_region_name,
-            endpoint_url=config.endpoint_url,
-            config=client_config,
-        )
-        client: S3Client = await stack.enter_async_context(creator)
-    return client
+        client: S3Client = await stack.enter_async_context(_create_client(session, config))
+        getter = await _open_getter(config, client, session, stack)
+    return S3Handles(client=client, getter=getter)
+
+
+def _create_client(session: AioSession, config: IngestConfig) -> Any:
+    client_config = AioConfig(
+        max_pool_connections=config.max_requests + _SPARE_CONNECTIONS,
+        connect_timeout=config.connect_timeout,
+        read_timeout=config.read_timeout,
+        # total_max_attempts counts the first try; botocore's max_attempts would not.
+        retries={"mode": "standard", "total_max_attempts": config.max_attempts},
+        signature_version=UNSIGNED if config.anonymous else None,
+    )
+    return session.create_client(
+        "s3",
+        region_name=config.aws_region_name,
+        endpoint_url=config.endpoint_url,
+        config=client_config,
+    )
+
+
+async def _open_getter(
+    config: IngestConfig, client: S3Client, session: AioSession, stack: AsyncExitStack
+) -> Getter:
+    botocore_getter = BotocoreGetter(client, config.s3_bucket_name)
+    if not config.direct_get:
+        return botocore_getter
+    try:
+        direct = await DirectGetter.create(client, session, config)
+    except UseBotocore as exc:
+        logger.debug("direct GETs unavailable: %s", exc)
+        return botocore_getter
+    getter = FallbackGetter(direct, botocore_getter)
+    stack.push_async_callback(getter.aclose)
+    return getter
 
 
 async def _require_credentials(session: AioSession) -> None:

@@ -34,6 +34,7 @@ class IngestConfig:
     s3_timestamp_tolerance: float = -1
     endpoint_url: str | None = None
     anonymous: bool = False
+    direct_get: bool = True
     part_size: int = DEFAULT_PART_SIZE
     chunk_size: int = DEFAULT_CHUNK_SIZE
     max_attempts: int = 5
@@ -57,6 +58,7 @@ class IngestConfig:
         _check_tolerance(self.s3_timestamp_tolerance)
         _check_endpoint(self.endpoint_url)
         _check_type("anonymous", self.anonymous, bool)
+        _check_type("direct_get", self.direct_get, bool)
         _check_type("destination_directory", self.destination_directory, pathlib.Path)
         if self.aws_profile_name is not None:
             _check_type("aws_profile_name", self.aws_profile_name, str)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import anyio
 
-from ._client import open_client
+from ._client import S3Handles, open_s3
 from ._config import IngestConfig
 from ._layout import DatasetLayout
 from ._listing import wanted_files
@@ -26,7 +26,7 @@ from ._transfer import TransferContext, fetch_file
 from .errors import IngestFailed
 
 if TYPE_CHECKING:
-    from types_aiobotocore_s3 import S3Client
+    pass
 
 _Self = TypeVar("_Self", bound="AsyncS3Ingester")
 
@@ -38,13 +38,13 @@ class AsyncS3Ingester(IngesterOptions):
     manager to reuse one S3 client (and its connection pool) across calls.
     """
 
-    _client: S3Client | None = None
+    _s3: S3Handles | None = None
     _stack: AsyncExitStack | None = None
 
     async def __aenter__(self: _Self) -> _Self:
         stack = AsyncExitStack()
         try:
-            self._client = await open_client(self.config, stack)
+            self._s3 = await open_s3(self.config, stack)
         except BaseException:
             await stack.aclose()
             raise
@@ -57,7 +57,7 @@ class AsyncS3Ingester(IngesterOptions):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        stack, self._stack, self._client = self._stack, None, None
+        stack, self._stack, self._s3 = self._stack, None, None
         if stack is not None:
             await stack.aclose()
 
@@ -67,26 +67,26 @@ class AsyncS3Ingester(IngesterOptions):
         Only objects that are new or changed since the last run are fetched;
         ``force_recompute=True`` fetches every file again.
         """
-        if self._client is not None:
-            return await run_ingest(self._client, self.config, force=force_recompute)
+        if self._s3 is not None:
+            return await run_ingest(self._s3, self.config, force=force_recompute)
         async with AsyncExitStack() as stack:
-            client = await open_client(self.config, stack)
-            return await run_ingest(client, self.config, force=force_recompute)
+            s3 = await open_s3(self.config, stack)
+            return await run_ingest(s3, self.config, force=force_recompute)
 
 
-async def run_ingest(client: S3Client, config: IngestConfig, *, force: bool) -> list[pathlib.Path]:
+async def run_ingest(s3: S3Handles, config: IngestConfig, *, force: bool) -> list[pathlib.Path]:
     """One run of the stages, under the dataset's lock."""
-    wanted = await wanted_files(client, config)
+    wanted = await wanted_files(s3.client, config)
     layout = DatasetLayout(config.dataset_directory)
     await anyio.to_thread.run_sync(layout.create)
     async with dataset_lock(layout.lock_path, config.lock_timeout):
         await anyio.to_thread.run_sync(layout.clear_temp)
-        await _sync_dataset(client, config, layout, wanted, force=force)
+        await _sync_dataset(s3, config, layout, wanted, force=force)
     return sorted(config.dataset_directory / item.relpath for item in wanted)
 
 
 async def _sync_dataset(
-    client: S3Client,
+    s3: S3Handles,
     config: IngestConfig,
     layout: DatasetLayout,
     wanted: list[WantedFile],
@@ -109,7 +109,8 @@ async def _sync_dataset(
         )
     )
     context = TransferContext(
-        client=client,
+        client=s3.client,
+        getter=s3.getter,
         bucket=config.s3_bucket_name,
         layout=layout,
         manifest=manifest,

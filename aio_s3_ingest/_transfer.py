@@ -22,6 +22,7 @@ import aiohttp
 import anyio
 import botocore.exceptions as bce
 
+from ._getter import Getter, ObjectChanged
 from ._layout import DatasetLayout
 from ._log import logger
 from ._manifest import LocalManifest
@@ -33,7 +34,7 @@ from ._progress import (
     ProgressCallback,
     RetryScheduled,
 )
-from ._s3errors import error_code, s3_errors, translate
+from ._s3errors import s3_errors
 from .errors import IngestError, IntegrityError, ObjectChangedError, TransferError
 
 if TYPE_CHECKING:
@@ -51,10 +52,6 @@ _RESUMABLE = (
 )
 _BACKOFF_BASE_SECONDS = 0.1
 _BACKOFF_CAP_SECONDS = 5.0
-
-
-class _ObjectChanged(Exception):
-    """Internal signal: a GET answered 412, the object is no longer the listed one."""
 
 
 class _ShortBody(Exception):
@@ -88,6 +85,7 @@ class TransferContext:
     """What every file of one run shares."""
 
     client: S3Client
+    getter: Getter
     bucket: str
     layout: DatasetLayout
     manifest: LocalManifest
@@ -111,7 +109,7 @@ async def fetch_file(ctx: TransferContext, item: WantedFile) -> FileRecord:
     for _ in range(ctx.max_attempts):
         try:
             return await _fetch_version(ctx, item.relpath, obj)
-        except _ObjectChanged:
+        except ObjectChanged:
             logger.info("%r changed while being fetched; fetching it again", obj.key)
             obj = await _head(ctx, obj.key)
         except IngestError:
@@ -178,7 +176,7 @@ async def _fetch_ranges(
         for start, end in ranges:
             group.start_soon(run, start, end)
     if errors:
-        changed = [exc for exc in errors if isinstance(exc, _ObjectChanged)]
+        changed = [exc for exc in errors if isinstance(exc, ObjectChanged)]
         raise (changed or errors)[0]
 
 
@@ -224,25 +222,12 @@ async def _stream(
     ctx: TransferContext, obj: ObjectInfo, sink: _Sink, cursor: _Cursor, end: int
 ) -> None:
     """One ranged GET pinned to the listed ETag, its body written chunk by chunk."""
-    try:
-        response = await ctx.client.get_object(
-            Bucket=ctx.bucket,
-            Key=obj.key,
-            IfMatch=obj.etag,
-            Range=f"bytes={cursor.offset}-{end - 1}",
-        )
-    except bce.ClientError as exc:
-        if error_code(exc) in ("PreconditionFailed", "412"):
-            raise _ObjectChanged from exc
-        raise translate(exc, bucket=ctx.bucket, key=obj.key) from exc
-    except bce.BotoCoreError as exc:
-        raise translate(exc, bucket=ctx.bucket, key=obj.key) from exc
-    body = response["Body"]
+    body = await ctx.getter.open(obj, cursor.offset, end)
     try:
         expected = end - cursor.offset
-        if response["ContentLength"] != expected:
+        if body.content_length != expected:
             raise IntegrityError(
-                obj.key, f"asked for {expected} bytes, S3 announced {response['ContentLength']}"
+                obj.key, f"asked for {expected} bytes, S3 announced {body.content_length}"
             )
         while cursor.offset < end:
             chunk = await body.read(min(ctx.chunk_size, end - cursor.offset))

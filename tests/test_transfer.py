@@ -36,10 +36,14 @@ MiB = 1024 * KiB
 Ingester = Callable[..., AsyncS3Ingester]
 
 
-@pytest.fixture
-def via_proxy(make_ingester: Ingester, proxy: FaultProxy) -> Ingester:
-    """make_ingester, pointed at the proxy."""
-    return lambda **options: make_ingester(endpoint_url=proxy.url, **options)
+@pytest.fixture(params=[True, False], ids=["direct", "botocore"])
+def via_proxy(
+    make_ingester: Ingester, proxy: FaultProxy, request: pytest.FixtureRequest
+) -> Ingester:
+    """make_ingester, pointed at the proxy; every fault test runs on both GET paths."""
+    return lambda **options: make_ingester(
+        endpoint_url=proxy.url, direct_get=request.param, **options
+    )
 
 
 @pytest.fixture
@@ -512,3 +516,20 @@ def test_memory_does_not_grow_with_object_size(
         assert (tmp_path / prefix / "m" / "blob.bin").stat().st_size == sizes[prefix]
     growth = (peak_kib["big/"] - peak_kib["small/"]) * KiB
     assert growth < 24 * MiB, f"peak RSS grew by {growth / MiB:.1f} MiB for 56 MiB more data"
+
+
+@pytest.mark.asyncio
+async def test_a_redirect_hands_the_run_over_to_botocore(
+    s3: Any, bucket: str, dataset: pathlib.Path, make_ingester: Ingester, proxy: FaultProxy
+) -> None:
+    """A direct GET answered with a region redirect makes the rest of the run use botocore's
+    get_object (which handles redirects); the files are complete."""
+    objects = {
+        f"data/{i}.bin": put_random(s3, bucket, f"data/{i}.bin", 1000 + i)[0] for i in range(3)
+    }
+    rule = proxy.respond(301, "PermanentRedirect", key="data/", times=1)
+    await make_ingester(endpoint_url=proxy.url, max_concurrent_files=1).fetch_data()
+    assert rule.hits == 1
+    assert sorted(x.status for x in proxy.data_gets()) == [206, 206, 206, 301]
+    for key, body in objects.items():
+        assert (dataset / key.removeprefix("data/")).read_bytes() == body
