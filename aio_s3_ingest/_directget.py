@@ -12,6 +12,7 @@ and connection errors, jittered exponential backoff, ``max_attempts`` in all.
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import ssl
 import urllib.parse
@@ -54,6 +55,7 @@ _RETRY_CODES = frozenset(
 _REGION_CODES = frozenset(
     {"AuthorizationHeaderMalformed", "PermanentRedirect", "TemporaryRedirect"}
 )
+_PROXY_VARIABLES = frozenset({"http_proxy", "https_proxy", "all_proxy"})
 _BACKOFF_BASE_SECONDS = 0.05
 _BACKOFF_CAP_SECONDS = 20.0
 
@@ -99,6 +101,7 @@ class DirectGetter:
         cls, client: S3Client, session: AioSession, config: IngestConfig
     ) -> DirectGetter:
         """Resolve the object URL and the credentials once, through botocore."""
+        _require_no_proxy(client)
         base_url = await _object_base_url(client, config.s3_bucket_name)
         credentials = None if config.anonymous else await session.get_credentials()
         http = aiohttp.ClientSession(
@@ -110,7 +113,6 @@ class DirectGetter:
             ),
             auto_decompress=False,  # the bytes S3 stores, as botocore gives them
             skip_auto_headers=("Accept-Encoding",),
-            trust_env=True,  # HTTP(S)_PROXY and NO_PROXY, as botocore honours them
         )
         return cls(
             http,
@@ -167,6 +169,14 @@ class DirectGetter:
             raise ObjectChanged
         error = bce.ClientError(_error_dict(code, message, response.status), "GetObject")
         raise translate(error, bucket=self._bucket, key=obj.key) from error
+
+
+def _require_no_proxy(client: S3Client) -> None:
+    """Proxies (configured or from the environment) stay botocore's business."""
+    configured = getattr(client.meta.config, "proxies", None)
+    from_env = [name for name in os.environ if name.lower() in _PROXY_VARIABLES]
+    if configured or from_env:
+        raise UseBotocore(f"a proxy is configured ({', '.join(from_env) or 'proxies'})")
 
 
 async def _object_base_url(client: S3Client, bucket: str) -> str:

@@ -26,6 +26,7 @@ class DatasetLayout:
         self.temp_dir = self.state_dir / "tmp"
         self.lock_path = self.state_dir / "lock"
         self._real_root = ""
+        self._checked_folders: set[pathlib.Path] = set()
 
     def create(self) -> None:
         """Make the dataset, state and temp folders; remember where the root really is."""
@@ -57,12 +58,15 @@ class DatasetLayout:
     def target(self, relpath: str, key: str) -> pathlib.Path:
         """The final path of ``relpath``, its folders created, refused if it leaves the root."""
         final = self.root / relpath
+        if final.parent in self._checked_folders:
+            return final  # checked and created earlier in this run
         existing = final.parent
         while not existing.exists():
             existing = existing.parent
         if not self.is_inside(os.path.realpath(existing)):
             raise UnsafeKeyError({key: "its folder resolves outside the dataset directory"})
         final.parent.mkdir(parents=True, exist_ok=True)
+        self._checked_folders.add(final.parent)
         return final
 
     def new_temp(self, size: int, *, data: bytes | None = None) -> pathlib.Path:
