@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import random
 import ssl
 import urllib.parse
 import xml.etree.ElementTree as ET
@@ -27,6 +26,7 @@ from yarl import URL
 
 from ._getter import Body, ObjectChanged, UseBotocore
 from ._models import ObjectInfo
+from ._retry import backoff, describe
 from ._s3errors import translate
 from .errors import TransferError
 
@@ -56,8 +56,6 @@ _REGION_CODES = frozenset(
     {"AuthorizationHeaderMalformed", "PermanentRedirect", "TemporaryRedirect"}
 )
 _PROXY_VARIABLES = frozenset({"http_proxy", "https_proxy", "all_proxy"})
-_BACKOFF_BASE_SECONDS = 0.05
-_BACKOFF_CAP_SECONDS = 20.0
 
 
 class _AiohttpBody:
@@ -141,9 +139,9 @@ class DirectGetter:
                     return _AiohttpBody(response)
                 last = await self._error(response, obj)
             if attempt < self._max_attempts:
-                await _backoff(attempt)
+                await backoff(attempt)
         raise TransferError(
-            obj.key, f"gave up after {self._max_attempts} attempt(s); last: {_describe(last)}"
+            obj.key, f"gave up after {self._max_attempts} attempt(s); last: {describe(last)}"
         ) from last
 
     async def aclose(self) -> None:
@@ -211,14 +209,3 @@ def _error_dict(code: str, message: str, status: int) -> Any:
         "Error": {"Code": code, "Message": message},
         "ResponseMetadata": {"HTTPStatusCode": status},
     }
-
-
-async def _backoff(attempt: int) -> None:
-    ceiling = min(_BACKOFF_CAP_SECONDS, _BACKOFF_BASE_SECONDS * 2**attempt)
-    await asyncio.sleep(random.uniform(0, ceiling))
-
-
-def _describe(exc: BaseException | None) -> str:
-    if exc is None:
-        return "no attempt made"
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

@@ -12,7 +12,6 @@ import asyncio
 import math
 import os
 import pathlib
-import random
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
@@ -34,6 +33,7 @@ from ._progress import (
     ProgressCallback,
     RetryScheduled,
 )
+from ._retry import backoff, describe
 from ._s3errors import s3_errors
 from .errors import IngestError, IntegrityError, ObjectChangedError, TransferError
 
@@ -50,8 +50,6 @@ _RESUMABLE = (
     ConnectionError,
     asyncio.TimeoutError,
 )
-_BACKOFF_BASE_SECONDS = 0.1
-_BACKOFF_CAP_SECONDS = 5.0
 
 
 class _ShortBody(Exception):
@@ -97,7 +95,8 @@ class TransferContext:
 
 
 def split_ranges(size: int, workers: int, part_size: int) -> list[tuple[int, int]]:
-    """Up to ``workers`` contiguous [start, end) ranges, none smaller than ``part_size``."""
+    """Up to ``workers`` contiguous [start, end) ranges of equal length (the last may be
+    shorter), that length never below ``part_size``: small objects stay one range."""
     parts = max(1, min(workers, size // part_size))
     step = max(1, math.ceil(size / parts))
     return [(start, min(start + step, size)) for start in range(0, size, step)] or [(0, 0)]
@@ -137,7 +136,7 @@ async def _fetch_small(ctx: TransferContext, relpath: str, obj: ObjectInfo) -> F
     """One GET into memory (at most one chunk), then one thread hop writes and renames it."""
     sink = _MemorySink()
     await _read_range(ctx, obj, sink, 0, obj.size)
-    return await anyio.to_thread.run_sync(_store_whole, ctx, relpath, obj, bytes(sink.data))
+    return await anyio.to_thread.run_sync(_store_whole, ctx, relpath, obj, sink.data)
 
 
 async def _fetch_large(
@@ -211,11 +210,11 @@ async def _read_range(
             failures += 1
             if failures >= ctx.max_attempts:
                 raise TransferError(
-                    obj.key, f"the body broke {failures} times; last: {_describe(exc)}"
+                    obj.key, f"the body broke {failures} times; last: {describe(exc)}"
                 ) from exc
             logger.debug("%r: body broke at byte %d (%s); resuming", obj.key, cursor.offset, exc)
-            ctx.notify(RetryScheduled(key=obj.key, attempt=failures, cause=_describe(exc)))
-            await _backoff(failures)
+            ctx.notify(RetryScheduled(key=obj.key, attempt=failures, cause=describe(exc)))
+            await backoff(failures)
 
 
 async def _stream(
@@ -240,7 +239,9 @@ async def _stream(
         body.close()
 
 
-def _store_whole(ctx: TransferContext, relpath: str, obj: ObjectInfo, data: bytes) -> FileRecord:
+def _store_whole(
+    ctx: TransferContext, relpath: str, obj: ObjectInfo, data: bytearray
+) -> FileRecord:
     """Write a small file's bytes to a temp file and move it into place, in one thread hop."""
     final = ctx.layout.target(relpath, obj.key)
     temp = ctx.layout.new_temp(len(data), data=data)
@@ -282,13 +283,3 @@ async def _head(ctx: TransferContext, key: str) -> ObjectInfo:
         etag=response["ETag"],
         last_modified=response["LastModified"],
     )
-
-
-async def _backoff(failures: int) -> None:
-    """Full jitter, so clients that failed together do not retry together."""
-    ceiling = min(_BACKOFF_CAP_SECONDS, _BACKOFF_BASE_SECONDS * 2**failures)
-    await asyncio.sleep(random.uniform(0, ceiling))
-
-
-def _describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
