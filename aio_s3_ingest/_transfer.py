@@ -52,6 +52,12 @@ _RESUMABLE = (
 )
 
 
+# Objects up to this size are read whole, then written and renamed in one thread hop (the
+# cheapest path for small files); larger ones stream to their temp file chunk by chunk, so
+# memory stays bounded by about this much per file in flight.
+WHOLE_IN_MEMORY_LIMIT = 256 * 1024
+
+
 class _ShortBody(Exception):
     """The body ended before the bytes announced for the range."""
 
@@ -124,7 +130,7 @@ async def fetch_file(ctx: TransferContext, item: WantedFile) -> FileRecord:
 async def _fetch_version(ctx: TransferContext, relpath: str, obj: ObjectInfo) -> FileRecord:
     ctx.notify(FileStarted(key=obj.key, size=obj.size))
     ranges = split_ranges(obj.size, ctx.workers_per_file, ctx.part_size)
-    if len(ranges) == 1 and obj.size <= ctx.chunk_size:
+    if len(ranges) == 1 and obj.size <= min(ctx.chunk_size, WHOLE_IN_MEMORY_LIMIT):
         record = await _fetch_small(ctx, relpath, obj)
     else:
         record = await _fetch_large(ctx, relpath, obj, ranges)
