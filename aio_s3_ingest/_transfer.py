@@ -9,6 +9,7 @@ versions: a 412 restarts the whole file on the object's new ETag.
 from __future__ import annotations
 
 import asyncio
+import errno
 import math
 import os
 import pathlib
@@ -121,6 +122,9 @@ async def fetch_file(ctx: TransferContext, item: WantedFile) -> FileRecord:
             raise  # S3AccessError is also an OSError: keep it as it is
         except OSError as exc:
             path = ctx.layout.root / item.relpath
+            if exc.errno == errno.ENOSPC:
+                message = f"no space left on the device for {path} (it needs {obj.size} bytes)"
+                raise TransferError(obj.key, message) from exc
             raise TransferError(obj.key, f"cannot write {path}: {exc}") from exc
     raise ObjectChangedError(
         obj.key, f"it changed {ctx.max_attempts} times while being fetched; giving up"
