@@ -12,6 +12,7 @@ from ._progress import (
     ProgressEvent,
     RetryScheduled,
     RunPlanned,
+    Throttled,
 )
 from ._sync import S3Ingester
 from .errors import (
@@ -57,6 +58,7 @@ __all__ = [
     "RunPlanned",
     "S3AccessError",
     "S3Ingester",
+    "Throttled",
     "TimestampToleranceError",
     "TransferError",
     "UnsafeKeyError",

@@ -17,7 +17,9 @@ from ._config import IngestConfig
 from ._directget import DirectGetter
 from ._getter import BotocoreGetter, FallbackGetter, Getter, UseBotocore
 from ._log import logger
+from ._progress import ignore
 from ._s3errors import s3_errors
+from ._throttle import Throttle
 from .errors import CredentialsError
 
 if TYPE_CHECKING:
@@ -75,8 +77,9 @@ async def _open_getter(
     botocore_getter = BotocoreGetter(client, config.s3_bucket_name)
     if not config.direct_get:
         return botocore_getter
+    throttle = Throttle(config.max_requests, config.progress or ignore)
     try:
-        direct = await DirectGetter.create(client, session, config)
+        direct = await DirectGetter.create(client, session, config, throttle)
     except UseBotocore as exc:
         logger.debug("direct GETs unavailable: %s", exc)
         return botocore_getter

@@ -28,6 +28,7 @@ from ._getter import Body, ObjectChanged, UseBotocore
 from ._models import ObjectInfo
 from ._retry import backoff, describe
 from ._s3errors import translate
+from ._throttle import Throttle
 from .errors import TransferError
 
 if TYPE_CHECKING:
@@ -51,6 +52,9 @@ _RETRY_CODES = frozenset(
         "InternalError",
         "ServiceUnavailable",
     }
+)
+_THROTTLE_CODES = frozenset(
+    {"SlowDown", "Throttling", "ThrottlingException", "RequestThrottled", "RequestLimitExceeded"}
 )
 _REGION_CODES = frozenset(
     {"AuthorizationHeaderMalformed", "PermanentRedirect", "TemporaryRedirect"}
@@ -86,6 +90,7 @@ class DirectGetter:
         region: str,
         credentials: Any | None,
         max_attempts: int,
+        throttle: Throttle,
     ) -> None:
         self._http = http
         self._base_url = base_url
@@ -93,10 +98,11 @@ class DirectGetter:
         self._region = region
         self._credentials = credentials
         self._max_attempts = max_attempts
+        self._throttle = throttle
 
     @classmethod
     async def create(
-        cls, client: S3Client, session: AioSession, config: IngestConfig
+        cls, client: S3Client, session: AioSession, config: IngestConfig, throttle: Throttle
     ) -> DirectGetter:
         """Resolve the object URL and the credentials once, through botocore."""
         _require_no_proxy(client)
@@ -119,6 +125,7 @@ class DirectGetter:
             region=client.meta.region_name,
             credentials=credentials,
             max_attempts=config.max_attempts,
+            throttle=throttle,
         )
 
     async def open(self, obj: ObjectInfo, start: int, end: int) -> Body:
@@ -127,15 +134,17 @@ class DirectGetter:
         last: BaseException | None = None
         for attempt in range(1, self._max_attempts + 1):
             try:
-                response = await self._http.get(
-                    URL(url, encoded=True),
-                    headers=await self._signed(url, headers),
-                    allow_redirects=False,
-                )
+                async with self._throttle.slot():
+                    response = await self._http.get(
+                        URL(url, encoded=True),
+                        headers=await self._signed(url, headers),
+                        allow_redirects=False,
+                    )
             except (aiohttp.ClientConnectionError, asyncio.TimeoutError) as exc:
                 last = exc
             else:
                 if response.status in (200, 206):
+                    self._throttle.on_success()
                     return _AiohttpBody(response)
                 last = await self._error(response, obj)
             if attempt < self._max_attempts:
@@ -159,6 +168,8 @@ class DirectGetter:
         """The error to retry on, or raise the one that ends this object."""
         async with response:
             code, message = _parse_error(await response.read(), response.status)
+        if response.status == 503 or code in _THROTTLE_CODES:
+            self._throttle.on_throttled(obj.key)
         if response.status in _RETRY_STATUS or code in _RETRY_CODES:
             return bce.ClientError(_error_dict(code, message, response.status), "GetObject")
         if 300 <= response.status < 400 or code in _REGION_CODES:

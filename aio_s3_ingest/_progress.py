@@ -53,7 +53,16 @@ class RetryScheduled:
     cause: str
 
 
-ProgressEvent = RunPlanned | FileStarted | BytesReceived | FileFinished | RetryScheduled
+@dataclass(frozen=True, slots=True)
+class Throttled:
+    """S3 answered SlowDown; ``limit`` is how many requests may now wait for an answer."""
+
+    key: str
+    count: int
+    limit: int
+
+
+ProgressEvent = RunPlanned | FileStarted | BytesReceived | FileFinished | RetryScheduled | Throttled
 
 
 class ProgressCallback(Protocol):

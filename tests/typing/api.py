@@ -30,6 +30,7 @@ from aio_s3_ingest import (
     RunPlanned,
     S3AccessError,
     S3Ingester,
+    Throttled,
     TimestampToleranceError,
     TransferError,
     UnsafeKeyError,
@@ -68,8 +69,10 @@ def describe_event(event: ProgressEvent) -> str:
         return f"{event.key}: +{event.nbytes} B"
     if isinstance(event, FileFinished):
         return f"done {event.key}"
-    assert_type(event, RetryScheduled)
-    return f"retry {event.key} #{event.attempt}: {event.cause}"
+    if isinstance(event, RetryScheduled):
+        return f"retry {event.key} #{event.attempt}: {event.cause}"
+    assert_type(event, Throttled)
+    return f"throttled on {event.key}: {event.count} so far, {event.limit} in flight"
 
 
 def print_progress(event: ProgressEvent) -> None:

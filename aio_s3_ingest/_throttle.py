@@ -1,0 +1,89 @@
+"""Adaptive back-pressure: S3's SlowDown lowers the requests we keep in flight.
+
+S3 throttles per prefix; a client that keeps every slot busy while being throttled
+only earns more 503s. On each SlowDown the allowed number of requests waiting for
+their answer is halved (at most once per window, so one burst counts once); each
+success gives one slot back, up to the configured maximum.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from ._log import logger
+from ._progress import ProgressCallback, Throttled
+
+_DECREASE_WINDOW_SECONDS = 0.2
+_WARN_INTERVAL_SECONDS = 1.0
+
+
+class Throttle:
+    """A gate with a limit that SlowDown halves and successes raise again."""
+
+    def __init__(self, max_in_flight: int, notify: ProgressCallback) -> None:
+        self.max_in_flight = max_in_flight
+        self.limit = max_in_flight
+        self.throttled = 0
+        self._in_flight = 0
+        self._notify = notify
+        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+        self._last_decrease = float("-inf")
+        self._last_warning = float("-inf")
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """Hold one of the currently allowed slots while a request waits for its answer."""
+        while self._in_flight >= self.limit:
+            await self._wait_turn()
+        self._in_flight += 1
+        try:
+            yield
+        finally:
+            self._in_flight -= 1
+            self._wake()  # synchronous: a cancelled holder still hands its slot on
+
+    def on_success(self) -> None:
+        if self.limit < self.max_in_flight:
+            self.limit += 1
+            self._wake()
+
+    def on_throttled(self, key: str) -> None:
+        """Count a SlowDown, halve the limit, and warn (at most once a second)."""
+        self.throttled += 1
+        now = time.monotonic()
+        if now - self._last_decrease >= _DECREASE_WINDOW_SECONDS:
+            self._last_decrease = now
+            self.limit = max(1, self.limit // 2)
+        if now - self._last_warning >= _WARN_INTERVAL_SECONDS:
+            self._last_warning = now
+            logger.warning(
+                "S3 is throttling requests (SlowDown, %d so far); %d request(s) in flight "
+                "allowed until it stops",
+                self.throttled,
+                self.limit,
+            )
+        self._notify(Throttled(key=key, count=self.throttled, limit=self.limit))
+
+    async def _wait_turn(self) -> None:
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await waiter
+        except BaseException:
+            if waiter.done() and not waiter.cancelled():
+                self._wake()  # woken, then cancelled: pass the turn on
+            else:
+                waiter.cancel()
+            raise
+
+    def _wake(self) -> None:
+        free = self.limit - self._in_flight
+        while free > 0 and self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                free -= 1
