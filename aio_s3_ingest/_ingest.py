@@ -22,6 +22,7 @@ from ._models import FileRecord, Plan, WantedFile
 from ._options import IngesterOptions
 from ._plan import make_plan
 from ._progress import RunPlanned, ignore
+from ._select import check_case_clashes
 from ._transfer import TransferContext, fetch_file
 from .errors import IngestFailed
 
@@ -79,6 +80,8 @@ async def run_ingest(s3: S3Handles, config: IngestConfig, *, force: bool) -> lis
     wanted = await wanted_files(s3.client, config)
     layout = DatasetLayout(config.dataset_directory)
     await anyio.to_thread.run_sync(layout.create)
+    if await anyio.to_thread.run_sync(layout.ignores_case):
+        check_case_clashes(wanted)
     async with dataset_lock(layout.lock_path, config.lock_timeout):
         await anyio.to_thread.run_sync(layout.clear_temp)
         await _sync_dataset(s3, config, layout, wanted, force=force)

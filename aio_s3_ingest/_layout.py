@@ -33,6 +33,15 @@ class DatasetLayout:
         self.temp_dir.mkdir(parents=True, exist_ok=True)
         self._real_root = os.path.realpath(self.root)
 
+    def ignores_case(self) -> bool:
+        """Whether the dataset's filesystem treats names differing by case as one."""
+        probe = self.state_dir / f"Case-Probe-{secrets.token_hex(4)}"
+        probe.touch()
+        try:
+            return (probe.parent / probe.name.lower()).exists()
+        finally:
+            probe.unlink(missing_ok=True)
+
     def clear_temp(self) -> int:
         """Remove temp files a killed run left behind (call only under the lock)."""
         removed = 0

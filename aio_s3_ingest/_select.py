@@ -135,6 +135,35 @@ def check_safe(wanted: Sequence[WantedFile]) -> None:
         raise UnsafeKeyError(problems)
 
 
+def check_case_clashes(wanted: Sequence[WantedFile]) -> None:
+    """On a case-insensitive filesystem, refuse paths that differ only by case.
+
+    There ``A.csv`` and ``a.csv`` are one file, and a file ``a`` is the folder ``A/``:
+    fetching both would leave one object's bytes under the other's name.
+    """
+    by_folded: dict[str, str] = {}
+    problems: dict[str, str] = {}
+    for item in wanted:
+        folded = item.relpath.casefold()
+        if folded in by_folded:
+            problems[item.obj.key] = (
+                f"differs only by case from {by_folded[folded]!r}, "
+                "and the destination filesystem ignores case"
+            )
+        by_folded.setdefault(folded, item.obj.key)
+    for item in wanted:
+        parts = item.relpath.casefold().split("/")
+        for depth in range(1, len(parts)):
+            clash = by_folded.get("/".join(parts[:depth]))
+            if clash is not None:
+                problems[item.obj.key] = (
+                    f"its folder is also the file {clash!r} when case is ignored, "
+                    "and the destination filesystem ignores case"
+                )
+    if problems:
+        raise UnsafeKeyError(problems)
+
+
 def path_problem(relpath: str) -> str | None:
     """Why ``relpath`` cannot be stored safely, or None when it can."""
     if "\0" in relpath:
