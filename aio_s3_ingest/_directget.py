@@ -27,7 +27,7 @@ from yarl import URL
 from ._getter import Body, ObjectChanged, UseBotocore
 from ._models import ObjectInfo
 from ._retry import backoff, describe
-from ._s3errors import translate
+from ._s3errors import is_object_changed, translate
 from ._throttle import Throttle
 from .errors import TransferError
 
@@ -174,9 +174,9 @@ class DirectGetter:
             return bce.ClientError(_error_dict(code, message, response.status), "GetObject")
         if 300 <= response.status < 400 or code in _REGION_CODES:
             raise UseBotocore(f"{response.status} {code} for s3://{self._bucket}/{obj.key}")
-        if response.status == 412 or code == "PreconditionFailed":
-            raise ObjectChanged
         error = bce.ClientError(_error_dict(code, message, response.status), "GetObject")
+        if is_object_changed(error):
+            raise ObjectChanged
         raise translate(error, bucket=self._bucket, key=obj.key) from error
 
 

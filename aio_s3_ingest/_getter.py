@@ -15,12 +15,10 @@ import botocore.exceptions as bce
 
 from ._log import logger
 from ._models import ObjectInfo
-from ._s3errors import error_code, translate
+from ._s3errors import is_object_changed, translate
 
 if TYPE_CHECKING:
     from types_aiobotocore_s3 import S3Client
-
-_CHANGED_CODES = ("PreconditionFailed", "412")
 
 
 class ObjectChanged(Exception):
@@ -79,7 +77,7 @@ class BotocoreGetter:
                 Bucket=self._bucket, Key=obj.key, IfMatch=obj.etag, Range=f"bytes={start}-{end - 1}"
             )
         except bce.ClientError as exc:
-            if error_code(exc) in _CHANGED_CODES:
+            if is_object_changed(exc):
                 raise ObjectChanged from exc
             raise translate(exc, bucket=self._bucket, key=obj.key) from exc
         except bce.BotoCoreError as exc:

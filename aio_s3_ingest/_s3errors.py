@@ -38,6 +38,14 @@ def error_code(exc: BaseException) -> str | None:
     return None
 
 
+def is_object_changed(exc: BaseException) -> bool:
+    """True for S3's answer to a failed If-Match: the object is no longer the listed one."""
+    if not isinstance(exc, bce.ClientError):
+        return False
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    return status == 412 or error_code(exc) in _CHANGED_CODES
+
+
 def translate(
     exc: Exception, *, bucket: str, key: str | None = None, prefix: str | None = None
 ) -> IngestError:
