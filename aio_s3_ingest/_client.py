@@ -17,7 +17,6 @@ from ._config import IngestConfig
 from ._directget import DirectGetter
 from ._getter import BotocoreGetter, FallbackGetter, Getter, UseBotocore
 from ._log import logger
-from ._progress import ignore
 from ._s3errors import s3_errors
 from ._throttle import Throttle
 from .errors import CredentialsError
@@ -74,10 +73,10 @@ def _create_client(session: AioSession, config: IngestConfig) -> Any:
 async def _open_getter(
     config: IngestConfig, client: S3Client, session: AioSession, stack: AsyncExitStack
 ) -> Getter:
-    botocore_getter = BotocoreGetter(client, config.s3_bucket_name)
+    throttle = Throttle(config.max_requests)
+    botocore_getter = BotocoreGetter(client, config.s3_bucket_name, throttle)
     if not config.direct_get:
         return botocore_getter
-    throttle = Throttle(config.max_requests, config.progress or ignore)
     try:
         direct = await DirectGetter.create(client, session, config, throttle)
     except UseBotocore as exc:

@@ -28,6 +28,7 @@ from ._getter import Body, ObjectChanged, UseBotocore
 from ._models import ObjectInfo
 from ._retry import backoff, describe
 from ._s3errors import is_object_changed, translate
+from ._tally import THROTTLE_CODES, current
 from ._throttle import Throttle
 from .errors import TransferError
 
@@ -52,9 +53,6 @@ _RETRY_CODES = frozenset(
         "InternalError",
         "ServiceUnavailable",
     }
-)
-_THROTTLE_CODES = frozenset(
-    {"SlowDown", "Throttling", "ThrottlingException", "RequestThrottled", "RequestLimitExceeded"}
 )
 _REGION_CODES = frozenset(
     {"AuthorizationHeaderMalformed", "PermanentRedirect", "TemporaryRedirect"}
@@ -132,7 +130,10 @@ class DirectGetter:
         url = self._base_url + urllib.parse.quote(obj.key, safe="/~")
         headers = {"Range": f"bytes={start}-{end - 1}", "If-Match": obj.etag}
         last: BaseException | None = None
+        run = current()
         for attempt in range(1, self._max_attempts + 1):
+            run.requests += 1
+            run.retries += attempt > 1
             try:
                 async with self._throttle.slot():
                     response = await self._http.get(
@@ -168,7 +169,7 @@ class DirectGetter:
         """The error to retry on, or raise the one that ends this object."""
         async with response:
             code, message = _parse_error(await response.read(), response.status)
-        if response.status == 503 or code in _THROTTLE_CODES:
+        if response.status == 503 or code in THROTTLE_CODES:
             self._throttle.on_throttled(obj.key)
         if response.status in _RETRY_STATUS or code in _RETRY_CODES:
             return bce.ClientError(_error_dict(code, message, response.status), "GetObject")

@@ -16,6 +16,8 @@ import botocore.exceptions as bce
 from ._log import logger
 from ._models import ObjectInfo
 from ._s3errors import is_object_changed, translate
+from ._tally import count_botocore_requests, requesting
+from ._throttle import Throttle
 
 if TYPE_CHECKING:
     from types_aiobotocore_s3 import S3Client
@@ -67,21 +69,29 @@ class _BotocoreBody:
 class BotocoreGetter:
     """GETs through aiobotocore's ``get_object`` (botocore's retries and error parsing)."""
 
-    def __init__(self, client: S3Client, bucket: str) -> None:
+    def __init__(self, client: S3Client, bucket: str, throttle: Throttle) -> None:
         self._client = client
         self._bucket = bucket
+        self._throttle = throttle
+        count_botocore_requests(client, throttle)
 
     async def open(self, obj: ObjectInfo, start: int, end: int) -> Body:
         try:
-            response = await self._client.get_object(
-                Bucket=self._bucket, Key=obj.key, IfMatch=obj.etag, Range=f"bytes={start}-{end - 1}"
-            )
+            async with self._throttle.slot():
+                with requesting(obj.key):
+                    response = await self._client.get_object(
+                        Bucket=self._bucket,
+                        Key=obj.key,
+                        IfMatch=obj.etag,
+                        Range=f"bytes={start}-{end - 1}",
+                    )
         except bce.ClientError as exc:
             if is_object_changed(exc):
                 raise ObjectChanged from exc
             raise translate(exc, bucket=self._bucket, key=obj.key) from exc
         except bce.BotoCoreError as exc:
             raise translate(exc, bucket=self._bucket, key=obj.key) from exc
+        self._throttle.on_success()
         return _BotocoreBody(response)  # type: ignore[arg-type]
 
     async def aclose(self) -> None:

@@ -15,7 +15,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from ._log import logger
-from ._progress import ProgressCallback, Throttled
+from ._progress import Throttled
+from ._tally import current
 
 _DECREASE_WINDOW_SECONDS = 0.2
 _WARN_INTERVAL_SECONDS = 1.0
@@ -24,12 +25,11 @@ _WARN_INTERVAL_SECONDS = 1.0
 class Throttle:
     """A gate with a limit that SlowDown halves and successes raise again."""
 
-    def __init__(self, max_in_flight: int, notify: ProgressCallback) -> None:
+    def __init__(self, max_in_flight: int) -> None:
         self.max_in_flight = max_in_flight
         self.limit = max_in_flight
         self.throttled = 0
         self._in_flight = 0
-        self._notify = notify
         self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
         self._last_decrease = float("-inf")
         self._last_warning = float("-inf")
@@ -54,6 +54,8 @@ class Throttle:
     def on_throttled(self, key: str) -> None:
         """Count a SlowDown, halve the limit, and warn (at most once a second)."""
         self.throttled += 1
+        run = current()
+        run.throttled += 1
         now = time.monotonic()
         if now - self._last_decrease >= _DECREASE_WINDOW_SECONDS:
             self._last_decrease = now
@@ -66,7 +68,7 @@ class Throttle:
                 self.throttled,
                 self.limit,
             )
-        self._notify(Throttled(key=key, count=self.throttled, limit=self.limit))
+        run.notify(Throttled(key=key, count=run.throttled, limit=self.limit))
 
     async def _wait_turn(self) -> None:
         waiter = asyncio.get_running_loop().create_future()

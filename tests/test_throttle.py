@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from aio_s3_ingest import ProgressEvent, Throttled
+from aio_s3_ingest._tally import counting
 from aio_s3_ingest._throttle import Throttle
 from tests._helpers import MakeIngester
 from tests._proxy import FaultProxy, proxy_fixture  # noqa: F401
@@ -25,10 +26,11 @@ def _events() -> tuple[list[ProgressEvent], Any]:
 def test_slowdown_halves_once_per_burst_and_successes_recover() -> None:
     """A burst of SlowDowns halves the limit once; each success gives one slot back."""
     seen, notify = _events()
-    throttle = Throttle(16, notify)
-    throttle.on_throttled("a")
-    throttle.on_throttled("b")  # same burst: counted, but no second halving
-    assert (throttle.limit, throttle.throttled) == (8, 2)
+    throttle = Throttle(16)
+    with counting(notify) as tally:
+        throttle.on_throttled("a")
+        throttle.on_throttled("b")  # same burst: counted, but no second halving
+    assert (throttle.limit, throttle.throttled, tally.throttled) == (8, 2, 2)
     for _ in range(20):
         throttle.on_success()
     assert throttle.limit == 16
@@ -38,7 +40,7 @@ def test_slowdown_halves_once_per_burst_and_successes_recover() -> None:
 @pytest.mark.asyncio
 async def test_slots_respect_the_current_limit() -> None:
     """No more holders than the limit at once; a lowered limit admits fewer."""
-    throttle = Throttle(4, lambda event: None)
+    throttle = Throttle(4)
     throttle.limit = 2
     holding, peak = 0, 0
 
@@ -57,7 +59,7 @@ async def test_slots_respect_the_current_limit() -> None:
 @pytest.mark.asyncio
 async def test_a_cancelled_waiter_passes_its_turn_on() -> None:
     """A waiter cancelled after being woken, before it ran, does not strand the others."""
-    throttle = Throttle(1, lambda event: None)
+    throttle = Throttle(1)
 
     async def take_and_release() -> None:
         async with throttle.slot():
@@ -75,7 +77,9 @@ async def test_a_cancelled_waiter_passes_its_turn_on() -> None:
 
 
 @pytest.mark.asyncio
+@pytest.mark.parametrize("direct_get", [True, False], ids=["direct", "botocore"])
 async def test_slowdown_on_the_wire_is_counted_warned_and_slows_the_client(
+    direct_get: bool,
     s3: Any,
     bucket: str,
     dest: pathlib.Path,
@@ -93,13 +97,19 @@ async def test_slowdown_on_the_wire_is_counted_warned_and_slows_the_client(
     seen, notify = _events()
     caplog.set_level(logging.WARNING, logger="aio_s3_ingest")
     started = time.monotonic()
-    await make_ingester(
-        endpoint_url=proxy.url, max_concurrent_files=16, max_attempts=10, progress=notify
-    ).fetch_data()
+    report = await make_ingester(
+        endpoint_url=proxy.url,
+        max_concurrent_files=16,
+        max_attempts=10,
+        progress=notify,
+        direct_get=direct_get,
+    ).sync()
     elapsed = time.monotonic() - started
 
     throttled = [e for e in seen if isinstance(e, Throttled)]
     assert rule.hits == 24
+    assert (report.throttled, report.retries) == (24, 24)
+    assert report.requests == len(objects) + 24 + 1  # one listing page
     assert [e.count for e in throttled] == list(range(1, 25))
     assert min(e.limit for e in throttled) < 16
     warnings = [r for r in caplog.records if "throttling" in r.getMessage()]
