@@ -14,6 +14,7 @@ from ._progress import (
     RunPlanned,
     Throttled,
 )
+from ._report import IngestReport
 from ._sync import S3Ingester
 from .errors import (
     ConfigError,
@@ -47,6 +48,7 @@ __all__ = [
     "FileStarted",
     "IngestError",
     "IngestFailed",
+    "IngestReport",
     "IntegrityError",
     "LockTimeoutError",
     "ManifestError",

@@ -9,7 +9,7 @@ import urllib.parse
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ._progress import ProgressCallback
+from ._bar import ProgressOption, check_progress
 from .errors import ConfigError
 
 MiB = 1024 * 1024
@@ -41,7 +41,7 @@ class IngestConfig:
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
     lock_timeout: float | None = None
-    progress: ProgressCallback | None = None
+    progress: ProgressOption = None
 
     def __post_init__(self) -> None:
         _check_bucket(self.s3_bucket_name)
@@ -64,8 +64,7 @@ class IngestConfig:
             _check_type("aws_profile_name", self.aws_profile_name, str)
         for name in ("connect_timeout", "read_timeout"):
             _check_positive_number(name, getattr(self, name))
-        if self.progress is not None and not callable(self.progress):
-            raise ConfigError(f"progress must be a callable or None, got {self.progress!r}")
+        check_progress(self.progress)
         if self.lock_timeout is not None:
             _check_positive_number("lock_timeout", self.lock_timeout, allow_zero=True)
 

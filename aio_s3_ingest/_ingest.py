@@ -7,10 +7,11 @@ import pathlib
 import time
 from contextlib import AsyncExitStack
 from types import TracebackType
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 import anyio
 
+from ._bar import progress_listener
 from ._client import S3Handles, open_s3
 from ._config import IngestConfig
 from ._layout import DatasetLayout
@@ -21,13 +22,12 @@ from ._manifest import LocalManifest
 from ._models import FileRecord, Plan, WantedFile
 from ._options import IngesterOptions
 from ._plan import make_plan
-from ._progress import RunPlanned, ignore
+from ._progress import RunPlanned
+from ._report import IngestReport, human_bytes
 from ._select import check_case_clashes
+from ._tally import RunTally, counting
 from ._transfer import TransferContext, fetch_file
-from .errors import IngestFailed
-
-if TYPE_CHECKING:
-    pass
+from .errors import IngestFailed, cause_text
 
 _Self = TypeVar("_Self", bound="AsyncS3Ingester")
 
@@ -68,49 +68,92 @@ class AsyncS3Ingester(IngesterOptions):
         Only objects that are new or changed since the last run are fetched;
         ``force_recompute=True`` fetches every file again.
         """
+        return (await self.sync(force_recompute)).paths
+
+    async def sync(self, force_recompute: bool = False) -> IngestReport:
+        """Like :meth:`fetch_data`, but return the :class:`IngestReport` of the run.
+
+        Raises :class:`~aio_s3_ingest.IngestFailed` (with ``.report``) if some objects
+        could not be fetched.
+        """
+        return await self._run(force=force_recompute, dry_run=False)
+
+    async def plan(self, force_recompute: bool = False) -> IngestReport:
+        """List and compare, and report what :meth:`sync` would fetch, keep and delete.
+
+        Sends no GetObject and writes nothing: a dry run.
+        """
+        return await self._run(force=force_recompute, dry_run=True)
+
+    async def _run(self, *, force: bool, dry_run: bool) -> IngestReport:
         if self._s3 is not None:
-            return await run_ingest(self._s3, self.config, force=force_recompute)
+            return await run_ingest(self._s3, self.config, force=force, dry_run=dry_run)
         async with AsyncExitStack() as stack:
             s3 = await open_s3(self.config, stack)
-            return await run_ingest(s3, self.config, force=force_recompute)
+            return await run_ingest(s3, self.config, force=force, dry_run=dry_run)
 
 
-async def run_ingest(s3: S3Handles, config: IngestConfig, *, force: bool) -> list[pathlib.Path]:
-    """One run of the stages, under the dataset's lock."""
-    wanted = await wanted_files(s3.client, config)
-    layout = DatasetLayout(config.dataset_directory)
-    await anyio.to_thread.run_sync(layout.create)
-    if await anyio.to_thread.run_sync(layout.ignores_case):
+async def run_ingest(
+    s3: S3Handles, config: IngestConfig, *, force: bool, dry_run: bool = False
+) -> IngestReport:
+    """One run of the stages; all but a dry run under the dataset's lock.
+
+    The summary is logged once the progress bar is closed, so the two never share a line.
+    """
+    started = time.monotonic()
+    failures: dict[str, Exception] = {}
+    with progress_listener(config.progress) as notify, counting(notify) as tally:
+        wanted = await wanted_files(s3.client, config)
+        layout = DatasetLayout(config.dataset_directory)
+        if dry_run:
+            planned = await _plan(config, layout, wanted, force=force, writable=False)
+            report = _dry_run_report(config, planned, tally, time.monotonic() - started)
+        else:
+            await anyio.to_thread.run_sync(layout.create)
+            async with dataset_lock(layout.lock_path, config.lock_timeout):
+                await anyio.to_thread.run_sync(layout.clear_temp)
+                planned = await _plan(config, layout, wanted, force=force, writable=True)
+                notify(_planned(planned[0]))
+                report = await _sync_dataset(s3, config, layout, planned, tally, failures, started)
+    logger.info("%s", report.summary())
+    if failures:
+        raise IngestFailed(failures, report=report)
+    return report
+
+
+async def _plan(
+    config: IngestConfig,
+    layout: DatasetLayout,
+    wanted: list[WantedFile],
+    *,
+    force: bool,
+    writable: bool,
+) -> tuple[Plan, dict[str, FileRecord]]:
+    """Compare the listing with the local manifest and the files on disk."""
+    probe = layout.ignores_case if writable else layout.ignores_case_without_writing
+    if await anyio.to_thread.run_sync(probe):
         check_case_clashes(wanted)
-    async with dataset_lock(layout.lock_path, config.lock_timeout):
-        await anyio.to_thread.run_sync(layout.clear_temp)
-        await _sync_dataset(s3, config, layout, wanted, force=force)
-    return sorted(config.dataset_directory / item.relpath for item in wanted)
+    records = await anyio.to_thread.run_sync(LocalManifest(layout.state_dir).load)
+    tracked = [item.relpath for item in wanted if item.relpath in records]
+    disk = await anyio.to_thread.run_sync(layout.stat_files, tracked)
+    plan = make_plan(wanted, records, disk, force=force)
+    _log_verdict(config, plan, force=force)
+    return plan, records
 
 
 async def _sync_dataset(
     s3: S3Handles,
     config: IngestConfig,
     layout: DatasetLayout,
-    wanted: list[WantedFile],
-    *,
-    force: bool,
-) -> None:
+    planned: tuple[Plan, dict[str, FileRecord]],
+    tally: RunTally,
+    failures: dict[str, Exception],
+    started: float,
+) -> IngestReport:
+    """Transfer, delete, and save the manifest; report what happened (and in
+    ``failures``, which keys failed and why)."""
+    plan, records = planned
     manifest = LocalManifest(layout.state_dir)
-    records = await anyio.to_thread.run_sync(manifest.load)
-    tracked = [item.relpath for item in wanted if item.relpath in records]
-    disk = await anyio.to_thread.run_sync(layout.stat_files, tracked)
-    plan = make_plan(wanted, records, disk, force=force)
-    _log_verdict(config, plan, force=force)
-    notify = config.progress or ignore
-    notify(
-        RunPlanned(
-            files_to_fetch=len(plan.to_fetch),
-            bytes_to_fetch=plan.bytes_to_fetch,
-            files_to_keep=len(plan.to_keep),
-            files_to_delete=len(plan.to_delete),
-        )
-    )
     context = TransferContext(
         client=s3.client,
         getter=s3.getter,
@@ -121,29 +164,66 @@ async def _sync_dataset(
         part_size=config.part_size,
         chunk_size=config.chunk_size,
         max_attempts=config.max_attempts,
-        notify=notify,
+        notify=tally.notify,
     )
-    started = time.monotonic()
     await anyio.to_thread.run_sync(manifest.open_journal)
     try:
-        fetched, failures = await _transfer_all(context, plan, config.max_concurrent_files)
+        fetched = await _transfer_all(context, plan, config.max_concurrent_files, failures)
         await anyio.to_thread.run_sync(layout.delete, plan.to_delete)
         kept = {path: rec for path, rec in records.items() if path not in plan.to_delete}
         await anyio.to_thread.run_sync(manifest.save, kept | fetched)
     finally:
         manifest.close_journal()
-    _log_summary(plan, fetched, failures, time.monotonic() - started)
-    if failures:
-        raise IngestFailed(failures)
+    return IngestReport(
+        dataset_directory=config.dataset_directory,
+        fetched=tuple(sorted(fetched)),
+        kept=tuple(sorted(item.relpath for item in plan.to_keep)),
+        deleted=tuple(sorted(plan.to_delete)),
+        bytes_fetched=sum(record.size for record in fetched.values()),
+        seconds=time.monotonic() - started,
+        requests=tally.requests,
+        retries=tally.retries,
+        throttled=tally.throttled,
+        failed={key: cause_text(exc) for key, exc in sorted(failures.items())},
+    )
+
+
+def _planned(plan: Plan) -> RunPlanned:
+    return RunPlanned(
+        files_to_fetch=len(plan.to_fetch),
+        bytes_to_fetch=plan.bytes_to_fetch,
+        files_to_keep=len(plan.to_keep),
+        files_to_delete=len(plan.to_delete),
+    )
+
+
+def _dry_run_report(
+    config: IngestConfig,
+    planned: tuple[Plan, dict[str, FileRecord]],
+    tally: RunTally,
+    seconds: float,
+) -> IngestReport:
+    plan, _ = planned
+    return IngestReport(
+        dataset_directory=config.dataset_directory,
+        fetched=tuple(sorted(item.relpath for item in plan.to_fetch)),
+        kept=tuple(sorted(item.relpath for item in plan.to_keep)),
+        deleted=tuple(sorted(plan.to_delete)),
+        bytes_fetched=plan.bytes_to_fetch,
+        seconds=seconds,
+        requests=tally.requests,
+        retries=tally.retries,
+        throttled=tally.throttled,
+        dry_run=True,
+    )
 
 
 async def _transfer_all(
-    context: TransferContext, plan: Plan, limit: int
-) -> tuple[dict[str, FileRecord], dict[str, Exception]]:
+    context: TransferContext, plan: Plan, limit: int, failures: dict[str, Exception]
+) -> dict[str, FileRecord]:
     """Fetch under a semaphore, largest first; a failure is collected, not contagious."""
     semaphore = asyncio.Semaphore(limit)
     fetched: dict[str, FileRecord] = {}
-    failures: dict[str, Exception] = {}
 
     async def fetch_one(item: WantedFile) -> None:
         try:
@@ -158,7 +238,7 @@ async def _transfer_all(
         for item in sorted(plan.to_fetch, key=lambda w: w.obj.size, reverse=True):
             await semaphore.acquire()
             group.start_soon(fetch_one, item)
-    return fetched, failures
+    return fetched
 
 
 def _log_verdict(config: IngestConfig, plan: Plan, *, force: bool) -> None:
@@ -172,33 +252,7 @@ def _log_verdict(config: IngestConfig, plan: Plan, *, force: bool) -> None:
             "cache miss: fetching %d of %d file(s) (%s) into %s, deleting %d",
             len(plan.to_fetch),
             len(plan.to_fetch) + len(plan.to_keep),
-            _human_bytes(plan.bytes_to_fetch),
+            human_bytes(plan.bytes_to_fetch),
             where,
             len(plan.to_delete),
         )
-
-
-def _log_summary(
-    plan: Plan, fetched: dict[str, FileRecord], failures: dict[str, Exception], seconds: float
-) -> None:
-    size = sum(record.size for record in fetched.values())
-    rate = size / seconds if seconds > 0 else 0.0
-    logger.info(
-        "fetched %d file(s), %s in %.2f s (%s/s); kept %d, deleted %d, failed %d",
-        len(fetched),
-        _human_bytes(size),
-        seconds,
-        _human_bytes(int(rate)),
-        len(plan.to_keep),
-        len(plan.to_delete),
-        len(failures),
-    )
-
-
-def _human_bytes(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    raise AssertionError("unreachable")

@@ -42,6 +42,19 @@ class DatasetLayout:
         finally:
             probe.unlink(missing_ok=True)
 
+    def ignores_case_without_writing(self) -> bool:
+        """The same question for a dry run: compare an existing folder with its name's
+        case swapped (False when no folder on the way has a name with letters)."""
+        for folder in (self.root, *self.root.parents):
+            swapped = folder.with_name(folder.name.swapcase())
+            if swapped.name == folder.name or not folder.exists():
+                continue
+            try:
+                return os.path.samefile(folder, swapped)
+            except OSError:
+                return False
+        return False
+
     def clear_temp(self) -> int:
         """Remove temp files a killed run left behind (call only under the lock)."""
         removed = 0

@@ -6,6 +6,7 @@ import pathlib
 from collections.abc import Sequence
 from typing import TypeVar
 
+from ._bar import ProgressOption
 from ._config import (
     DEFAULT_CHUNK_SIZE,
     DEFAULT_PART_SIZE,
@@ -13,7 +14,6 @@ from ._config import (
     default_dataset_id,
     normalise_patterns,
 )
-from ._progress import ProgressCallback
 from .errors import ConfigError
 
 _T = TypeVar("_T", bound="IngesterOptions")
@@ -47,7 +47,7 @@ class IngesterOptions:
         connect_timeout: float = 10.0,
         read_timeout: float = 60.0,
         lock_timeout: float | None = None,
-        progress: ProgressCallback | None = None,
+        progress: ProgressOption = None,
     ) -> None:
         """Create an ingester; see the README's parameter table for each option.
 

@@ -14,6 +14,7 @@ import anyio
 
 from ._ingest import AsyncS3Ingester
 from ._options import IngesterOptions
+from ._report import IngestReport
 
 _T = TypeVar("_T")
 
@@ -28,14 +29,23 @@ class S3Ingester(IngesterOptions):
 
     def fetch_data(self, force_recompute: bool = False) -> list[pathlib.Path]:
         """Bring the dataset up to date and return the paths of its files, sorted."""
+        return self.sync(force_recompute).paths
+
+    def sync(self, force_recompute: bool = False) -> IngestReport:
+        """Like :meth:`fetch_data`, but return the run's :class:`IngestReport`."""
         ingester = AsyncS3Ingester._from_config(self.config)
+        return _run(lambda: ingester.sync(force_recompute))
 
-        async def call() -> list[pathlib.Path]:
-            return await ingester.fetch_data(force_recompute)
+    def plan(self, force_recompute: bool = False) -> IngestReport:
+        """A dry run: what :meth:`sync` would fetch, keep and delete; nothing is written."""
+        ingester = AsyncS3Ingester._from_config(self.config)
+        return _run(lambda: ingester.plan(force_recompute))
 
-        if not _loop_running():
-            return _run_here(call)
-        return _run_on_worker_thread(call)
+
+def _run(call: Callable[[], Awaitable[_T]]) -> _T:
+    if not _loop_running():
+        return _run_here(call)
+    return _run_on_worker_thread(call)
 
 
 def _run_here(call: Callable[[], Awaitable[_T]]) -> _T:

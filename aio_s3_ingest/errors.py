@@ -24,6 +24,10 @@ the original stays reachable as ``__cause__`` without leaking into the API.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._report import IngestReport
 
 
 class IngestError(Exception):
@@ -102,21 +106,26 @@ class IntegrityError(TransferError):
 class IngestFailed(IngestError):
     """Some objects could not be fetched; the others are complete and recorded.
 
-    ``failures`` maps each failed key to the exception that ended it.
+    ``failures`` maps each failed key to the exception that ended it; ``report`` is
+    the run's :class:`~aio_s3_ingest.IngestReport`.
     """
 
-    def __init__(self, failures: Mapping[str, BaseException]) -> None:
+    def __init__(
+        self, failures: Mapping[str, BaseException], *, report: IngestReport | None = None
+    ) -> None:
         self.failures = dict(failures)
+        self.report = report
         super().__init__(_describe_failures(self.failures.items()))
 
 
 def _describe_failures(failures: Iterable[tuple[str, BaseException]]) -> str:
     items = sorted(failures, key=lambda item: item[0])
-    lines = [f"  {key!r}: {_cause_text(exc)}" for key, exc in items]
+    lines = [f"  {key!r}: {cause_text(exc)}" for key, exc in items]
     return f"{len(lines)} object(s) failed:\n" + "\n".join(lines)
 
 
-def _cause_text(exc: BaseException) -> str:
+def cause_text(exc: BaseException) -> str:
+    """The exception's class and message, without the key it names."""
     if isinstance(exc, TransferError):
         text = str(exc).removeprefix(f"{exc.key!r}: ")
     else:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import pathlib
 import sys
+from collections.abc import Mapping
 
 from aio_s3_ingest import (
     AsyncS3Ingester,
@@ -21,6 +22,7 @@ from aio_s3_ingest import (
     FileStarted,
     IngestError,
     IngestFailed,
+    IngestReport,
     LockTimeoutError,
     ManifestError,
     NoMatchingFilesError,
@@ -175,6 +177,32 @@ def fetch_sync(bucket: str, endpoint: str, dest: pathlib.Path) -> list[pathlib.P
     paths = ingester.fetch_data(force_recompute=True)
     assert_type(paths, list[pathlib.Path])
     return paths
+
+
+async def report_and_plan(ingester: AsyncS3Ingester) -> dict[str, object]:
+    """sync() and plan() return an IngestReport; its JSON form is a plain dict."""
+    preview = await ingester.plan()
+    assert_type(preview, IngestReport)
+    assert_type(preview.fetched, tuple[str, ...])
+    report = await ingester.sync(force_recompute=False)
+    assert_type(report.paths, list[pathlib.Path])
+    assert_type(report.throughput, float)
+    assert_type(report.failed, Mapping[str, str])
+    return report.to_dict()
+
+
+def sync_report_with_a_bar(bucket: str, dest: pathlib.Path) -> IngestReport:
+    """progress=True forces the tqdm bar; the sync face has sync() and plan() too."""
+    ingester = S3Ingester(bucket, "data/", destination_directory=dest, progress=True)
+    assert_type(ingester.plan(), IngestReport)
+    return ingester.sync()
+
+
+def failed_report(exc: IngestFailed) -> int:
+    """A failed run still says what landed."""
+    report = exc.report
+    assert_type(report, IngestReport | None)
+    return 0 if report is None else len(report.fetched)
 
 
 def describe_failure(exc: IngestError) -> list[str]:
