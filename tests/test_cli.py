@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import pathlib
 import subprocess
 import sys
 from typing import Any
+
+from tests._proxy import FaultProxy, proxy_fixture  # noqa: F401
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -23,14 +26,16 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
 
 
 def test_demo_fetches_then_hits_the_cache() -> None:
-    """`aio-s3-ingest demo` fetches the sample dataset, then reports a cache hit."""
+    """`aio-s3-ingest demo` fetches the sample dataset with a bar, then reports a cache hit."""
     result = run_cli("demo")
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "cache miss: fetching 14 of 14 file(s)" in out
-    assert "first fetch: 14/14 files" in out
+    assert "  fetched   14 file(s), 36.9 MiB\n  kept      0 file(s)\n" in out
     assert "cache hit: 14 file(s)" in out
+    assert "  fetched   0 file(s), 0 B\n  kept      14 file(s)\n" in out
     assert "parquet/full-history.parquet  (25165824 B)" in out
+    assert "14/14 files" in result.stderr  # the tqdm bar
 
 
 def test_fetch_command(moto_endpoint: str, s3: Any, bucket: str, tmp_path: pathlib.Path) -> None:
@@ -46,7 +51,69 @@ def test_fetch_command(moto_endpoint: str, s3: Any, bucket: str, tmp_path: pathl
     )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "ds" / "sub" / "a.csv").read_bytes() == b"1,2\n"
+    assert "fetched 1 file(s)" in result.stdout
     assert "1 file(s) in" in result.stdout
+
+
+def test_json_prints_the_report_as_one_object(
+    moto_endpoint: str, s3: Any, bucket: str, tmp_path: pathlib.Path
+) -> None:
+    """--json: stdout is exactly one JSON object, the report; no bar, no log lines."""
+    s3.put_object(Bucket=bucket, Key="data/a.csv", Body=b"1,2\n")
+    s3.put_object(Bucket=bucket, Key="data/b/c.csv", Body=b"3,4\n")
+    args = (f"s3://{bucket}/data/", str(tmp_path), "--dataset-id", "ds")
+    result = run_cli(*args, "--endpoint-url", moto_endpoint, "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["fetched"] == ["a.csv", "b/c.csv"]
+    assert (report["bytes_fetched"], report["dry_run"], report["failed"]) == (8, False, {})
+    assert result.stderr == ""
+    again = json.loads(run_cli(*args, "--endpoint-url", moto_endpoint, "--json").stdout)
+    assert (again["fetched"], again["kept"]) == ([], ["a.csv", "b/c.csv"])
+
+
+def test_dry_run_sends_no_get_object_and_writes_nothing(
+    proxy: FaultProxy, s3: Any, bucket: str, tmp_path: pathlib.Path
+) -> None:
+    """--dry-run lists what would be fetched, through a proxy that sees no GetObject, and
+    leaves DEST absent; with --json it is the dry-run report."""
+    s3.put_object(Bucket=bucket, Key="data/a.csv", Body=b"1,2\n")
+    s3.put_object(Bucket=bucket, Key="data/b/c.csv", Body=b"3,4\n")
+    args = (f"s3://{bucket}/data/", str(tmp_path / "dest"), "--endpoint-url", proxy.url)
+    result = run_cli(*args, "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "fetch   a.csv\nfetch   b/c.csv\n" in result.stdout
+    assert "dry run: would fetch 2 file(s)" in result.stdout
+    report = json.loads(run_cli(*args, "--dry-run", "--json").stdout)
+    assert (report["dry_run"], report["fetched"]) == (True, ["a.csv", "b/c.csv"])
+    assert proxy.data_gets() == []
+    assert not (tmp_path / "dest").exists()
+
+
+def test_a_failed_transfer_exits_1_and_names_the_key(
+    proxy: FaultProxy, s3: Any, bucket: str, tmp_path: pathlib.Path
+) -> None:
+    """A key that cannot be fetched: exit 1, the key and cause on stderr, no traceback; the
+    JSON report still lists what landed and what failed."""
+    s3.put_object(Bucket=bucket, Key="data/a.csv", Body=b"1,2\n")
+    s3.put_object(Bucket=bucket, Key="data/locked.csv", Body=b"secret")
+    proxy.respond(403, "AccessDenied", key="data/locked.csv")
+    args = (f"s3://{bucket}/data/", str(tmp_path), "--endpoint-url", proxy.url)
+    result = run_cli(*args)
+    assert result.returncode == 1
+    assert "'data/locked.csv'" in result.stderr
+    assert "Traceback" not in result.stderr
+    report = json.loads(run_cli(*args, "--json").stdout)
+    assert list(report["failed"]) == ["data/locked.csv"]
+    assert report["kept"] == ["a.csv"]
+
+
+def test_help_shows_examples_and_exit_codes() -> None:
+    """--help is something a new user can act on: examples, exit codes, every option."""
+    result = run_cli("--help")
+    assert result.returncode == 0
+    for text in ("examples:", "exit codes:", "--dry-run", "--json", "--pattern GLOB", "demo"):
+        assert text in result.stdout
 
 
 def test_no_match_exits_1_with_one_line(
