@@ -42,7 +42,7 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typecheck(session: nox.Session) -> None:
     """mypy --strict over the package and the typed uses of its public API."""
-    session.install("-e", ".[typing,demo]")
+    session.install("-e", ".[typing,demo,test]")
     session.run("mypy")
 
 
