@@ -38,7 +38,11 @@ _CHILD = textwrap.dedent(
         return ingester.fetch_data()
 
     if mode == "notebook":
-        asyncio.new_event_loop().run_until_complete(cell())
+        loop = asyncio.new_event_loop()
+        try:
+            loop.run_until_complete(cell())
+        finally:
+            loop.close()
     else:
         ingester.fetch_data()
     """
@@ -66,8 +70,11 @@ def test_ctrl_c_leaves_only_complete_files_and_a_rerun_fetches_the_rest(
     for key, body in {**FAST, **SLOW}.items():
         s3.put_object(Bucket=bucket, Key=key, Body=body)
     proxy.stall_after(256 * 1024, 30.0, key="data/slow/")
+    child_args = [bucket, str(dest), proxy.url, mode]
     child = subprocess.Popen(
-        [sys.executable, "-c", _CHILD, bucket, str(dest), proxy.url, mode],
+        # Unclosed sockets and files warn when collected; unclosed aiohttp sessions are
+        # reported by asyncio's logger. Both would land on stderr.
+        [sys.executable, "-W", "always::ResourceWarning", "-c", _CHILD, *child_args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -94,6 +101,8 @@ def test_ctrl_c_leaves_only_complete_files_and_a_rerun_fetches_the_rest(
     assert time.monotonic() - started < 15, "the stalled reads were not cut by the interrupt"
     assert child.returncode != 0
     assert "KeyboardInterrupt" in stderr
+    assert "ResourceWarning" not in stderr, stderr
+    assert "Unclosed" not in stderr, stderr
     assert list((dataset / STATE_DIR / "tmp").iterdir()) == []
     assert data_files(dataset) == ["fast.csv"]
     assert (dataset / "fast.csv").read_bytes() == FAST["data/fast.csv"]
