@@ -36,6 +36,7 @@ from ._progress import (
 )
 from ._retry import backoff, describe
 from ._s3errors import s3_errors
+from ._tally import current
 from .errors import IngestError, IntegrityError, ObjectChangedError, TransferError
 
 if TYPE_CHECKING:
@@ -223,6 +224,7 @@ async def _read_range(
                     obj.key, f"the body broke {failures} times; last: {describe(exc)}"
                 ) from exc
             logger.debug("%r: body broke at byte %d (%s); resuming", obj.key, cursor.offset, exc)
+            current().retries += 1
             ctx.notify(RetryScheduled(key=obj.key, attempt=failures, cause=describe(exc)))
             await backoff(failures)
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests._helpers import MakeIngester, data_files
-from tests._proxy import FaultProxy, proxy_fixture  # noqa: F401
+from tests._proxy import FaultProxy, Request, proxy_fixture  # noqa: F401
 
 KiB, MiB = 1024, 1024 * 1024
 
@@ -20,9 +20,31 @@ def _md5(data: bytes) -> str:
     return hashlib.md5(data, usedforsecurity=False).hexdigest()
 
 
-def _chance(rng: random.Random, share: float) -> Any:
-    """A request predicate true for about ``share`` of data GETs (seeded: reproducible)."""
-    return lambda request: request.range is not None and rng.random() < share
+class _Faults:
+    """One seeded draw per data GET picks at most one fault, so each injected fault is
+    exactly one failed exchange: 30% SlowDown; then 5% reset after the first body byte,
+    except that ranges over 600 KiB are reset after 600 KiB instead, 15% of the time (so
+    the few large bodies are broken mid-way often enough to count)."""
+
+    LATE_CUT = 600 * KiB
+
+    def __init__(self, seed: int) -> None:
+        self._rng = random.Random(seed)
+        self._draw = 1.0
+
+    def slowdown(self, request: Request) -> bool:
+        self._draw = self._rng.random() if request.range is not None else 1.0
+        return self._draw < 0.30
+
+    def early_reset(self, request: Request) -> bool:
+        return not self._long(request) and 0.30 <= self._draw < 0.35
+
+    def late_reset(self, request: Request) -> bool:
+        return self._long(request) and 0.30 <= self._draw < 0.45
+
+    def _long(self, request: Request) -> bool:
+        start, _, end = (request.range or "bytes=0-0").removeprefix("bytes=").partition("-")
+        return int(end) - int(start) + 1 > self.LATE_CUT
 
 
 @pytest.mark.asyncio
@@ -40,13 +62,15 @@ async def test_slowdown_and_resets_leave_every_file_byte_exact(
     """30% of GETs answered 503 SlowDown and 5% reset mid-body, on 200 small and large
     objects: the run succeeds, and every local file has its object's MD5."""
     rng = random.Random(20261124 + workers_per_file)
+    faults = _Faults(seed=workers_per_file)
     sizes = [rng.randint(1, 96 * KiB) for _ in range(190)] + [3 * MiB + i for i in range(10)]
     objects = {f"data/{i:03d}/obj.bin": os.urandom(size) for i, size in enumerate(sizes)}
     for key, body in objects.items():
         s3.put_object(Bucket=bucket, Key=key, Body=body)
-    slowdown = proxy.respond(503, "SlowDown", when=_chance(rng, 0.30))
-    early = proxy.reset_after(1, when=_chance(rng, 0.025))
-    late = proxy.reset_after(600 * KiB, when=_chance(rng, 0.025))
+    # Rules are matched in this order for each request (the proxy's contract).
+    slowdown = proxy.respond(503, "SlowDown", when=faults.slowdown)
+    early = proxy.reset_after(1, when=faults.early_reset)
+    late = proxy.reset_after(_Faults.LATE_CUT, when=faults.late_reset)
 
     ingester = make_ingester(
         endpoint_url=proxy.url,
@@ -56,10 +80,20 @@ async def test_slowdown_and_resets_leave_every_file_byte_exact(
         max_attempts=12,
         max_concurrent_files=16,
     )
-    await ingester.fetch_data()
+    report = await ingester.sync()
 
     assert slowdown.hits > 50  # the faults really happened
-    assert early.hits + late.hits > 5
+    assert early.hits > 3
+    assert late.hits > 1  # few: only 10 objects have ranges that long
+    resets = early.hits + late.hits
+    assert (report.throttled, report.retries) == (slowdown.hits, slowdown.hits + resets)
+    served = sum(proxy.bytes_served(key) for key in objects)
+    extra = served - sum(len(body) for body in objects.values())
+    assert 0 <= extra <= resets * ingester.config.chunk_size  # only what a reset lost
+    print(
+        f"\n{len(objects)} objects; injected {slowdown.hits} SlowDown, {resets} resets; "
+        f"re-requested {extra:,} bytes over the minimum; {report.retries} retries"
+    )
     dataset = dest / "ds"
     assert len(data_files(dataset)) == len(objects)
     corrupt = [
