@@ -32,7 +32,10 @@ class IngestReport:
     @property
     def paths(self) -> list[pathlib.Path]:
         """Every file of the dataset after the run, sorted: what ``fetch_data()`` returns."""
-        return sorted(self.dataset_directory / rel for rel in (*self.fetched, *self.kept))
+        # Sorting by path segments gives pathlib's order without comparing Path objects,
+        # which costs more than the rest of a cache hit on a large dataset.
+        relpaths = sorted((*self.fetched, *self.kept), key=lambda rel: rel.split("/"))
+        return [self.dataset_directory / rel for rel in relpaths]
 
     @property
     def throughput(self) -> float:
