@@ -27,6 +27,7 @@ from ._report import IngestReport, human_bytes
 from ._select import check_case_clashes
 from ._tally import RunTally, counting
 from ._transfer import TransferContext, fetch_file
+from ._writes import SmallWrites
 from .errors import IngestFailed, cause_text
 
 _Self = TypeVar("_Self", bound="AsyncS3Ingester")
@@ -165,6 +166,7 @@ async def _sync_dataset(
         chunk_size=config.chunk_size,
         max_attempts=config.max_attempts,
         notify=tally.notify,
+        small_writes=SmallWrites(),
     )
     await anyio.to_thread.run_sync(manifest.open_journal)
     try:

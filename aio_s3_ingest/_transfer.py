@@ -37,6 +37,7 @@ from ._progress import (
 from ._retry import backoff, describe
 from ._s3errors import s3_errors
 from ._tally import current
+from ._writes import SmallWrites
 from .errors import IngestError, IntegrityError, ObjectChangedError, TransferError
 
 if TYPE_CHECKING:
@@ -54,7 +55,7 @@ _RESUMABLE = (
 )
 
 
-# Objects up to this size are read whole, then written and renamed in one thread hop (the
+# Objects up to this size are read whole, then written and renamed in one step (the
 # cheapest path for small files); larger ones stream to their temp file chunk by chunk, so
 # memory stays bounded by about this much per file in flight.
 WHOLE_IN_MEMORY_LIMIT = 256 * 1024
@@ -100,6 +101,7 @@ class TransferContext:
     chunk_size: int
     max_attempts: int
     notify: ProgressCallback
+    small_writes: SmallWrites
 
 
 def split_ranges(size: int, workers: int, part_size: int) -> list[tuple[int, int]]:
@@ -144,10 +146,11 @@ async def _fetch_version(ctx: TransferContext, relpath: str, obj: ObjectInfo) ->
 
 
 async def _fetch_small(ctx: TransferContext, relpath: str, obj: ObjectInfo) -> FileRecord:
-    """One GET into memory (at most one chunk), then one thread hop writes and renames it."""
+    """One GET into memory (at most one chunk), then one blocking step writes and renames
+    it (see :mod:`._writes` for where it runs)."""
     sink = _MemorySink()
     await _read_range(ctx, obj, sink, 0, obj.size)
-    return await anyio.to_thread.run_sync(_store_whole, ctx, relpath, obj, sink.data)
+    return await ctx.small_writes.run(lambda: _store_whole(ctx, relpath, obj, sink.data))
 
 
 async def _fetch_large(
