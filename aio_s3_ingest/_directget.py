@@ -3,10 +3,11 @@
 Through ``get_object`` a small GET costs about a millisecond of CPU (endpoint rules,
 event hooks, user-agent, header and date parsing) before a byte is written. Here the
 object URL comes from botocore once per run (a presigned URL for a probe key gives the
-addressing style and host), each request is signed with botocore's SigV4 signer from
-the session's (refreshing) credentials, and S3 errors are parsed and mapped exactly as
-the botocore path maps them. Retries follow botocore's standard mode: 5xx, throttling
-and connection errors, jittered exponential backoff, ``max_attempts`` in all.
+addressing style and host), each request is signed (:mod:`._sigv4`, checked against
+botocore's signer) with the session's (refreshing) credentials, and S3 errors are
+parsed and mapped exactly as the botocore path maps them. Retries follow botocore's
+standard mode: 5xx, throttling and connection errors, jittered exponential backoff,
+``max_attempts`` in all.
 """
 
 from __future__ import annotations
@@ -20,14 +21,13 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import botocore.exceptions as bce
-from botocore.auth import S3SigV4Auth
-from botocore.awsrequest import AWSRequest
 from yarl import URL
 
 from ._getter import Body, ObjectChanged, UseBotocore
 from ._models import ObjectInfo
 from ._retry import backoff, describe
 from ._s3errors import is_object_changed, translate
+from ._sigv4 import Credentials, GetSigner
 from ._tally import THROTTLE_CODES, current
 from ._throttle import Throttle
 from .errors import TransferError
@@ -93,10 +93,10 @@ class DirectGetter:
         self._http = http
         self._base_url = base_url
         self._bucket = bucket
-        self._region = region
         self._credentials = credentials
         self._max_attempts = max_attempts
         self._throttle = throttle
+        self._signer = GetSigner(region)
 
     @classmethod
     async def create(
@@ -161,9 +161,8 @@ class DirectGetter:
         if self._credentials is None:
             return headers
         frozen = await self._credentials.get_frozen_credentials()
-        request = AWSRequest(method="GET", url=url, headers=dict(headers))
-        S3SigV4Auth(frozen, "s3", self._region).add_auth(request)
-        return dict(request.headers.items())
+        credentials = Credentials(frozen.access_key, frozen.secret_key, frozen.token)
+        return self._signer.sign(url, headers, credentials)
 
     async def _error(self, response: aiohttp.ClientResponse, obj: ObjectInfo) -> BaseException:
         """The error to retry on, or raise the one that ends this object."""
