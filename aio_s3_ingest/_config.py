@@ -41,6 +41,7 @@ class IngestConfig:
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
     lock_timeout: float | None = None
+    processes: int = 1
     progress: ProgressOption = None
 
     def __post_init__(self) -> None:
@@ -54,6 +55,7 @@ class IngestConfig:
         _check_positive_int("part_size", self.part_size)
         _check_positive_int("chunk_size", self.chunk_size)
         _check_positive_int("max_attempts", self.max_attempts)
+        _check_positive_int("processes", self.processes)
         _check_manifest_name(self.manifest_file_name)
         _check_tolerance(self.s3_timestamp_tolerance)
         _check_endpoint(self.endpoint_url)

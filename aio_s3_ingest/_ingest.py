@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import pathlib
 import time
 from contextlib import AsyncExitStack
@@ -14,6 +13,7 @@ import anyio
 from ._bar import progress_listener
 from ._client import S3Handles, open_s3
 from ._config import IngestConfig
+from ._fetchall import fetch_all
 from ._layout import DatasetLayout
 from ._listing import wanted_files
 from ._lock import dataset_lock
@@ -22,11 +22,12 @@ from ._manifest import LocalManifest
 from ._models import FileRecord, Plan, WantedFile
 from ._options import IngesterOptions
 from ._plan import make_plan
+from ._procs import fetch_in_processes
 from ._progress import RunPlanned
 from ._report import IngestReport, human_bytes
 from ._select import check_case_clashes
 from ._tally import RunTally, counting
-from ._transfer import TransferContext, fetch_file
+from ._transfer import TransferContext
 from ._writes import SmallWrites
 from .errors import IngestFailed, cause_text
 
@@ -170,7 +171,11 @@ async def _sync_dataset(
     )
     await anyio.to_thread.run_sync(manifest.open_journal)
     try:
-        fetched = await _transfer_all(context, plan, config.max_concurrent_files, failures)
+        if config.processes > 1 and len(plan.to_fetch) > 1:
+            items = list(plan.to_fetch)
+            fetched = await fetch_in_processes(context, config, items, failures, tally)
+        else:
+            fetched = await fetch_all(context, plan.to_fetch, config.max_concurrent_files, failures)
         await anyio.to_thread.run_sync(layout.delete, plan.to_delete)
         kept = {path: rec for path, rec in records.items() if path not in plan.to_delete}
         await anyio.to_thread.run_sync(manifest.save, kept | fetched)
@@ -218,29 +223,6 @@ def _dry_run_report(
         throttled=tally.throttled,
         dry_run=True,
     )
-
-
-async def _transfer_all(
-    context: TransferContext, plan: Plan, limit: int, failures: dict[str, Exception]
-) -> dict[str, FileRecord]:
-    """Fetch under a semaphore, largest first; a failure is collected, not contagious."""
-    semaphore = asyncio.Semaphore(limit)
-    fetched: dict[str, FileRecord] = {}
-
-    async def fetch_one(item: WantedFile) -> None:
-        try:
-            fetched[item.relpath] = await fetch_file(context, item)
-        except Exception as exc:
-            failures[item.obj.key] = exc
-            logger.debug("%r failed: %s", item.obj.key, exc)
-        finally:
-            semaphore.release()
-
-    async with anyio.create_task_group() as group:
-        for item in sorted(plan.to_fetch, key=lambda w: w.obj.size, reverse=True):
-            await semaphore.acquire()
-            group.start_soon(fetch_one, item)
-    return fetched
 
 
 def _log_verdict(config: IngestConfig, plan: Plan, *, force: bool) -> None:

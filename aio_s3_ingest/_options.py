@@ -47,6 +47,7 @@ class IngesterOptions:
         connect_timeout: float = 10.0,
         read_timeout: float = 60.0,
         lock_timeout: float | None = None,
+        processes: int = 1,
         progress: ProgressOption = None,
     ) -> None:
         """Create an ingester; see the README's parameter table for each option.
@@ -78,6 +79,7 @@ class IngesterOptions:
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
             lock_timeout=lock_timeout,
+            processes=processes,
             progress=progress,
         )
 

@@ -73,6 +73,13 @@ def _fetch_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="ranged GETs per large file (default 1; 8-16 pays on real S3)",
     )
+    add(
+        "--processes",
+        type=int,
+        default=1,
+        metavar="N",
+        help="processes that download (default 1; 2 or more when one core is the limit)",
+    )
     _add_run_options(parser)
     return parser
 
@@ -145,6 +152,7 @@ def _ingester(args: argparse.Namespace, bucket: str, prefix: str) -> AsyncS3Inge
         aws_region_name=args.region,
         max_concurrent_files=args.max_concurrent_files,
         workers_per_file=args.workers_per_file,
+        processes=args.processes,
         manifest_file_name=None if args.no_manifest else args.manifest_file_name,
         s3_timestamp_tolerance=args.timestamp_tolerance,
         endpoint_url=args.endpoint_url,

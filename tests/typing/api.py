@@ -104,6 +104,7 @@ def build_async_with_every_option(dest: pathlib.Path, endpoint: str) -> AsyncS3I
         connect_timeout=2.0,
         read_timeout=30.0,
         lock_timeout=None,
+        processes=2,
         progress=ByteCounter(),
     )
 

@@ -1,0 +1,208 @@
+"""processes=N: the files are shared among worker processes, and the run behaves as one."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import multiprocessing
+import os
+import pathlib
+import signal
+from typing import Any
+
+import pytest
+
+from aio_s3_ingest import ConfigError, FileFinished, IngestFailed, ProgressEvent
+from aio_s3_ingest._manifest import LocalManifest
+from aio_s3_ingest._models import ObjectInfo, WantedFile
+from aio_s3_ingest._procs import deal
+from tests._helpers import STATE_DIR, MakeIngester, data_files
+from tests._proxy import FaultProxy, proxy_fixture  # noqa: F401
+
+KiB, MiB = 1024, 1024 * 1024
+
+
+def _upload(s3: Any, bucket: str, count: int, large: int = 0) -> dict[str, bytes]:
+    objects = {f"data/small/{i:03d}.bin": os.urandom(1000 + i) for i in range(count)}
+    objects |= {f"data/large/{i}.bin": os.urandom(2 * MiB + i) for i in range(large)}
+    for key, body in objects.items():
+        s3.put_object(Bucket=bucket, Key=key, Body=body)
+    return objects
+
+
+def _assert_landed(dataset: pathlib.Path, objects: dict[str, bytes]) -> None:
+    assert data_files(dataset) == sorted(key.removeprefix("data/") for key in objects)
+    for key, body in objects.items():
+        assert (dataset / key.removeprefix("data/")).read_bytes() == body
+    assert list((dataset / STATE_DIR / "tmp").iterdir()) == []
+
+
+class _Watcher:
+    """A progress callback that notes finished keys and how many workers were alive."""
+
+    def __init__(self) -> None:
+        self.finished: list[str] = []
+        self.most_children = 0
+
+    def __call__(self, event: ProgressEvent) -> None:
+        if isinstance(event, FileFinished):
+            self.finished.append(event.key)
+            self.most_children = max(self.most_children, len(multiprocessing.active_children()))
+
+
+def test_deal_balances_bytes_then_counts() -> None:
+    """Shares of about equal bytes; no empty share; every item dealt once."""
+    when = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    sizes = [100, 90, 10, 10, 10, 10, 5, 5, 1, 1]
+    items = [
+        WantedFile(f"{i}", ObjectInfo(f"k{i}", size, '"e"', when)) for i, size in enumerate(sizes)
+    ]
+    shares = deal(items, 3)
+    loads = sorted(sum(w.obj.size for w in share) for share in shares)
+    assert loads == [52, 90, 100]  # the two big ones alone, the rest together
+    assert sorted(w.relpath for share in shares for w in share) == sorted(w.relpath for w in items)
+    assert deal(items[:2], 3) == [[items[0]], [items[1]]]
+    assert [len(share) for share in deal(items[2:6], 2)] == [2, 2]  # equal sizes: by count
+
+
+def test_processes_must_be_a_positive_integer(make_ingester: MakeIngester) -> None:
+    for wrong in (0, -1, 1.5, "2"):
+        with pytest.raises(ConfigError, match="processes"):
+            make_ingester(processes=wrong)
+
+
+@pytest.mark.asyncio
+async def test_workers_fetch_their_share_and_the_run_reports_as_one(
+    s3: Any, bucket: str, dest: pathlib.Path, proxy: FaultProxy, make_ingester: MakeIngester
+) -> None:
+    """processes=3: workers are alive while files land; every file is byte-exact and
+    recorded; each file's events reach the callback once; the request count is what
+    crossed the wire; a rerun is a cache hit without a GET."""
+    objects = _upload(s3, bucket, 60, large=3)
+    proxy.delay(0.05, key="data/")  # so that the shares overlap in time
+    watcher = _Watcher()
+    ingester = make_ingester(
+        endpoint_url=proxy.url,
+        processes=3,
+        max_concurrent_files=6,
+        workers_per_file=2,
+        part_size=1 * MiB,
+        progress=watcher,
+    )
+    report = await ingester.sync()
+    dataset = dest / "ds"
+    _assert_landed(dataset, objects)
+    assert watcher.most_children == 2
+    assert sorted(watcher.finished) == sorted(objects)
+    assert report.fetched == tuple(sorted(key.removeprefix("data/") for key in objects))
+    assert report.requests == len(proxy.exchanges)
+    records = LocalManifest(dataset / STATE_DIR).load()
+    assert sorted(records) == list(report.fetched)
+    assert multiprocessing.active_children() == []
+
+    proxy.clear_rules()
+    proxy.reset_stats()
+    again = await ingester.sync()
+    assert (again.fetched, proxy.data_gets()) == ((), [])
+
+
+@pytest.mark.asyncio
+async def test_max_concurrent_files_is_shared_among_the_processes(
+    s3: Any, bucket: str, dest: pathlib.Path, proxy: FaultProxy, make_ingester: MakeIngester
+) -> None:
+    """Two processes, max_concurrent_files=4: never more than 4 GETs in flight in all."""
+    objects = _upload(s3, bucket, 24)
+    proxy.delay(0.05, key="data/")
+    await make_ingester(endpoint_url=proxy.url, processes=2, max_concurrent_files=4).fetch_data()
+    assert 2 < proxy.peak_data_in_flight <= 4
+    _assert_landed(dest / "ds", objects)
+
+
+@pytest.mark.asyncio
+async def test_a_failure_in_a_worker_names_the_key_and_its_cause(
+    s3: Any, bucket: str, dest: pathlib.Path, proxy: FaultProxy, make_ingester: MakeIngester
+) -> None:
+    """A key denied to whichever process fetches it: IngestFailed names it with S3's
+    reason, every other file lands and is recorded."""
+    objects = _upload(s3, bucket, 20)
+    denied = "data/small/007.bin"
+    proxy.respond(403, "AccessDenied", key=denied)
+    with pytest.raises(IngestFailed) as caught:
+        await make_ingester(endpoint_url=proxy.url, processes=2).fetch_data()
+    assert list(caught.value.failures) == [denied]
+    assert "denied" in str(caught.value).lower()
+    report = caught.value.report
+    assert report is not None
+    assert len(report.fetched) == len(objects) - 1
+    del objects[denied]
+    _assert_landed(dest / "ds", objects)
+
+
+@pytest.mark.asyncio
+async def test_cancelling_stops_the_workers_and_leaves_only_complete_files(
+    s3: Any, bucket: str, dest: pathlib.Path, proxy: FaultProxy, make_ingester: MakeIngester
+) -> None:
+    """task.cancel() while workers stream stalled bodies: the workers exit, no temp or
+    partial file remains, and a rerun fetches only what is missing."""
+    objects = _upload(s3, bucket, 10, large=4)
+    proxy.stall_after(256 * KiB, 30.0, key="data/large/")
+    ingester = make_ingester(endpoint_url=proxy.url, processes=2)
+    task = asyncio.create_task(ingester.fetch_data())
+    for _ in range(500):
+        stalled = sum(proxy.bytes_served(k) >= 256 * KiB for k in objects if "large" in k)
+        if stalled == 4:
+            break
+        await asyncio.sleep(0.02)
+    else:
+        pytest.fail("the large bodies never stalled")
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    dataset = dest / "ds"
+    assert multiprocessing.active_children() == []
+    assert list((dataset / STATE_DIR / "tmp").iterdir()) == []
+    assert not any(path.startswith("large/") for path in data_files(dataset))
+
+    proxy.clear_rules()
+    proxy.reset_stats()
+    await ingester.fetch_data()
+    assert sorted({x.key for x in proxy.data_gets()}) == sorted(k for k in objects if "large" in k)
+    _assert_landed(dataset, objects)
+
+
+@pytest.mark.asyncio
+async def test_a_killed_worker_is_reported_and_what_it_finished_is_kept(
+    s3: Any, bucket: str, dest: pathlib.Path, proxy: FaultProxy, make_ingester: MakeIngester
+) -> None:
+    """SIGKILL to a worker mid-run (as the OOM killer would): its unfinished keys fail
+    with a clear cause, the files it had finished stay recorded, a rerun completes the
+    dataset fetching only the missing files."""
+    objects = _upload(s3, bucket, 40)
+    proxy.delay(0.02, key="data/")
+    killed: list[int] = []
+
+    def kill_a_worker(event: ProgressEvent) -> None:
+        if isinstance(event, FileFinished) and not killed:
+            children = multiprocessing.active_children()
+            if children and children[0].pid is not None:
+                killed.append(children[0].pid)
+                os.kill(children[0].pid, signal.SIGKILL)
+
+    ingester = make_ingester(
+        endpoint_url=proxy.url, processes=2, max_concurrent_files=2, progress=kill_a_worker
+    )
+    with pytest.raises(IngestFailed) as caught:
+        await ingester.fetch_data()
+    assert killed
+    causes = {str(exc) for exc in caught.value.failures.values()}
+    assert all("worker process ended" in cause for cause in causes), causes
+    dataset = dest / "ds"
+    records = LocalManifest(dataset / STATE_DIR).load()
+    assert len(records) == len(objects) - len(caught.value.failures)
+    assert list((dataset / STATE_DIR / "tmp").iterdir()) == []
+
+    proxy.clear_rules()
+    proxy.reset_stats()
+    await make_ingester(endpoint_url=proxy.url).fetch_data()
+    assert sorted(x.key for x in proxy.data_gets()) == sorted(caught.value.failures)
+    _assert_landed(dataset, objects)
