@@ -24,11 +24,12 @@ def fixed(*args: str) -> Settings:
 
 
 def aio_tuned(kind: str, shaped: bool) -> list[str]:
-    """Several ranged GETs per big object (the shaped origin caps each connection); more
-    files in flight for small objects."""
+    """Two processes (one core each); several ranged GETs per big object (the shaped origin
+    caps each connection); more files in flight for small objects."""
     if kind in ("small", "sync"):
-        return ["--max-concurrent-files", "128", "--workers-per-file", "1"]
-    return ["--max-concurrent-files", "64", "--workers-per-file", "16" if shaped else "8"]
+        return ["--max-concurrent-files", "128", "--workers-per-file", "1", "--processes", "2"]
+    workers = "16" if shaped else "8"
+    return ["--max-concurrent-files", "64", "--workers-per-file", workers, "--processes", "2"]
 
 
 def s5cmd_tuned(kind: str, shaped: bool) -> list[str]:

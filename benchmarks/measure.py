@@ -1,8 +1,11 @@
 """Running one peer process under measurement, and checking what it downloaded.
 
 Wall time spans process start to exit (interpreter start-up and imports included: that is
-what a user waits for). CPU time and peak RSS come from ``os.wait4`` on the child, which also
-covers any processes it spawned and reaped.
+what a user waits for). CPU time comes from ``os.wait4`` on the child, which covers the
+processes it spawned and reaped. A peer may also run processes it does not reap itself (a
+multiprocessing fork server's workers), so every process of the peer's session is sampled
+from /proc as well: CPU is the larger of the two counts, and peak RSS is the peak of the
+session's summed RSS (for one process, the same as its own peak).
 """
 
 from __future__ import annotations
@@ -67,6 +70,8 @@ def run_process(argv: list[str], env: dict[str, str], log: Path, timeout: float)
 
     timer = threading.Timer(timeout, kill)
     timer.start()
+    sampler = SessionSampler(proc.pid)
+    sampler.start()
     try:
         _, status, usage = os.wait4(proc.pid, 0)
     except BaseException:
@@ -76,14 +81,60 @@ def run_process(argv: list[str], env: dict[str, str], log: Path, timeout: float)
         raise
     finally:
         timer.cancel()
+        sampler.stop()
     wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
-    run = Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss)
+    cpu = max(usage.ru_utime + usage.ru_stime, sampler.cpu_seconds)
+    run = Run(wall, cpu, max(usage.ru_maxrss, sampler.peak_rss_kib))
     if timed_out.is_set():
         run.error = f"timed out after {timeout:.0f} s"
     elif proc.returncode != 0:
         run.error = f"exit {proc.returncode}: {last_line(log)}"
     return run
+
+
+class SessionSampler(threading.Thread):
+    """Every 20 ms: the summed RSS, and each process's CPU so far, of one session."""
+
+    _TICKS = os.sysconf("SC_CLK_TCK")
+    _PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
+
+    def __init__(self, session: int) -> None:
+        super().__init__(daemon=True)
+        self.session = session
+        self.peak_rss_kib = 0
+        self._cpu_ticks: dict[int, int] = {}
+        self._done = threading.Event()
+
+    @property
+    def cpu_seconds(self) -> float:
+        return sum(self._cpu_ticks.values()) / self._TICKS
+
+    def run(self) -> None:
+        while not self._done.wait(0.02):
+            self.sample()
+
+    def stop(self) -> None:
+        self._done.set()
+        self.join()
+
+    def sample(self) -> None:
+        rss_pages = 0
+        for name in os.listdir("/proc"):
+            if not name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{name}/stat") as f:
+                    fields = f.read().rpartition(")")[2].split()
+            except OSError:
+                continue  # gone in between
+            # fields[0] is the state (field 3 of stat); session is field 6, utime 14,
+            # stime 15, rss 24 (in pages)
+            if int(fields[3]) != self.session or fields[0] == "Z":
+                continue
+            self._cpu_ticks[int(name)] = int(fields[11]) + int(fields[12])
+            rss_pages += int(fields[21])
+        self.peak_rss_kib = max(self.peak_rss_kib, rss_pages * self._PAGE_KIB)
 
 
 def last_line(log: Path) -> str:

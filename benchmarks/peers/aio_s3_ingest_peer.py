@@ -13,6 +13,7 @@ def main() -> None:
     p = parser(__doc__ or "")
     p.add_argument("--max-concurrent-files", type=int, default=64)
     p.add_argument("--workers-per-file", type=int, default=1)
+    p.add_argument("--processes", type=int, default=1)
     args = p.parse_args()
     dest = Path(args.dest)
     ingester = S3Ingester(
@@ -23,6 +24,7 @@ def main() -> None:
         aws_region_name=args.region,
         max_concurrent_files=args.max_concurrent_files,
         workers_per_file=args.workers_per_file,
+        processes=args.processes,
         manifest_file_name=None,
         endpoint_url=args.endpoint,
     )
@@ -30,5 +32,5 @@ def main() -> None:
     print(f"aio_s3_ingest: {len(paths)} files")
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # required: worker processes may re-import this module
     main()
