@@ -28,7 +28,6 @@ from ._report import IngestReport, human_bytes
 from ._select import check_case_clashes
 from ._tally import RunTally, counting
 from ._transfer import TransferContext
-from ._writes import SmallWrites
 from .errors import IngestFailed, cause_text
 
 _Self = TypeVar("_Self", bound="AsyncS3Ingester")
@@ -156,19 +155,7 @@ async def _sync_dataset(
     ``failures``, which keys failed and why)."""
     plan, records = planned
     manifest = LocalManifest(layout.state_dir)
-    context = TransferContext(
-        client=s3.client,
-        getter=s3.getter,
-        bucket=config.s3_bucket_name,
-        layout=layout,
-        manifest=manifest,
-        workers_per_file=config.workers_per_file,
-        part_size=config.part_size,
-        chunk_size=config.chunk_size,
-        max_attempts=config.max_attempts,
-        notify=tally.notify,
-        small_writes=SmallWrites(),
-    )
+    context = TransferContext.for_run(config, s3.client, s3.getter, layout, manifest, tally.notify)
     await anyio.to_thread.run_sync(manifest.open_journal)
     try:
         if config.processes > 1 and len(plan.to_fetch) > 1:

@@ -36,7 +36,6 @@ from ._models import FileRecord, WantedFile
 from ._progress import ProgressEvent, ignore
 from ._tally import RunTally, counting
 from ._transfer import TransferContext
-from ._writes import SmallWrites
 
 _EVENTS_PER_MESSAGE = 256
 _EVENT_INTERVAL_SECONDS = 0.05
@@ -239,18 +238,8 @@ async def _fetch_share(share: _Share, conn: multiprocessing.connection.Connectio
         manifest.open_journal()
         stack.callback(manifest.close_journal)
         with counting(forward) as tally:
-            context = TransferContext(
-                client=s3.client,
-                getter=s3.getter,
-                bucket=share.config.s3_bucket_name,
-                layout=layout,
-                manifest=manifest,
-                workers_per_file=share.config.workers_per_file,
-                part_size=share.config.part_size,
-                chunk_size=share.config.chunk_size,
-                max_attempts=share.config.max_attempts,
-                notify=forward,
-                small_writes=SmallWrites(),
+            context = TransferContext.for_run(
+                share.config, s3.client, s3.getter, layout, manifest, forward
             )
             fetched = await fetch_all(context, share.items, share.limit, failures)
     if isinstance(forward, _Forwarder):

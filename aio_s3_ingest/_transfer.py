@@ -43,6 +43,8 @@ from .errors import IngestError, IntegrityError, ObjectChangedError, TransferErr
 if TYPE_CHECKING:
     from types_aiobotocore_s3 import S3Client
 
+    from ._config import IngestConfig
+
 # A body that breaks mid-stream is resumed from the offset reached, not restarted.
 _RESUMABLE = (
     bce.ResponseStreamingError,
@@ -102,6 +104,31 @@ class TransferContext:
     max_attempts: int
     notify: ProgressCallback
     small_writes: SmallWrites
+
+    @classmethod
+    def for_run(
+        cls,
+        config: IngestConfig,
+        client: S3Client,
+        getter: Getter,
+        layout: DatasetLayout,
+        manifest: LocalManifest,
+        notify: ProgressCallback,
+    ) -> TransferContext:
+        """The context of one run (or one worker's share of it) from its configuration."""
+        return cls(
+            client=client,
+            getter=getter,
+            bucket=config.s3_bucket_name,
+            layout=layout,
+            manifest=manifest,
+            workers_per_file=config.workers_per_file,
+            part_size=config.part_size,
+            chunk_size=config.chunk_size,
+            max_attempts=config.max_attempts,
+            notify=notify,
+            small_writes=SmallWrites(),
+        )
 
 
 def split_ranges(size: int, workers: int, part_size: int) -> list[tuple[int, int]]:
