@@ -13,7 +13,7 @@ import anyio
 from ._bar import progress_listener
 from ._client import S3Handles, open_s3
 from ._config import IngestConfig
-from ._fetchall import fetch_all
+from ._fetchall import fetch_all, largest_first
 from ._layout import DatasetLayout
 from ._listing import wanted_files
 from ._lock import dataset_lock
@@ -22,7 +22,7 @@ from ._manifest import LocalManifest
 from ._models import FileRecord, Plan, WantedFile
 from ._options import IngesterOptions
 from ._plan import make_plan
-from ._procs import fetch_in_processes
+from ._procs import fetch_in_processes, warm_up
 from ._progress import RunPlanned
 from ._report import IngestReport, human_bytes
 from ._select import check_case_clashes
@@ -104,6 +104,8 @@ async def run_ingest(
     started = time.monotonic()
     failures: dict[str, Exception] = {}
     with progress_listener(config.progress) as notify, counting(notify) as tally:
+        if config.processes > 1 and not dry_run:
+            await anyio.to_thread.run_sync(warm_up)  # about a millisecond: it starts a process
         wanted = await wanted_files(s3.client, config)
         layout = DatasetLayout(config.dataset_directory)
         if dry_run:
@@ -162,7 +164,8 @@ async def _sync_dataset(
             items = list(plan.to_fetch)
             fetched = await fetch_in_processes(context, config, items, failures, tally)
         else:
-            fetched = await fetch_all(context, plan.to_fetch, config.max_concurrent_files, failures)
+            items = largest_first(plan.to_fetch)
+            fetched = await fetch_all(context, items, config.max_concurrent_files, failures)
         await anyio.to_thread.run_sync(layout.delete, plan.to_delete)
         kept = {path: rec for path, rec in records.items() if path not in plan.to_delete}
         await anyio.to_thread.run_sync(manifest.save, kept | fetched)

@@ -2,77 +2,64 @@
 
 Every request and every chunk passes through the loop's thread, so one process tops out
 at one core: on many small objects, or many rate-capped streams, the client is CPU-bound
-long before the network is. With ``processes=N`` the files to fetch are dealt into N
-shares of about equal bytes. This process fetches the first share; N - 1 worker
-processes, started from a fork server that has the library imported already, fetch the
-others, each with its own S3 client and loop. ``max_concurrent_files`` is divided among
-them, so the requests in flight stay as configured. Workers append to the dataset's
-journal like this process does; it keeps the lock and saves the manifest.
+long before the network is. With ``processes=N``, N - 1 worker processes are started
+from a fork server that has the library imported already (``spawn`` where there is no
+fork server), each with its own S3 client and loop. The files to fetch wait in one
+queue, largest first; this process and the workers take from it as they have room, so a
+worker that starts late, or meets slow objects, simply takes fewer. ``max_concurrent_files``
+is divided among the processes, so the requests in flight stay as configured. Workers
+append to the dataset's journal as this process does; it keeps the lock and saves the
+manifest. The worker side is :mod:`._procworker`.
 """
 
 from __future__ import annotations
 
-import asyncio
+import collections
 import contextlib
 import importlib
 import multiprocessing
-import multiprocessing.connection
 import os
-import signal
-import time
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import anyio
 
 from . import errors
-from ._client import open_s3
 from ._config import IngestConfig
-from ._fetchall import fetch_all
+from ._fetchall import fetch_all, largest_first
 from ._layout import DatasetLayout
 from ._log import logger
 from ._manifest import LocalManifest
 from ._models import FileRecord, WantedFile
-from ._progress import ProgressEvent, ignore
-from ._tally import RunTally, counting
+from ._procworker import Connection, WorkerOutcome, WorkerSetup, worker_main
+from ._progress import ignore
+from ._tally import RunTally
 from ._transfer import TransferContext
 
-_EVENTS_PER_MESSAGE = 256
-_EVENT_INTERVAL_SECONDS = 0.05
 _STOP_GRACE_SECONDS = 10.0
+# A worker's batch ends once it holds this many bytes, so big files spread out.
+_BATCH_BYTES = 32 * 1024 * 1024
 
 
-def deal(items: list[WantedFile], shares: int) -> list[list[WantedFile]]:
-    """Split ``items`` into ``shares`` lists of about equal bytes (then equal counts)."""
-    dealt: list[list[WantedFile]] = [[] for _ in range(shares)]
-    loads = [(0, 0, index) for index in range(shares)]
-    for item in sorted(items, key=lambda w: (-w.obj.size, w.relpath)):
-        size, count, index = min(loads)
-        dealt[index].append(item)
-        loads[index] = (size + item.obj.size, count + 1, index)
-    return [share for share in dealt if share]
+class _Queue:
+    """The files not yet taken by any process, largest first."""
 
+    def __init__(self, items: list[WantedFile]) -> None:
+        self._items = collections.deque(largest_first(items))
 
-@dataclass(frozen=True)
-class _Share:
-    """What one worker process is given."""
+    def take(self, count: int) -> list[WantedFile]:
+        batch: list[WantedFile] = []
+        size = 0
+        while self._items and len(batch) < count and (not batch or size < _BATCH_BYTES):
+            item = self._items.popleft()
+            batch.append(item)
+            size += item.obj.size
+        return batch
 
-    config: IngestConfig
-    items: list[WantedFile]
-    limit: int
-    environ: dict[str, str]
-    forward_events: bool
-
-
-@dataclass
-class _Outcome:
-    """What a worker reports when its share is done."""
-
-    fetched: dict[str, FileRecord] = field(default_factory=dict)
-    failures: dict[str, tuple[str, str]] = field(default_factory=dict)  # key: (class, text)
-    requests: int = 0
-    retries: int = 0
-    throttled: int = 0
+    def __iter__(self) -> Iterator[WantedFile]:
+        while self._items:
+            yield self._items.popleft()
 
 
 async def fetch_in_processes(
@@ -83,20 +70,24 @@ async def fetch_in_processes(
     tally: RunTally,
 ) -> dict[str, FileRecord]:
     """Fetch ``items`` here and in worker processes; return every landed file's record."""
-    shares = deal(items, min(config.processes, len(items)))
-    limit = max(1, config.max_concurrent_files // len(shares))
-    worker_config = replace(config, progress=False)
-    environ = dict(os.environ)
+    processes = min(config.processes, len(items))
+    # Each process's share of the files in flight; never more than an equal share of the
+    # files, or this process would take every one of a few big files before a worker is up.
+    limit = max(1, min(config.max_concurrent_files // processes, -(-len(items) // processes)))
+    setup = WorkerSetup(
+        config=replace(config, progress=False),
+        limit=limit,
+        environ=dict(os.environ),
+        forward_events=tally.notify is not ignore,
+    )
+    queue = _Queue(items)
     fetched: dict[str, FileRecord] = {}
-    workers = [
-        _Worker(_Share(worker_config, share, limit, environ, tally.notify is not ignore))
-        for share in shares[1:]
-    ]
+    workers = [_Worker(setup, queue) for _ in range(processes - 1)]
     try:
         async with anyio.create_task_group() as group:
             for worker in workers:
                 group.start_soon(worker.run, tally, fetched, failures, context.layout)
-            fetched.update(await fetch_all(context, shares[0], limit, failures))
+            fetched.update(await fetch_all(context, queue, limit, failures))
     finally:
         with anyio.CancelScope(shield=True):
             for worker in workers:
@@ -107,12 +98,14 @@ async def fetch_in_processes(
 
 
 class _Worker:
-    """One worker process, seen from this one: start, relay its events, collect, stop."""
+    """One worker process, seen from here: start it, serve its requests, collect, stop."""
 
-    def __init__(self, share: _Share) -> None:
-        self.share = share
+    def __init__(self, setup: WorkerSetup, queue: _Queue) -> None:
+        self._setup = setup
+        self._queue = queue
+        self._given: list[WantedFile] = []
         self._process: Any = None
-        self._conn: multiprocessing.connection.Connection | None = None
+        self._conn: Connection | None = None
 
     async def run(
         self,
@@ -123,31 +116,34 @@ class _Worker:
     ) -> None:
         try:
             await anyio.to_thread.run_sync(self._start)
-        except Exception as exc:  # e.g. no way to start a process here: fail its files
-            cause = f"the worker process could not start: {exc}"
-            await anyio.to_thread.run_sync(self._recover, cause, fetched, failures, layout)
+        except Exception as exc:  # no process can be started here: this process goes on
+            logger.debug("no worker process: %s", exc)
             return
         while True:
             kind, payload = await anyio.to_thread.run_sync(self._receive, abandon_on_cancel=True)
-            if kind == "events":
+            if kind == "want":
+                batch = self._queue.take(payload)
+                self._given += batch
+                self._send(("items", batch))
+            elif kind == "events":
                 for event in payload:
                     tally.notify(event)
             elif kind == "done":
                 self._merge(payload, tally, fetched, failures)
                 return
-            else:  # "failed" (before it could start) or "died"
+            else:  # "failed" (it could not run) or "died"
                 await anyio.to_thread.run_sync(self._recover, payload, fetched, failures, layout)
                 return
 
     def _start(self) -> None:
         start_method = _start_method()
-        receiver, sender = start_method.Pipe(duplex=False)
+        mine, theirs = start_method.Pipe(duplex=True)
         process = start_method.Process(
-            target=worker_main, args=(self.share, sender), name="aio-s3-ingest worker"
+            target=worker_main, args=(self._setup, theirs), name="aio-s3-ingest worker"
         )
         process.start()
-        sender.close()
-        self._process, self._conn = process, receiver
+        theirs.close()
+        self._process, self._conn = process, mine
 
     def _receive(self) -> tuple[str, Any]:
         conn, process = self._conn, self._process
@@ -160,9 +156,14 @@ class _Worker:
             return "died", f"the worker process ended (exit code {process.exitcode})"
         return message
 
+    def _send(self, message: tuple[str, Any]) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(OSError):  # it died: the next receive says so
+                self._conn.send(message)
+
     def _merge(
         self,
-        outcome: _Outcome,
+        outcome: WorkerOutcome,
         tally: RunTally,
         fetched: dict[str, FileRecord],
         failures: dict[str, Exception],
@@ -181,19 +182,19 @@ class _Worker:
         failures: dict[str, Exception],
         layout: DatasetLayout,
     ) -> None:
-        """A worker that died may have finished some files: the journal says which."""
+        """A worker that died may have finished some of its files: the journal says which."""
         journaled = LocalManifest(layout.state_dir).load()
         text = cause if isinstance(cause, str) else f"{cause[0]}: {cause[1]}"
-        for item in self.share.items:
+        for item in self._given:
             record = journaled.get(item.relpath)
             if record is not None and record.matches(item.obj):
                 fetched[item.relpath] = record
             else:
                 failures[item.obj.key] = errors.TransferError(item.obj.key, text)
-        logger.debug("worker failed (%s); recovered what its journal holds", text)
+        logger.debug("a worker failed (%s); kept what its journal holds", text)
 
     def stop(self) -> None:
-        """Ask the process to stop (it cleans up its temp files), then make sure it did."""
+        """Ask the process to stop (it removes its temp files), then make sure it did."""
         process, self._process = self._process, None
         if process is not None:
             if process.is_alive():
@@ -208,72 +209,11 @@ class _Worker:
             self._conn = None
 
 
-def worker_main(share: _Share, conn: multiprocessing.connection.Connection) -> None:
-    """Entry point of a worker process: fetch the share, send back the outcome."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group; the
-    os.environ.clear()  # parent decides. Credentials and settings as the parent sees them:
-    os.environ.update(share.environ)  # the fork server's environment may be older.
-    try:
-        outcome = anyio.run(_fetch_share, share, conn, backend="asyncio")
-        message: tuple[str, Any] = ("done", outcome)
-    except BaseException as exc:
-        message = ("failed", (type(exc).__name__, str(exc)))
-    with contextlib.suppress(OSError):
-        conn.send(message)
-    conn.close()
-
-
-async def _fetch_share(share: _Share, conn: multiprocessing.connection.Connection) -> _Outcome:
-    task = asyncio.current_task()
-    if task is not None:  # SIGTERM from the parent: stop as a cancelled run does
-        with contextlib.suppress(NotImplementedError):  # no signal handlers on Windows
-            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
-    forward = _Forwarder(conn) if share.forward_events else ignore
-    failures: dict[str, Exception] = {}
-    async with contextlib.AsyncExitStack() as stack:
-        s3 = await open_s3(share.config, stack)
-        layout = DatasetLayout(share.config.dataset_directory)
-        layout.create()
-        manifest = LocalManifest(layout.state_dir)
-        manifest.open_journal()
-        stack.callback(manifest.close_journal)
-        with counting(forward) as tally:
-            context = TransferContext.for_run(
-                share.config, s3.client, s3.getter, layout, manifest, forward
-            )
-            fetched = await fetch_all(context, share.items, share.limit, failures)
-    if isinstance(forward, _Forwarder):
-        forward.flush()
-    return _Outcome(
-        fetched=fetched,
-        failures={key: _describe(key, exc) for key, exc in failures.items()},
-        requests=tally.requests,
-        retries=tally.retries,
-        throttled=tally.throttled,
-    )
-
-
-class _Forwarder:
-    """Sends a worker's progress events to the parent in batches."""
-
-    def __init__(self, conn: multiprocessing.connection.Connection) -> None:
-        self._conn = conn
-        self._batch: list[ProgressEvent] = []
-        self._sent = time.monotonic()
-
-    def __call__(self, event: ProgressEvent, /) -> None:
-        self._batch.append(event)
-        if (
-            len(self._batch) >= _EVENTS_PER_MESSAGE
-            or time.monotonic() - self._sent >= _EVENT_INTERVAL_SECONDS
-        ):
-            self.flush()
-
-    def flush(self) -> None:
-        if self._batch:
-            self._conn.send(("events", self._batch))
-            self._batch = []
-        self._sent = time.monotonic()
+def warm_up() -> None:
+    """Start the fork server now (it imports the library) so that it is ready by the
+    time the listing is done and workers are needed."""
+    if _start_method().get_start_method() == "forkserver":
+        importlib.import_module("multiprocessing.forkserver").ensure_running()
 
 
 def _start_method() -> Any:
@@ -284,7 +224,7 @@ def _start_method() -> Any:
     server = getattr(importlib.import_module("multiprocessing.forkserver"), "_forkserver", None)
     # Preloading is global to the fork server: add ours only to the untouched default.
     if getattr(server, "_preload_modules", None) == ["__main__"]:
-        context.set_forkserver_preload(["__main__", __name__])
+        context.set_forkserver_preload(["__main__", "aio_s3_ingest._procworker"])
     return context
 
 
@@ -293,9 +233,3 @@ def _rebuild_error(key: str, kind: str, text: str) -> Exception:
     if isinstance(error_class, type) and issubclass(error_class, errors.TransferError):
         return error_class(key, text)
     return errors.TransferError(key, f"{kind}: {text}")
-
-
-def _describe(key: str, exc: Exception) -> tuple[str, str]:
-    """An error as (class name, message without the key): exceptions with their own
-    ``__init__`` do not always survive pickling, these two strings do."""
-    return type(exc).__name__, str(exc).removeprefix(f"{key!r}: ")

@@ -15,7 +15,7 @@ import pytest
 from aio_s3_ingest import ConfigError, FileFinished, IngestFailed, ProgressEvent
 from aio_s3_ingest._manifest import LocalManifest
 from aio_s3_ingest._models import ObjectInfo, WantedFile
-from aio_s3_ingest._procs import deal
+from aio_s3_ingest._procs import _Queue
 from tests._helpers import STATE_DIR, MakeIngester, data_files
 from tests._proxy import FaultProxy, proxy_fixture  # noqa: F401
 
@@ -38,31 +38,30 @@ def _assert_landed(dataset: pathlib.Path, objects: dict[str, bytes]) -> None:
 
 
 class _Watcher:
-    """A progress callback that notes finished keys and how many workers were alive."""
+    """A progress callback that notes the keys that finished."""
 
     def __init__(self) -> None:
         self.finished: list[str] = []
-        self.most_children = 0
 
     def __call__(self, event: ProgressEvent) -> None:
         if isinstance(event, FileFinished):
             self.finished.append(event.key)
-            self.most_children = max(self.most_children, len(multiprocessing.active_children()))
 
 
-def test_deal_balances_bytes_then_counts() -> None:
-    """Shares of about equal bytes; no empty share; every item dealt once."""
+def test_the_queue_hands_out_largest_first_in_batches_bounded_by_count_and_bytes() -> None:
+    """A batch stops at the count asked for, or once it holds 32 MiB (one big file alone)."""
     when = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
-    sizes = [100, 90, 10, 10, 10, 10, 5, 5, 1, 1]
+    sizes = [1 * KiB, 40 * MiB, 2 * KiB, 20 * MiB, 20 * MiB, 3 * KiB]
     items = [
         WantedFile(f"{i}", ObjectInfo(f"k{i}", size, '"e"', when)) for i, size in enumerate(sizes)
     ]
-    shares = deal(items, 3)
-    loads = sorted(sum(w.obj.size for w in share) for share in shares)
-    assert loads == [52, 90, 100]  # the two big ones alone, the rest together
-    assert sorted(w.relpath for share in shares for w in share) == sorted(w.relpath for w in items)
-    assert deal(items[:2], 3) == [[items[0]], [items[1]]]
-    assert [len(share) for share in deal(items[2:6], 2)] == [2, 2]  # equal sizes: by count
+    queue = _Queue(items)
+    sizes_of = lambda batch: [w.obj.size for w in batch]  # noqa: E731
+    assert sizes_of(queue.take(5)) == [40 * MiB]
+    assert sizes_of(queue.take(5)) == [20 * MiB, 20 * MiB]
+    assert sizes_of(queue.take(2)) == [3 * KiB, 2 * KiB]
+    assert sizes_of(list(queue)) == [1 * KiB]
+    assert queue.take(5) == []
 
 
 def test_processes_must_be_a_positive_integer(make_ingester: MakeIngester) -> None:
@@ -75,9 +74,10 @@ def test_processes_must_be_a_positive_integer(make_ingester: MakeIngester) -> No
 async def test_workers_fetch_their_share_and_the_run_reports_as_one(
     s3: Any, bucket: str, dest: pathlib.Path, proxy: FaultProxy, make_ingester: MakeIngester
 ) -> None:
-    """processes=3: workers are alive while files land; every file is byte-exact and
-    recorded; each file's events reach the callback once; the request count is what
-    crossed the wire; a rerun is a cache hit without a GET."""
+    """processes=3 with 2 files in flight each: more than one process's worth of GETs are
+    in flight at once; every file is byte-exact and recorded; each file's events reach the
+    callback once; the request count is what crossed the wire; a rerun is a cache hit
+    without a GET."""
     objects = _upload(s3, bucket, 60, large=3)
     proxy.delay(0.05, key="data/")  # so that the shares overlap in time
     watcher = _Watcher()
@@ -92,7 +92,7 @@ async def test_workers_fetch_their_share_and_the_run_reports_as_one(
     report = await ingester.sync()
     dataset = dest / "ds"
     _assert_landed(dataset, objects)
-    assert watcher.most_children == 2
+    assert proxy.peak_data_in_flight > 2  # more than this process's own 2
     assert sorted(watcher.finished) == sorted(objects)
     assert report.fetched == tuple(sorted(key.removeprefix("data/") for key in objects))
     assert report.requests == len(proxy.exchanges)
@@ -142,19 +142,20 @@ async def test_a_failure_in_a_worker_names_the_key_and_its_cause(
 async def test_cancelling_stops_the_workers_and_leaves_only_complete_files(
     s3: Any, bucket: str, dest: pathlib.Path, proxy: FaultProxy, make_ingester: MakeIngester
 ) -> None:
-    """task.cancel() while workers stream stalled bodies: the workers exit, no temp or
-    partial file remains, and a rerun fetches only what is missing."""
+    """task.cancel() once the small files landed and the large bodies stall mid-way: the
+    workers exit, no temp or partial file remains, and a rerun fetches only the large."""
     objects = _upload(s3, bucket, 10, large=4)
     proxy.stall_after(256 * KiB, 30.0, key="data/large/")
     ingester = make_ingester(endpoint_url=proxy.url, processes=2)
     task = asyncio.create_task(ingester.fetch_data())
+    small = [dest / "ds" / k.removeprefix("data/") for k in objects if "small" in k]
     for _ in range(500):
         stalled = sum(proxy.bytes_served(k) >= 256 * KiB for k in objects if "large" in k)
-        if stalled == 4:
+        if stalled == 4 and all(path.exists() for path in small):
             break
         await asyncio.sleep(0.02)
     else:
-        pytest.fail("the large bodies never stalled")
+        pytest.fail("the small files never landed or the large bodies never stalled")
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
@@ -179,21 +180,20 @@ async def test_a_killed_worker_is_reported_and_what_it_finished_is_kept(
     dataset fetching only the missing files."""
     objects = _upload(s3, bucket, 40)
     proxy.delay(0.02, key="data/")
-    killed: list[int] = []
 
-    def kill_a_worker(event: ProgressEvent) -> None:
-        if isinstance(event, FileFinished) and not killed:
-            children = multiprocessing.active_children()
-            if children and children[0].pid is not None:
-                killed.append(children[0].pid)
-                os.kill(children[0].pid, signal.SIGKILL)
+    async def kill_a_busy_worker() -> None:
+        # Both processes have a GET in flight: the worker holds an unfinished file.
+        while not (multiprocessing.active_children() and proxy.data_in_flight >= 2):  # noqa: ASYNC110
+            await asyncio.sleep(0.002)
+        pid = multiprocessing.active_children()[0].pid
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
 
-    ingester = make_ingester(
-        endpoint_url=proxy.url, processes=2, max_concurrent_files=2, progress=kill_a_worker
-    )
+    ingester = make_ingester(endpoint_url=proxy.url, processes=2, max_concurrent_files=2)
+    killer = asyncio.create_task(kill_a_busy_worker())
     with pytest.raises(IngestFailed) as caught:
         await ingester.fetch_data()
-    assert killed
+    assert killer.done()
     causes = {str(exc) for exc in caught.value.failures.values()}
     assert all("worker process ended" in cause for cause in causes), causes
     dataset = dest / "ds"

@@ -1,0 +1,151 @@
+"""Inside a worker process: ask the parent for files, fetch them, report back.
+
+The conversation on the pipe, worker to parent: ``("want", n)`` asks for up to ``n``
+more files, answered by ``("items", [...])`` (an empty list: nothing left);
+``("events", [...])`` carries progress events in batches; the last message is
+``("done", WorkerOutcome)``, or ``("failed", (class name, message))`` if the worker could
+not run at all. The parent stops a worker with SIGTERM, which cancels its run the way
+``task.cancel()`` cancels one here: temp files are removed on the way out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import multiprocessing.connection
+import os
+import signal
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+
+from ._client import open_s3
+from ._config import IngestConfig
+from ._fetchall import fetch_all
+from ._layout import DatasetLayout
+from ._manifest import LocalManifest
+from ._models import FileRecord, WantedFile
+from ._progress import ProgressEvent, ignore
+from ._tally import counting
+from ._transfer import TransferContext
+
+Connection = multiprocessing.connection.Connection
+
+_EVENTS_PER_MESSAGE = 256
+_EVENT_INTERVAL_SECONDS = 0.05
+_REPLY_POLL_SECONDS = 0.0005
+
+
+@dataclass(frozen=True)
+class WorkerSetup:
+    """What a worker is started with (its files come later, on request)."""
+
+    config: IngestConfig
+    limit: int
+    environ: dict[str, str]
+    forward_events: bool
+
+
+@dataclass
+class WorkerOutcome:
+    """What a worker reports once the parent has no more files for it."""
+
+    fetched: dict[str, FileRecord] = field(default_factory=dict)
+    failures: dict[str, tuple[str, str]] = field(default_factory=dict)  # key: (class, text)
+    requests: int = 0
+    retries: int = 0
+    throttled: int = 0
+
+
+def worker_main(setup: WorkerSetup, conn: Connection) -> None:
+    """Entry point of a worker process."""
+    # Ctrl-C reaches the whole process group; the parent decides what stops.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Credentials and settings as the parent sees them now: a fork server's are older.
+    os.environ.clear()
+    os.environ.update(setup.environ)
+    try:
+        outcome = anyio.run(_fetch_share, setup, conn, backend="asyncio")
+        message: tuple[str, Any] = ("done", outcome)
+    except BaseException as exc:
+        message = ("failed", (type(exc).__name__, str(exc)))
+    with contextlib.suppress(OSError):
+        conn.send(message)
+    conn.close()
+
+
+async def _fetch_share(setup: WorkerSetup, conn: Connection) -> WorkerOutcome:
+    task = asyncio.current_task()
+    if task is not None:  # SIGTERM from the parent: stop as a cancelled run does
+        with contextlib.suppress(NotImplementedError):  # no signal handlers on Windows
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+    forward = _Forwarder(conn) if setup.forward_events else ignore
+    failures: dict[str, Exception] = {}
+    async with contextlib.AsyncExitStack() as stack:
+        s3 = await open_s3(setup.config, stack)
+        layout = DatasetLayout(setup.config.dataset_directory)
+        layout.create()
+        manifest = LocalManifest(layout.state_dir)
+        manifest.open_journal()
+        stack.callback(manifest.close_journal)
+        with counting(forward) as tally:
+            context = TransferContext.for_run(
+                setup.config, s3.client, s3.getter, layout, manifest, forward
+            )
+            items = _files_from_parent(conn, setup.limit)
+            fetched = await fetch_all(context, items, setup.limit, failures)
+    if isinstance(forward, _Forwarder):
+        forward.flush()
+    return WorkerOutcome(
+        fetched=fetched,
+        failures={key: describe_error(key, exc) for key, exc in failures.items()},
+        requests=tally.requests,
+        retries=tally.retries,
+        throttled=tally.throttled,
+    )
+
+
+async def _files_from_parent(conn: Connection, batch: int) -> AsyncIterator[WantedFile]:
+    """Files asked for a batch at a time; the reply is polled, so a cancelled worker
+    never sits in a blocking read."""
+    while True:
+        conn.send(("want", batch))
+        while not conn.poll():  # noqa: ASYNC110  # a pipe, not an event we could await
+            await anyio.sleep(_REPLY_POLL_SECONDS)
+        _, items = conn.recv()
+        if not items:
+            return
+        for item in items:
+            yield item
+
+
+class _Forwarder:
+    """Sends progress events to the parent in batches."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._batch: list[ProgressEvent] = []
+        self._sent = time.monotonic()
+
+    def __call__(self, event: ProgressEvent, /) -> None:
+        self._batch.append(event)
+        if (
+            len(self._batch) >= _EVENTS_PER_MESSAGE
+            or time.monotonic() - self._sent >= _EVENT_INTERVAL_SECONDS
+        ):
+            self.flush()
+
+    def flush(self) -> None:
+        if self._batch:
+            self._conn.send(("events", self._batch))
+            self._batch = []
+        self._sent = time.monotonic()
+
+
+def describe_error(key: str, exc: Exception) -> tuple[str, str]:
+    """An error as (class name, message without the key): exceptions with their own
+    ``__init__`` do not always survive pickling, these two strings do."""
+    return type(exc).__name__, str(exc).removeprefix(f"{key!r}: ")
