@@ -8,6 +8,8 @@ import multiprocessing
 import os
 import pathlib
 import signal
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -206,3 +208,29 @@ async def test_a_killed_worker_is_reported_and_what_it_finished_is_kept(
     await make_ingester(endpoint_url=proxy.url).fetch_data()
     assert sorted(x.key for x in proxy.data_gets()) == sorted(caught.value.failures)
     _assert_landed(dataset, objects)
+
+
+def test_a_script_without_the_main_guard_still_gets_its_files(
+    s3: Any, bucket: str, dest: pathlib.Path, moto_endpoint: str, tmp_path: pathlib.Path
+) -> None:
+    """Workers import the main module; unguarded top-level code there cannot start a run
+    (multiprocessing says why), the worker ends, and this process fetches everything."""
+    objects = _upload(s3, bucket, 12)
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "import sys\n"
+        "from aio_s3_ingest import S3Ingester\n"
+        "bucket, dest, endpoint = sys.argv[1:]\n"
+        "S3Ingester(bucket, 'data/', dataset_id='ds', destination_directory=dest,\n"
+        "           endpoint_url=endpoint, processes=2).fetch_data()\n"
+    )
+    result = subprocess.run(
+        [sys.executable, str(script), bucket, str(dest), moto_endpoint],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "if __name__ == '__main__'" in result.stderr
+    _assert_landed(dest / "ds", objects)
