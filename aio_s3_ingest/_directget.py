@@ -40,20 +40,13 @@ if TYPE_CHECKING:
 
 _PROBE_KEY = "aio-s3-ingest-probe"
 _RETRY_STATUS = frozenset({500, 502, 503, 504})
-_RETRY_CODES = frozenset(
-    {
-        "SlowDown",
-        "Throttling",
-        "ThrottlingException",
-        "RequestThrottled",
-        "RequestLimitExceeded",
-        "RequestTimeout",
-        "RequestTimeoutException",
-        "PriorRequestNotComplete",
-        "InternalError",
-        "ServiceUnavailable",
-    }
-)
+_RETRY_CODES = THROTTLE_CODES | {
+    "RequestTimeout",
+    "RequestTimeoutException",
+    "PriorRequestNotComplete",
+    "InternalError",
+    "ServiceUnavailable",
+}
 _REGION_CODES = frozenset(
     {"AuthorizationHeaderMalformed", "PermanentRedirect", "TemporaryRedirect"}
 )

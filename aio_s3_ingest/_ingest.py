@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pathlib
 import time
+from collections.abc import Iterable
 from contextlib import AsyncExitStack
 from types import TracebackType
 from typing import TypeVar
@@ -109,8 +110,17 @@ async def run_ingest(
         wanted = await wanted_files(s3.client, config)
         layout = DatasetLayout(config.dataset_directory)
         if dry_run:
-            planned = await _plan(config, layout, wanted, force=force, writable=False)
-            report = _dry_run_report(config, planned, tally, time.monotonic() - started)
+            plan, _ = await _plan(config, layout, wanted, force=force, writable=False)
+            to_fetch = [item.relpath for item in plan.to_fetch]
+            report = _report(
+                config,
+                plan,
+                tally,
+                started,
+                fetched=to_fetch,
+                bytes_fetched=plan.bytes_to_fetch,
+                dry_run=True,
+            )
         else:
             await anyio.to_thread.run_sync(layout.create)
             async with dataset_lock(layout.lock_path, config.lock_timeout):
@@ -171,16 +181,13 @@ async def _sync_dataset(
         await anyio.to_thread.run_sync(manifest.save, kept | fetched)
     finally:
         manifest.close_journal()
-    return IngestReport(
-        dataset_directory=config.dataset_directory,
-        fetched=tuple(sorted(fetched)),
-        kept=tuple(sorted(item.relpath for item in plan.to_keep)),
-        deleted=tuple(sorted(plan.to_delete)),
+    return _report(
+        config,
+        plan,
+        tally,
+        started,
+        fetched=fetched,
         bytes_fetched=sum(record.size for record in fetched.values()),
-        seconds=time.monotonic() - started,
-        requests=tally.requests,
-        retries=tally.retries,
-        throttled=tally.throttled,
         failed={key: cause_text(exc) for key, exc in sorted(failures.items())},
     )
 
@@ -194,24 +201,30 @@ def _planned(plan: Plan) -> RunPlanned:
     )
 
 
-def _dry_run_report(
+def _report(
     config: IngestConfig,
-    planned: tuple[Plan, dict[str, FileRecord]],
+    plan: Plan,
     tally: RunTally,
-    seconds: float,
+    started: float,
+    *,
+    fetched: Iterable[str],
+    bytes_fetched: int,
+    failed: dict[str, str] | None = None,
+    dry_run: bool = False,
 ) -> IngestReport:
-    plan, _ = planned
+    """The report of a run (or, with ``dry_run``, of what a run would do)."""
     return IngestReport(
         dataset_directory=config.dataset_directory,
-        fetched=tuple(sorted(item.relpath for item in plan.to_fetch)),
+        fetched=tuple(sorted(fetched)),
         kept=tuple(sorted(item.relpath for item in plan.to_keep)),
         deleted=tuple(sorted(plan.to_delete)),
-        bytes_fetched=plan.bytes_to_fetch,
-        seconds=seconds,
+        bytes_fetched=bytes_fetched,
+        seconds=time.monotonic() - started,
         requests=tally.requests,
         retries=tally.retries,
         throttled=tally.throttled,
-        dry_run=True,
+        dry_run=dry_run,
+        failed=failed or {},
     )
 
 
