@@ -1,11 +1,14 @@
 """Where small files are written: on the event loop's thread, while that stays quick.
 
 Handing a small file to a worker thread costs more CPU than writing it: on this
-project's benchmark (2,000 x 64 KiB to a local disk) the thread hops took the client
-from 3.5 to 5.1 s of CPU for the same wall time. So a small file is written where its
-bytes already are, and each such write is timed; after a few slow ones (a network
-filesystem, a saturated disk) the rest of the run writes from worker threads, so the
-loop is never held for more than a couple of milliseconds at a time.
+project's benchmark (2,000 x 64 KiB) the thread hops took the client from 3.5 to
+5.1 s of CPU for the same wall time. So a small file is written where its bytes
+already are, and each write is timed. A moving average, not single writes, decides:
+a local journaling filesystem stalls a write for a few milliseconds now and then
+(ext4 did every few hundred files here), which is harmless, while a network
+filesystem or a saturated disk is slow on every write. When the average turns slow,
+writes go to worker threads, so the loop is never held for long; when it is quick
+again, they come back.
 """
 
 from __future__ import annotations
@@ -20,8 +23,10 @@ from ._log import logger
 
 _T = TypeVar("_T")
 
+# Above this average a write moves to worker threads; below a quarter of it, back.
 SLOW_WRITE_SECONDS = 0.002
-SLOW_WRITES_TOLERATED = 3
+# Weight of the newest write in the average: a lone stall moves it an eighth of the way.
+_WEIGHT = 1 / 8
 
 
 class SmallWrites:
@@ -29,24 +34,33 @@ class SmallWrites:
 
     def __init__(self) -> None:
         self.inline = True
-        self._slow = 0
+        self.average_seconds = 0.0
 
     async def run(self, write: Callable[[], _T]) -> _T:
-        if not self.inline:
-            return await anyio.to_thread.run_sync(write)
-        started = time.perf_counter()
-        try:
-            return write()
-        finally:
-            if time.perf_counter() - started > SLOW_WRITE_SECONDS:
-                self._note_slow_write()
+        if self.inline:
+            started = time.perf_counter()
+            try:
+                return write()
+            finally:
+                self._note(time.perf_counter() - started)
+        result, took = await anyio.to_thread.run_sync(_timed, write)
+        self._note(took)
+        return result
 
-    def _note_slow_write(self) -> None:
-        self._slow += 1
-        if self._slow >= SLOW_WRITES_TOLERATED:
+    def _note(self, seconds: float) -> None:
+        self.average_seconds += (seconds - self.average_seconds) * _WEIGHT
+        if self.inline and self.average_seconds > SLOW_WRITE_SECONDS:
             self.inline = False
             logger.debug(
-                "small-file writes took over %.0f ms %d times: using worker threads",
-                SLOW_WRITE_SECONDS * 1000,
-                self._slow,
+                "small-file writes average %.1f ms: using worker threads",
+                self.average_seconds * 1000,
             )
+        elif not self.inline and self.average_seconds < SLOW_WRITE_SECONDS / 4:
+            self.inline = True
+            logger.debug("small-file writes are quick again: writing on the loop's thread")
+
+
+def _timed(write: Callable[[], _T]) -> tuple[_T, float]:
+    started = time.perf_counter()
+    result = write()
+    return result, time.perf_counter() - started
