@@ -1,7 +1,11 @@
 """Running the cells: each selected peer, warm-ups then measured runs, every run verified.
 
-Peers take turns within each repetition (peer A run 1, peer B run 1, ..., peer A run 2, ...)
-so that slow drifts in machine load spread over all peers instead of hitting one.
+Peers take turns within each repetition (peer A run 1, peer B run 1, ..., peer A run 2, ...),
+in a new random order each time, so that slow drifts in machine load, and whatever the run
+before left behind, spread over all peers instead of hitting one.
+
+A finished download is moved aside, not deleted, before the next run: see trash.py for why
+deleting files right before a run measures the filesystem, not the peer.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import measure
 import probes
 from envs import Envs
 from origin import Origin
+from trash import Trash
 
 HERE = Path(__file__).resolve().parent
 PEERS_DIR = HERE / "peers"
@@ -34,6 +39,7 @@ class Options:
     timeout: float
     verify_sample: int
     change_fraction: float
+    settle: float
 
 
 @dataclass
@@ -80,6 +86,7 @@ class Bench:
         self.env = peer_env(opts.work)
         self.failures = 0
         self.rng = random.Random()
+        self.trash = Trash(opts.dest_root / ".trash", opts.settle)
 
     def argv(
         self, peer: str, cell: str, ds: datasets.Dataset, shaped: bool, dest: Path
@@ -119,21 +126,26 @@ class Bench:
 
     def turns(
         self, res: CellResult, peers: list[str], dest_of: Callable[[str], Path],
-        prepare: Callable[[int], list[str]],
+        prepare: Callable[[int], list[str]], discard: bool = False,
     ) -> None:  # fmt: skip
         """Warm-ups then measured runs; ``prepare(rep)`` readies the origin and destinations and
-        returns the paths whose MD5 must be checked on top of the random sample."""
+        returns the paths whose MD5 must be checked on top of the random sample. ``discard``
+        moves each download aside as soon as it is verified."""
         mode = "shaped" if res.shaped else "plain"
         for rep in range(self.opts.warmups + self.opts.runs):
             tag = "warm-up" if rep < self.opts.warmups else f"run {rep - self.opts.warmups + 1}"
             must_check = prepare(rep)
             expected = self.expected(res.dataset)
-            for peer in peers:
+            for peer in self.rng.sample(peers, len(peers)):
                 dest = dest_of(peer)
                 argv = self.argv(peer, res.cell, res.dataset, res.shaped, dest)
                 check = None if lineup.PEERS[peer].probe else dest
                 label = f"{res.cell}/{mode}/{peer}/{tag}"
+                self.trash.make_room(2 * res.dataset.total_bytes + (1 << 30))
+                self.trash.settle()
                 run = self.measure(label, argv, check, expected, must_check, rep)
+                if discard:
+                    self.trash.discard(dest)
                 if rep >= self.opts.warmups:
                     res.series.setdefault(peer, measure.Series()).runs.append(run)
         for peer in peers:
@@ -146,16 +158,9 @@ class Bench:
     ) -> CellResult:
         """Every peer downloads the whole dataset into an emptied destination, in turns."""
         res = CellResult(cell, shaped, ds, ds.total_bytes, ds.count)
-        dest_of = self.dest_dir
-
-        def prepare(rep: int) -> list[str]:
-            for peer in peers:
-                measure.empty_dir(dest_of(peer))
-            return []
-
-        self.turns(res, peers, dest_of, prepare)
         for peer in peers:
-            measure.empty_dir(dest_of(peer))
+            self.trash.discard(self.dest_dir(peer))
+        self.turns(res, peers, self.dest_dir, lambda rep: [], discard=True)
         return res
 
     def dest_dir(self, peer: str) -> Path:
@@ -168,7 +173,8 @@ class Bench:
         then with a fraction of the objects rewritten on the origin before every run."""
         mode = "shaped" if shaped else "plain"
         dest = self.opts.dest_root / "sync"
-        measure.empty_dir(dest)
+        self.trash.discard(dest)
+        self.trash.settle()
         seed_argv = self.argv("aio_s3_ingest", "sync-hit", ds, shaped, dest)
         seed = self.measure(
             f"sync/{mode}/seed (full fetch)", seed_argv, dest, self.expected(ds), [], 0
@@ -188,7 +194,7 @@ class Bench:
             res = CellResult("sync-1pct", shaped, ds, 0, ds.count)
             self.turns(res, peers, lambda peer: dest, lambda rep: self.change(res))
             results.append(res)
-        measure.empty_dir(dest)
+        self.trash.discard(dest)
         return results
 
     def change(self, res: CellResult) -> list[str]:

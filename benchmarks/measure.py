@@ -186,10 +186,3 @@ def verify(
     if bad:
         return f"{len(bad)} of {len(picks)} sampled files with wrong MD5 (e.g. {bad[0]})"
     return None
-
-
-def empty_dir(path: Path) -> None:
-    """Remove a destination, then flush dirty pages so the next run starts from a quiet disk."""
-    if path.exists():
-        subprocess.run(["rm", "-rf", str(path)], check=True)
-    os.sync()

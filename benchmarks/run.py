@@ -21,6 +21,7 @@ import lineup
 import origin
 import probes
 import report
+import trash
 from envs import Envs
 
 HERE = Path(__file__).resolve().parent
@@ -68,12 +69,20 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "/dev/shm/aio-s3-bench takes the local disk out of the measurement)",
     )
     p.add_argument("--timeout", type=float, default=900.0, help="seconds allowed per run")
+    p.add_argument(
+        "--settle",
+        type=float,
+        help="seconds a run waits after old downloads were deleted (default 65; quick: 0);\n"
+        "see benchmarks/trash.py",
+    )
     args = p.parse_args(argv)
     unknown = sorted({*args.cells} - set(lineup.CELLS)) + sorted({*args.peers} - set(lineup.PEERS))
     if unknown:
         p.error(f"unknown cells/peers: {', '.join(unknown)}")
     args.runs = args.runs if args.runs is not None else (1 if args.quick else 3)
     args.warmups = args.warmups if args.warmups is not None else (0 if args.quick else 1)
+    if args.settle is None:
+        args.settle = 0.0 if args.quick else trash.RECENT_SECONDS + 5
     if args.output is None:
         args.output = WORK / "RESULTS-quick.md" if args.quick else HERE / "RESULTS.md"
     return args
@@ -186,7 +195,9 @@ def describe(
         "datasets": "\n".join(lines),
         "runs": f"{args.warmups} warm-up(s) then {args.runs} measured run(s) per peer and cell; "
         "median shown. Every run verified (file set, sizes, MD5 of a sample). Downloads go to "
-        f"{args.dest_root} ({report.mount_of(args.dest_root.parent)}).",
+        f"{args.dest_root} ({report.mount_of(args.dest_root.parent)}); a finished download is "
+        f"moved aside and deleted later in bulk, and the next run waits {args.settle:g} s after "
+        "such a deletion (see benchmarks/trash.py).",
     }
 
 
@@ -216,6 +227,7 @@ def main(argv: list[str]) -> int:
         args.timeout,
         args.verify_sample,
         args.change_pct / 100,
+        args.settle,
     )
     with org:
         print(f"origin up: plain {org.endpoint(False)}, shaped {org.endpoint(True)}", flush=True)
@@ -226,7 +238,11 @@ def main(argv: list[str]) -> int:
             flush=True,
         )
         runner = bench.Bench(opts, store, org, envs)
-        results = run_cells(args, runner, dss)
+        runner.trash.purge()  # what an interrupted invocation left
+        try:
+            results = run_cells(args, runner, dss)
+        finally:
+            runner.trash.purge()
         text = report.render(results, report.machine(), versions, stats, describe(args, dss, org))
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(text)
