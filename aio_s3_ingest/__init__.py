@@ -1,7 +1,5 @@
 """Bring a dataset from S3 to local disk, asynchronously, incrementally and atomically."""
 
-from importlib.metadata import PackageNotFoundError, version
-
 from ._ingest import AsyncS3Ingester
 from ._log import logger
 from ._progress import (
@@ -16,6 +14,7 @@ from ._progress import (
 )
 from ._report import IngestReport
 from ._sync import S3Ingester
+from ._version import __version__
 from .errors import (
     ConfigError,
     CredentialsError,
@@ -32,11 +31,6 @@ from .errors import (
     TransferError,
     UnsafeKeyError,
 )
-
-try:
-    __version__ = version("aio-s3-ingest")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.0.0"
 
 __all__ = [
     "AsyncS3Ingester",

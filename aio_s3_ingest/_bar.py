@@ -11,8 +11,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from tqdm.auto import tqdm
-
 from ._progress import (
     BytesReceived,
     FileFinished,
@@ -100,6 +98,8 @@ def progress_listener(progress: ProgressOption) -> Iterator[ProgressCallback]:
     if progress is False or (progress is None and not _interactive()):
         yield ignore
         return
+    from tqdm.auto import tqdm  # 25 ms of imports, paid only when a bar is drawn
+
     bar = TqdmBar(tqdm, file=sys.stderr)
     try:
         yield bar

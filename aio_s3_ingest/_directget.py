@@ -99,9 +99,11 @@ class DirectGetter:
         _require_no_proxy(client)
         base_url = await _object_base_url(client, config.s3_bucket_name)
         credentials = None if config.anonymous else await session.get_credentials()
+        # Loading a CA bundle costs tens of milliseconds: only for an https endpoint.
+        tls = _ssl_context(session) if base_url.startswith("https:") else True
         http = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(
-                limit=config.max_requests, ssl=_ssl_context(session), enable_cleanup_closed=False
+                limit=config.max_requests, ssl=tls, enable_cleanup_closed=False
             ),
             timeout=aiohttp.ClientTimeout(
                 total=None, sock_connect=config.connect_timeout, sock_read=config.read_timeout
