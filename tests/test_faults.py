@@ -23,14 +23,16 @@ def _md5(data: bytes) -> str:
 class _Faults:
     """One seeded draw per data GET picks at most one fault, so each injected fault is
     exactly one failed exchange: 30% SlowDown; then 5% reset after the first body byte,
-    except that ranges over 600 KiB are reset after 600 KiB instead, 15% of the time (so
-    the few large bodies are broken mid-way often enough to count)."""
+    except for ranges over 600 KiB: the first such range of each of the ``late_keys`` not
+    answered SlowDown is reset after 600 KiB (chosen, not drawn, so that the few large
+    bodies are broken mid-way a known number of times whatever order requests come in)."""
 
     LATE_CUT = 600 * KiB
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, late_keys: set[str]) -> None:
         self._rng = random.Random(seed)
         self._draw = 1.0
+        self._late_keys = set(late_keys)
 
     def slowdown(self, request: Request) -> bool:
         self._draw = self._rng.random() if request.range is not None else 1.0
@@ -40,7 +42,11 @@ class _Faults:
         return not self._long(request) and 0.30 <= self._draw < 0.35
 
     def late_reset(self, request: Request) -> bool:
-        return self._long(request) and 0.30 <= self._draw < 0.45
+        slowed_down = self._draw < 0.30  # every rule is asked; only one fault per exchange
+        if slowed_down or not self._long(request) or request.key not in self._late_keys:
+            return False
+        self._late_keys.discard(request.key)
+        return True
 
     def _long(self, request: Request) -> bool:
         start, _, end = (request.range or "bytes=0-0").removeprefix("bytes=").partition("-")
@@ -62,9 +68,10 @@ async def test_slowdown_and_resets_leave_every_file_byte_exact(
     """30% of GETs answered 503 SlowDown and 5% reset mid-body, on 200 small and large
     objects: the run succeeds, and every local file has its object's MD5."""
     rng = random.Random(20261124 + workers_per_file)
-    faults = _Faults(seed=workers_per_file)
     sizes = [rng.randint(1, 96 * KiB) for _ in range(190)] + [3 * MiB + i for i in range(10)]
     objects = {f"data/{i:03d}/obj.bin": os.urandom(size) for i, size in enumerate(sizes)}
+    late_keys = {key for key in objects if len(objects[key]) > MiB}
+    faults = _Faults(seed=workers_per_file, late_keys=set(sorted(late_keys)[::2]))
     for key, body in objects.items():
         s3.put_object(Bucket=bucket, Key=key, Body=body)
     # Rules are matched in this order for each request (the proxy's contract).
@@ -84,7 +91,7 @@ async def test_slowdown_and_resets_leave_every_file_byte_exact(
 
     assert slowdown.hits > 50  # the faults really happened
     assert early.hits > 3
-    assert late.hits > 1  # few: only 10 objects have ranges that long
+    assert late.hits == 5  # every other one of the 10 objects with ranges that long
     resets = early.hits + late.hits
     assert (report.throttled, report.retries) == (slowdown.hits, slowdown.hits + resets)
     served = sum(proxy.bytes_served(key) for key in objects)
