@@ -1,4 +1,4 @@
-"""Signed GETs sent straight on aiohttp: botocore's signer without its per-call machinery.
+"""Signed GETs on a lean HTTP/1.1 client: botocore's addressing without its per-call machinery.
 
 Through ``get_object`` a small GET costs about a millisecond of CPU (endpoint rules,
 event hooks, user-agent, header and date parsing) before a byte is written. Here the
@@ -19,15 +19,14 @@ import urllib.parse
 import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING, Any
 
-import aiohttp
 import botocore.exceptions as bce
-from yarl import URL
 
 from ._getter import Body, ObjectChanged, UseBotocore
+from ._http import HttpPool, Response
 from ._models import ObjectInfo
 from ._retry import backoff, describe
 from ._s3errors import is_object_changed, translate
-from ._sigv4 import Credentials, GetSigner
+from ._sigv4 import Credentials, GetSigner, host_header
 from ._tally import THROTTLE_CODES, current
 from ._throttle import Throttle
 from .errors import TransferError
@@ -53,28 +52,12 @@ _REGION_CODES = frozenset(
 _PROXY_VARIABLES = frozenset({"http_proxy", "https_proxy", "all_proxy"})
 
 
-class _AiohttpBody:
-    def __init__(self, response: aiohttp.ClientResponse) -> None:
-        self._response = response
-        self.content_length = int(response.headers.get("Content-Length", "-1"))
-
-    async def read(self, size: int, /) -> bytes:
-        return await self._response.content.read(size)
-
-    def close(self) -> None:
-        # A fully read body gives its connection back; a broken one must not be reused.
-        if self._response.content.is_eof():
-            self._response.release()
-        else:
-            self._response.close()
-
-
 class DirectGetter:
-    """GETs on an aiohttp session of its own, signed with botocore's SigV4 signer."""
+    """GETs on a connection pool of its own, signed like botocore signs them."""
 
     def __init__(
         self,
-        http: aiohttp.ClientSession,
+        http: HttpPool,
         base_url: str,
         *,
         bucket: str,
@@ -85,6 +68,9 @@ class DirectGetter:
     ) -> None:
         self._http = http
         self._base_url = base_url
+        parts = urllib.parse.urlsplit(base_url)
+        self._base_path = parts.path
+        self._host = host_header(parts)
         self._bucket = bucket
         self._credentials = credentials
         self._max_attempts = max_attempts
@@ -99,17 +85,15 @@ class DirectGetter:
         _require_no_proxy(client)
         base_url = await _object_base_url(client, config.s3_bucket_name)
         credentials = None if config.anonymous else await session.get_credentials()
-        # Loading a CA bundle costs tens of milliseconds: only for an https endpoint.
-        tls = _ssl_context(session) if base_url.startswith("https:") else True
-        http = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(
-                limit=config.max_requests, ssl=tls, enable_cleanup_closed=False
-            ),
-            timeout=aiohttp.ClientTimeout(
-                total=None, sock_connect=config.connect_timeout, sock_read=config.read_timeout
-            ),
-            auto_decompress=False,  # the bytes S3 stores, as botocore gives them
-            skip_auto_headers=("Accept-Encoding",),
+        parts = urllib.parse.urlsplit(base_url)
+        https = parts.scheme == "https"
+        http = HttpPool(
+            parts.hostname or "",
+            parts.port or (443 if https else 80),
+            tls=_ssl_context(session) if https else None,
+            limit=config.max_requests,
+            connect_timeout=config.connect_timeout,
+            read_timeout=config.read_timeout,
         )
         return cls(
             http,
@@ -122,7 +106,7 @@ class DirectGetter:
         )
 
     async def open(self, obj: ObjectInfo, start: int, end: int) -> Body:
-        url = self._base_url + urllib.parse.quote(obj.key, safe="/~")
+        quoted = urllib.parse.quote(obj.key, safe="/~")
         headers = {"Range": f"bytes={start}-{end - 1}", "If-Match": obj.etag}
         last: BaseException | None = None
         run = current()
@@ -131,17 +115,16 @@ class DirectGetter:
             run.retries += attempt > 1
             try:
                 async with self._throttle.slot():
+                    signed = await self._signed(self._base_url + quoted, headers)
                     response = await self._http.get(
-                        URL(url, encoded=True),
-                        headers=await self._signed(url, headers),
-                        allow_redirects=False,
+                        self._base_path + quoted, {"Host": self._host, **signed}
                     )
-            except (aiohttp.ClientConnectionError, asyncio.TimeoutError) as exc:
+            except (OSError, asyncio.TimeoutError) as exc:
                 last = exc
             else:
-                if response.status in (200, 206):
+                if response.status in (200, 206) and response.content_length >= 0:
                     self._throttle.on_success()
-                    return _AiohttpBody(response)
+                    return response
                 last = await self._error(response, obj)
             if attempt < self._max_attempts:
                 await backoff(attempt)
@@ -150,7 +133,7 @@ class DirectGetter:
         ) from last
 
     async def aclose(self) -> None:
-        await self._http.close()
+        self._http.close()
 
     async def _signed(self, url: str, headers: dict[str, str]) -> dict[str, str]:
         if self._credentials is None:
@@ -159,10 +142,15 @@ class DirectGetter:
         credentials = Credentials(frozen.access_key, frozen.secret_key, frozen.token)
         return self._signer.sign(url, headers, credentials)
 
-    async def _error(self, response: aiohttp.ClientResponse, obj: ObjectInfo) -> BaseException:
+    async def _error(self, response: Response, obj: ObjectInfo) -> BaseException:
         """The error to retry on, or raise the one that ends this object."""
-        async with response:
-            code, message = _parse_error(await response.read(), response.status)
+        if 200 <= response.status < 300:
+            response.close()
+            raise UseBotocore(f"a {response.status} GET response without Content-Length")
+        try:
+            code, message = _parse_error(await response.read_all(), response.status)
+        finally:
+            response.release()
         if response.status == 503 or code in THROTTLE_CODES:
             self._throttle.on_throttled(obj.key)
         if response.status in _RETRY_STATUS or code in _RETRY_CODES:

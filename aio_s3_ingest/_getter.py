@@ -2,7 +2,7 @@
 
 :class:`BotocoreGetter` goes through aiobotocore's ``get_object``: every feature of
 botocore, at about a millisecond of CPU per request. :class:`~._directget.DirectGetter`
-signs with botocore's own signer and sends on aiohttp directly, for a fraction of that;
+signs like botocore and sends on a lean HTTP/1.1 client, for a fraction of that;
 :class:`FallbackGetter` uses it, and switches to botocore for the rest of the run the
 first time it meets something it does not handle (a redirect to another region).
 """
@@ -36,7 +36,9 @@ class Body(Protocol):
 
     content_length: int
 
-    async def read(self, size: int, /) -> bytes: ...
+    async def readinto(self, view: memoryview, /) -> int:
+        """Fill the start of ``view``; at least one byte, 0 only at the end of the body."""
+        ...
 
     def close(self) -> None: ...
 
@@ -58,9 +60,10 @@ class _BotocoreBody:
         self._stream = response["Body"]
         self.content_length = int(response["ContentLength"])  # type: ignore[call-overload]
 
-    async def read(self, size: int, /) -> bytes:
-        data: bytes = await self._stream.read(size)  # type: ignore[attr-defined]
-        return data
+    async def readinto(self, view: memoryview, /) -> int:
+        data: bytes = await self._stream.read(len(view))  # type: ignore[attr-defined]
+        view[: len(data)] = data
+        return len(data)
 
     def close(self) -> None:
         self._stream.close()  # type: ignore[attr-defined]

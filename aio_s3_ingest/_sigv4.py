@@ -57,7 +57,7 @@ class GetSigner:
             signed["X-Amz-Security-Token"] = credentials.token
         parts = urllib.parse.urlsplit(url)
         canonical = {name.lower(): " ".join(value.split()) for name, value in signed.items()}
-        canonical["host"] = _host(parts)
+        canonical["host"] = host_header(parts)
         names = sorted(canonical)
         signed_headers = ";".join(names)
         request = "\n".join(
@@ -93,7 +93,7 @@ class GetSigner:
         return key
 
 
-def _host(parts: urllib.parse.SplitResult) -> str:
+def host_header(parts: urllib.parse.SplitResult) -> str:
     """The Host header botocore signs: the port only when it is not the scheme's default."""
     host = parts.hostname or ""
     if ":" in host:

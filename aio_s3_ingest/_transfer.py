@@ -22,7 +22,7 @@ import aiohttp
 import anyio
 import botocore.exceptions as bce
 
-from ._getter import Getter, ObjectChanged
+from ._getter import Body, Getter, ObjectChanged
 from ._layout import DatasetLayout
 from ._log import logger
 from ._manifest import LocalManifest
@@ -52,7 +52,7 @@ _RESUMABLE = (
     bce.ReadTimeoutError,
     aiohttp.ClientPayloadError,
     aiohttp.ClientConnectionError,
-    ConnectionError,
+    ConnectionError,  # includes the direct path's HttpError
     asyncio.TimeoutError,
 )
 
@@ -68,18 +68,41 @@ class _ShortBody(Exception):
 
 
 class _Sink(Protocol):
-    async def write(self, data: bytes, /) -> int: ...
+    """Where a body's bytes go: the body is read straight into ``space(n)``, then
+    ``commit(n)`` takes the first ``n`` bytes of it."""
+
+    def space(self, size: int, /) -> memoryview: ...
+
+    async def commit(self, size: int, /) -> None: ...
 
 
 class _MemorySink:
-    """Collects a small body; it is written to disk in one go."""
+    """A small body, received in place into the bytes that are then written whole."""
 
-    def __init__(self) -> None:
-        self.data = bytearray()
+    def __init__(self, size: int) -> None:
+        self.data = bytearray(size)
+        self._view = memoryview(self.data)
+        self._position = 0
 
-    async def write(self, data: bytes, /) -> int:
-        self.data += data
-        return len(data)
+    def space(self, size: int, /) -> memoryview:
+        return self._view[self._position : self._position + size]
+
+    async def commit(self, size: int, /) -> None:
+        self._position += size
+
+
+class _FileSink:
+    """One reused buffer per range; each filled buffer is one write at the handle's position."""
+
+    def __init__(self, handle: aiofiles.threadpool.binary.AsyncBufferedReader, size: int) -> None:
+        self._handle = handle
+        self._buffer = memoryview(bytearray(size))
+
+    def space(self, size: int, /) -> memoryview:
+        return self._buffer[:size]
+
+    async def commit(self, size: int, /) -> None:
+        await self._handle.write(self._buffer[:size])
 
 
 @dataclass(slots=True)
@@ -175,7 +198,7 @@ async def _fetch_version(ctx: TransferContext, relpath: str, obj: ObjectInfo) ->
 async def _fetch_small(ctx: TransferContext, relpath: str, obj: ObjectInfo) -> FileRecord:
     """One GET into memory (at most one chunk), then one blocking step writes and renames
     it (see :mod:`._writes` for where it runs)."""
-    sink = _MemorySink()
+    sink = _MemorySink(obj.size)
     await _read_range(ctx, obj, sink, 0, obj.size)
     return await ctx.small_writes.run(lambda: _store_whole(ctx, relpath, obj, sink.data))
 
@@ -228,7 +251,8 @@ async def _fetch_range_to_file(
     try:
         if start:
             await handle.seek(start)
-        await _read_range(ctx, obj, handle, start, end)
+        sink = _FileSink(handle, min(ctx.chunk_size, end - start))
+        await _read_range(ctx, obj, sink, start, end)
     finally:
         with anyio.CancelScope(shield=True):
             await handle.close()
@@ -271,14 +295,37 @@ async def _stream(
                 obj.key, f"asked for {expected} bytes, S3 announced {body.content_length}"
             )
         while cursor.offset < end:
-            chunk = await body.read(min(ctx.chunk_size, end - cursor.offset))
-            if not chunk:
-                raise _ShortBody(f"body ended {end - cursor.offset} bytes early")
-            await sink.write(chunk)
-            cursor.offset += len(chunk)
-            ctx.notify(BytesReceived(key=obj.key, nbytes=len(chunk)))
+            await _fill(ctx, obj, body, sink, cursor, min(ctx.chunk_size, end - cursor.offset))
     finally:
         body.close()
+
+
+async def _fill(
+    ctx: TransferContext, obj: ObjectInfo, body: Body, sink: _Sink, cursor: _Cursor, size: int
+) -> None:
+    """Receive ``size`` bytes into the sink's space and commit them; if the body breaks,
+    commit what did arrive first, so the resume asks only for the rest."""
+    space = sink.space(size)
+    filled = 0
+    try:
+        while filled < size:
+            count = await body.readinto(space[filled:])
+            if not count:
+                raise _ShortBody(f"body ended {size - filled} bytes before the range's end")
+            filled += count
+    except (*_RESUMABLE, _ShortBody):
+        if filled:
+            await _commit(ctx, obj, sink, cursor, filled)
+        raise
+    await _commit(ctx, obj, sink, cursor, filled)
+
+
+async def _commit(
+    ctx: TransferContext, obj: ObjectInfo, sink: _Sink, cursor: _Cursor, size: int
+) -> None:
+    await sink.commit(size)
+    cursor.offset += size
+    ctx.notify(BytesReceived(key=obj.key, nbytes=size))
 
 
 def _store_whole(
