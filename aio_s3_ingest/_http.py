@@ -32,7 +32,9 @@ class _Connection(asyncio.BufferedProtocol):
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
         self.transport: asyncio.Transport | None = None
-        self._scratch = bytearray(_RECV_SIZE)
+        # A memoryview, not a bytearray: asyncio's TLS transport fills the buffer in
+        # several reads into ``buf[offset:]``, which on a bytearray is a copy (3.11).
+        self._scratch = memoryview(bytearray(_RECV_SIZE))
         self._spill = bytearray()
         self._target: memoryview | None = None
         self._filled = 0
@@ -48,7 +50,7 @@ class _Connection(asyncio.BufferedProtocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
 
-    def get_buffer(self, sizehint: int) -> memoryview | bytearray:
+    def get_buffer(self, sizehint: int) -> memoryview:
         target = self._target
         self._into_target = target is not None and self._filled < len(target)
         if self._into_target:
@@ -61,7 +63,7 @@ class _Connection(asyncio.BufferedProtocol):
         if self._into_target:
             self._filled += nbytes
         else:
-            self._spill += memoryview(self._scratch)[:nbytes]
+            self._spill += self._scratch[:nbytes]
             if len(self._spill) > _SPILL_LIMIT and not self._paused and self.transport:
                 self._paused = True
                 self.transport.pause_reading()
