@@ -8,6 +8,10 @@ one thing the transfer path needs, a GET with a ``Content-Length`` body, on an a
 ``BufferedProtocol``: the kernel copies body bytes straight into the caller's buffer
 (``recv_into``), which goes to the file as it is. Anything else (proxies, redirects,
 bodies without a length) stays with aiohttp and botocore.
+
+Body bytes that arrive while no buffer is waiting (the previous chunk is being written)
+are kept, and reading pauses until the next buffer is offered: the rest waits in the
+kernel and then lands in place, instead of being copied twice on the way.
 """
 
 from __future__ import annotations
@@ -16,8 +20,6 @@ import asyncio
 import ssl
 from collections.abc import Mapping
 
-# Bytes kept for a response nobody is reading yet before the socket is paused.
-_SPILL_LIMIT = 1 << 20
 _HEAD_LIMIT = 64 * 1024
 _RECV_SIZE = 256 * 1024
 
@@ -41,6 +43,7 @@ class _Connection(asyncio.BufferedProtocol):
         self._into_target = False
         self._waiter: asyncio.Future[None] | None = None
         self._paused = False
+        self._reading_head = False
         self.closed = False
         self.error: BaseException | None = None
         self.received_any = False
@@ -64,7 +67,7 @@ class _Connection(asyncio.BufferedProtocol):
             self._filled += nbytes
         else:
             self._spill += self._scratch[:nbytes]
-            if len(self._spill) > _SPILL_LIMIT and not self._paused and self.transport:
+            if not self._reading_head and not self._paused and self.transport:
                 self._paused = True
                 self.transport.pause_reading()
         self._wake()
@@ -102,15 +105,19 @@ class _Connection(asyncio.BufferedProtocol):
 
     async def read_head(self, timeout: float | None) -> tuple[str, int, dict[str, str]]:
         """The status line and headers; the bytes after them stay for the body."""
-        while (end := self._spill.find(b"\r\n\r\n")) < 0:
-            if len(self._spill) > _HEAD_LIMIT:
-                raise HttpError(f"response head longer than {_HEAD_LIMIT} bytes")
-            if self.closed:
-                raise self._broken("before the response head was complete")
-            await self._wait(timeout)
+        self._reading_head = True
+        self._resume()
+        try:
+            while (end := self._spill.find(b"\r\n\r\n")) < 0:
+                if len(self._spill) > _HEAD_LIMIT:
+                    raise HttpError(f"response head longer than {_HEAD_LIMIT} bytes")
+                if self.closed:
+                    raise self._broken("before the response head was complete")
+                await self._wait(timeout)
+        finally:
+            self._reading_head = False
         head = self._spill[:end].decode("latin-1")
         del self._spill[: end + 4]
-        self._resume_if_drained()
         status_line, *lines = head.split("\r\n")
         version, _, rest = status_line.partition(" ")
         code = rest[:3]
@@ -130,8 +137,8 @@ class _Connection(asyncio.BufferedProtocol):
             count = min(len(view), len(self._spill))
             view[:count] = memoryview(self._spill)[:count]
             del self._spill[:count]
-            self._resume_if_drained()
             return count
+        self._resume()
         while not self.closed:
             self._target, self._filled = view, 0
             try:
@@ -157,8 +164,8 @@ class _Connection(asyncio.BufferedProtocol):
         if self.transport is not None:
             self.transport.close()
 
-    def _resume_if_drained(self) -> None:
-        if self._paused and len(self._spill) <= _SPILL_LIMIT // 2 and self.transport:
+    def _resume(self) -> None:
+        if self._paused and self.transport:
             self._paused = False
             self.transport.resume_reading()
 
