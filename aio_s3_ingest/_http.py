@@ -9,6 +9,8 @@ one thing the transfer path needs, a GET with a ``Content-Length`` body, on an a
 (``recv_into``), which goes to the file as it is. Anything else (proxies, redirects,
 bodies without a length) stays with aiohttp and botocore.
 
+A reader is woken once its buffer is full (or the body ends), not after every ``recv``:
+behind a capped connection a 1 MiB buffer fills in dozens of small reads.
 Body bytes that arrive while no buffer is waiting (the previous chunk is being written)
 are kept, and reading pauses until the next buffer is offered: the rest waits in the
 kernel and then lands in place, instead of being copied twice on the way.
@@ -40,10 +42,12 @@ class _Connection(asyncio.BufferedProtocol):
         self._spill = bytearray()
         self._target: memoryview | None = None
         self._filled = 0
+        self._fill = False
         self._into_target = False
         self._waiter: asyncio.Future[None] | None = None
         self._paused = False
         self._reading_head = False
+        self._last_data = 0.0
         self.closed = False
         self.error: BaseException | None = None
         self.received_any = False
@@ -63,8 +67,12 @@ class _Connection(asyncio.BufferedProtocol):
 
     def buffer_updated(self, nbytes: int) -> None:
         self.received_any = True
+        self._last_data = self._loop.time()
         if self._into_target:
             self._filled += nbytes
+            assert self._target is not None
+            if self._fill and self._filled < len(self._target):
+                return  # the reader wants the whole buffer
         else:
             self._spill += self._scratch[:nbytes]
             if not self._reading_head and not self._paused and self.transport:
@@ -91,17 +99,27 @@ class _Connection(asyncio.BufferedProtocol):
     # Reader side: called by the response.
 
     async def _wait(self, timeout: float | None) -> None:
+        """Until woken, or until no byte arrived for ``timeout`` seconds (then raise)."""
         waiter = self._loop.create_future()
         self._waiter = waiter
-        timer = None
+        self._last_data = self._loop.time()
         if timeout is not None:
-            timer = self._loop.call_later(timeout, _time_out, waiter, timeout)
+            self._timer = self._loop.call_later(timeout, self._check_idle, waiter, timeout)
         try:
             await waiter
         finally:
             self._waiter = None
-            if timer is not None:
-                timer.cancel()
+            if timeout is not None:
+                self._timer.cancel()
+
+    def _check_idle(self, waiter: asyncio.Future[None], timeout: float) -> None:
+        if waiter.done():
+            return
+        idle = self._loop.time() - self._last_data
+        if idle >= timeout:
+            waiter.set_exception(asyncio.TimeoutError(f"no data for {timeout:g} s"))
+        else:  # bytes kept coming into a buffer not yet full: not idle
+            self._timer = self._loop.call_later(timeout - idle, self._check_idle, waiter, timeout)
 
     async def read_head(self, timeout: float | None) -> tuple[str, int, dict[str, str]]:
         """The status line and headers; the bytes after them stay for the body."""
@@ -131,8 +149,9 @@ class _Connection(asyncio.BufferedProtocol):
             headers[name.strip().lower()] = value.strip()
         return version, int(code), headers
 
-    async def readinto(self, view: memoryview, timeout: float | None) -> int:
-        """Up to ``len(view)`` bytes, at least one unless the connection ended (then 0)."""
+    async def readinto(self, view: memoryview, timeout: float | None, *, fill: bool) -> int:
+        """Bytes already received (up to ``len(view)``), else what arrives next, or with
+        ``fill`` all of ``view``: fewer only if the connection ended (0 if nothing came)."""
         if self._spill:
             count = min(len(view), len(self._spill))
             view[:count] = memoryview(self._spill)[:count]
@@ -140,7 +159,7 @@ class _Connection(asyncio.BufferedProtocol):
             return count
         self._resume()
         while not self.closed:
-            self._target, self._filled = view, 0
+            self._target, self._filled, self._fill = view, 0, fill
             try:
                 await self._wait(timeout)
             finally:
@@ -148,7 +167,7 @@ class _Connection(asyncio.BufferedProtocol):
             if self._filled:
                 return self._filled
             if self._spill:  # arrived while the view was full or being swapped
-                return await self.readinto(view, timeout)
+                return await self.readinto(view, timeout, fill=fill)
         return 0
 
     def leftover(self) -> int:
@@ -174,11 +193,6 @@ class _Connection(asyncio.BufferedProtocol):
         error = HttpError(f"connection closed {when}{cause}")
         error.__cause__ = self.error
         return error
-
-
-def _time_out(waiter: asyncio.Future[None], seconds: float) -> None:
-    if not waiter.done():
-        waiter.set_exception(asyncio.TimeoutError(f"no data for {seconds:g} s"))
 
 
 class Response:
@@ -207,12 +221,13 @@ class Response:
         self._done = False
 
     async def readinto(self, view: memoryview, /) -> int:
-        """Body bytes into ``view``; 0 only at the end of the body (or for an empty view)."""
+        """Body bytes into ``view``, as many as fit unless some were already received; 0 only
+        at the end of the body (or for an empty view)."""
         if self._remaining == 0 or not view:
             return 0
         if len(view) > self._remaining:
             view = view[: self._remaining]
-        count = await self._connection.readinto(view, self._pool.read_timeout)
+        count = await self._connection.readinto(view, self._pool.read_timeout, fill=True)
         if count == 0:
             raise self._connection._broken(f"with {self._remaining} body bytes still to come")
         self._remaining -= count
@@ -254,7 +269,7 @@ class Response:
         total = 0
         while total < limit:
             count = await self._connection.readinto(
-                memoryview(buffer)[total:], self._pool.read_timeout
+                memoryview(buffer)[total:], self._pool.read_timeout, fill=False
             )
             if count == 0:
                 break
@@ -268,7 +283,9 @@ class Response:
         while (body := _dechunk(raw)) is None:
             if len(raw) > limit:
                 raise HttpError(f"chunked body longer than {limit} bytes")
-            count = await self._connection.readinto(memoryview(buffer), self._pool.read_timeout)
+            count = await self._connection.readinto(
+                memoryview(buffer), self._pool.read_timeout, fill=False
+            )
             if count == 0:
                 raise self._connection._broken("inside a chunked body")
             raw += buffer[:count]

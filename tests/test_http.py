@@ -551,3 +551,27 @@ async def test_tls_refuses_a_certificate_it_cannot_verify(
                 await _within(pool.get("/obj", {"Host": f"localhost:{server.port}"}))
         finally:
             pool.close()
+
+
+@pytest.mark.asyncio
+async def test_a_trickling_body_fills_the_buffer_and_only_silence_times_out() -> None:
+    """A body sent in 8 pieces, 0.1 s apart, with a 0.25 s read timeout: no gap is that
+    long, so nothing times out though the whole takes longer; one readinto returns the
+    whole buffer, not the first piece."""
+    pieces = [random.Random(i).randbytes(4096) for i in range(8)]
+
+    async def script(peer: Peer) -> None:
+        await peer.request()
+        await peer.send(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % (8 * 4096))
+        for piece in pieces:
+            await asyncio.sleep(0.1)
+            await peer.send(piece)
+        await peer.hold()
+
+    async with ScriptedServer(script) as server:
+        pool = server.pool(timeout=0.25)
+        response = await _within(pool.get("/slow", server.headers()))
+        buffer = bytearray(8 * 4096)
+        assert await _within(response.readinto(memoryview(buffer))) == len(buffer)
+        assert bytes(buffer) == b"".join(pieces)
+        response.release()
