@@ -9,7 +9,10 @@ on a machine that did not just delete thousands of files pays none of it.
 
 So a finished download is moved aside (a rename: nothing freed) and flushed, and the
 moved-aside files are deleted only when the disk runs short, or at the end; after a
-deletion the next run waits until the freed inodes count as old again.
+deletion the next run waits until the freed inodes count as old again. Their pages are
+dropped from the page cache as they are moved aside (``POSIX_FADV_DONTNEED``, clean after
+the flush): kept, they filled the memory within a few cells, and every later write paid
+for reclaiming it (s5cmd took 6 s instead of 1 for 1 GB).
 """
 
 from __future__ import annotations
@@ -34,11 +37,18 @@ class Trash:
         self._quiet_at = 0.0
 
     def discard(self, path: Path) -> None:
-        """Take ``path`` out of the way at once; its files are deleted later."""
-        if path.exists():
-            self.root.mkdir(parents=True, exist_ok=True)
-            path.rename(self.root / uuid.uuid4().hex)
+        """Take ``path`` out of the way at once; its files are deleted later, their cached
+        pages now."""
+        if not path.exists():
+            os.sync()
+            return
+        self.root.mkdir(parents=True, exist_ok=True)
+        aside = self.root / uuid.uuid4().hex
+        path.rename(aside)
         os.sync()
+        for folder, _, names in os.walk(aside):
+            for name in names:
+                _drop_cached_pages(os.path.join(folder, name))
 
     def make_room(self, needed_bytes: int) -> None:
         """Delete the moved-aside files if the disk could not take ``needed_bytes`` more."""
@@ -57,3 +67,14 @@ class Trash:
         if wait > 0:
             print(f"    (waiting {wait:.0f} s after deleting old downloads; see trash.py)")
             time.sleep(wait)
+
+
+def _drop_cached_pages(path: str) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return  # a symlink or something unreadable: nothing of ours to drop
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
