@@ -23,7 +23,7 @@ import ssl
 from collections.abc import Mapping
 
 _HEAD_LIMIT = 64 * 1024
-_RECV_SIZE = 256 * 1024
+_RECV_SIZE = 64 * 1024  # per connection; only heads and overflow land here
 
 
 class HttpError(ConnectionError):

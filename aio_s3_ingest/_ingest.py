@@ -88,6 +88,10 @@ class AsyncS3Ingester(IngesterOptions):
         return await self._run(force=force_recompute, dry_run=True)
 
     async def _run(self, *, force: bool, dry_run: bool) -> IngestReport:
+        if self.config.processes > 1 and not dry_run:
+            # The fork server imports the library while this process sets up its client
+            # and lists: about a millisecond here, as it only starts a process.
+            await anyio.to_thread.run_sync(warm_up)
         if self._s3 is not None:
             return await run_ingest(self._s3, self.config, force=force, dry_run=dry_run)
         async with AsyncExitStack() as stack:
@@ -105,8 +109,6 @@ async def run_ingest(
     started = time.monotonic()
     failures: dict[str, Exception] = {}
     with progress_listener(config.progress) as notify, counting(notify) as tally:
-        if config.processes > 1 and not dry_run:
-            await anyio.to_thread.run_sync(warm_up)  # about a millisecond: it starts a process
         wanted = await wanted_files(s3.client, config)
         layout = DatasetLayout(config.dataset_directory)
         if dry_run:
