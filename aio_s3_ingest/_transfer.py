@@ -22,6 +22,7 @@ import aiohttp
 import anyio
 import botocore.exceptions as bce
 
+from ._buffers import BufferBudget
 from ._getter import Body, Getter, ObjectChanged
 from ._layout import DatasetLayout
 from ._log import logger
@@ -68,8 +69,9 @@ class _ShortBody(Exception):
 
 
 class _Sink(Protocol):
-    """Where a body's bytes go: the body is read straight into ``space(n)``, then
-    ``commit(n)`` takes the first ``n`` bytes of it."""
+    """Where a body's bytes go: the body is read straight into ``space(n)`` (at most
+    ``n`` bytes, fewer if the sink's buffer is smaller), then ``commit(n)`` takes the
+    first ``n`` bytes of it."""
 
     def space(self, size: int, /) -> memoryview: ...
 
@@ -127,6 +129,7 @@ class TransferContext:
     max_attempts: int
     notify: ProgressCallback
     small_writes: SmallWrites
+    buffers: BufferBudget
 
     @classmethod
     def for_run(
@@ -151,6 +154,7 @@ class TransferContext:
             max_attempts=config.max_attempts,
             notify=notify,
             small_writes=SmallWrites(),
+            buffers=BufferBudget(config.chunk_size, ranges_per_file=config.workers_per_file),
         )
 
 
@@ -251,8 +255,8 @@ async def _fetch_range_to_file(
     try:
         if start:
             await handle.seek(start)
-        sink = _FileSink(handle, min(ctx.chunk_size, end - start))
-        await _read_range(ctx, obj, sink, start, end)
+        with ctx.buffers.size_for(end - start) as size:
+            await _read_range(ctx, obj, _FileSink(handle, size), start, end)
     finally:
         with anyio.CancelScope(shield=True):
             await handle.close()
@@ -303,9 +307,10 @@ async def _stream(
 async def _fill(
     ctx: TransferContext, obj: ObjectInfo, body: Body, sink: _Sink, cursor: _Cursor, size: int
 ) -> None:
-    """Receive ``size`` bytes into the sink's space and commit them; if the body breaks,
+    """Fill the sink's space (up to ``size`` bytes) and commit it; if the body breaks,
     commit what did arrive first, so the resume asks only for the rest."""
     space = sink.space(size)
+    size = len(space)
     filled = 0
     try:
         while filled < size:

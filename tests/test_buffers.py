@@ -1,0 +1,62 @@
+"""Streamed ranges share one buffer budget, so memory does not grow with ranges in flight."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+from contextlib import ExitStack
+from typing import Any
+
+import pytest
+
+import aio_s3_ingest._buffers
+from aio_s3_ingest._buffers import SMALLEST_BYTES, BufferBudget
+from tests._helpers import MakeIngester
+
+MiB = 1024 * 1024
+
+
+def test_few_ranges_get_the_full_chunk_size() -> None:
+    budget = BufferBudget(largest=1 * MiB, budget=32 * MiB)
+    with budget.size_for(256 * MiB) as first, budget.size_for(256 * MiB) as second:
+        assert (first, second) == (1 * MiB, 1 * MiB)
+        assert budget.in_use == 2 * MiB
+    assert budget.in_use == 0
+
+
+def test_a_range_shorter_than_a_chunk_gets_its_length() -> None:
+    budget = BufferBudget(largest=1 * MiB, budget=32 * MiB)
+    with budget.size_for(300_000) as size:
+        assert size == 300_000
+
+
+def test_many_ranges_stay_near_the_budget_and_never_below_the_floor() -> None:
+    """1,024 ranges (64 files x 16 parts) hold the budget plus the floor per range, not
+    a gigabyte; every buffer is at least 64 KiB."""
+    budget = BufferBudget(largest=1 * MiB, budget=32 * MiB)
+    with ExitStack() as stack:
+        sizes = [stack.enter_context(budget.size_for(16 * MiB)) for _ in range(1024)]
+        assert min(sizes) == SMALLEST_BYTES
+        assert sizes[0] == 1 * MiB
+        assert sum(sizes) <= 32 * MiB + 1024 * SMALLEST_BYTES
+    assert budget.in_use == 0
+
+
+@pytest.mark.asyncio
+async def test_buffers_smaller_than_their_ranges_still_land_byte_exact(
+    s3: Any,
+    bucket: str,
+    dest: pathlib.Path,
+    make_ingester: MakeIngester,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With a budget of 512 KiB, 6 files x 4 ranges of 256 KiB get buffers down to 64 KiB:
+    every range is received a buffer at a time, and every file is byte-exact."""
+    monkeypatch.setattr(aio_s3_ingest._buffers, "BUDGET_BYTES", 512 * 1024)
+    objects = {f"data/{i}.bin": os.urandom(1 * MiB + i) for i in range(6)}
+    for key, body in objects.items():
+        s3.put_object(Bucket=bucket, Key=key, Body=body)
+    ingester = make_ingester(workers_per_file=4, part_size=256 * 1024, max_concurrent_files=6)
+    await ingester.fetch_data()
+    for key, body in objects.items():
+        assert (dest / "ds" / key.removeprefix("data/")).read_bytes() == body
