@@ -148,6 +148,8 @@ class Bench:
                     self.trash.discard(dest)
                 if rep >= self.opts.warmups:
                     res.series.setdefault(peer, measure.Series()).runs.append(run)
+        # The table lists peers in the lineup's order, whatever order they ran in.
+        res.series = {peer: res.series[peer] for peer in peers if peer in res.series}
         for peer in peers:
             res.settings[peer] = lineup.PEERS[peer].settings(
                 lineup.dataset_kind(res.cell), res.shaped
