@@ -3,155 +3,30 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import random
 import re
 import socket
-import ssl
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
 
 import pytest
-import trustme
 
-from aio_s3_ingest._http import HttpError, HttpPool, Response, _dechunk
-
-T = TypeVar("T")
-Script = Callable[["Peer"], Awaitable[None]]
-HOST = "127.0.0.1"
-OK = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
-
-
-class Peer:
-    """The server's end of one accepted connection, as a script drives it."""
-
-    def __init__(
-        self, server: ScriptedServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
-        self.server, self.reader, self.writer = server, reader, writer
-        self.number = server.connections  # 1 for the first connection accepted
-
-    async def request(self) -> bytes | None:
-        """The next request head, recorded; None once the client hung up."""
-        try:
-            head = await self.reader.readuntil(b"\r\n\r\n")
-        except (asyncio.IncompleteReadError, ConnectionError):
-            return None
-        self.server.requests.append(head)
-        self.server.log.append(head.split(b" ")[1].decode())
-        return head
-
-    async def send(self, data: bytes) -> None:
-        self.writer.write(data)
-        await self.writer.drain()
-
-    async def hold(self) -> None:  # keep the socket open and silent until the test is over
-        await self.server.hang_up.wait()
-
-
-class ScriptedServer:
-    """A TCP server on a free 127.0.0.1 port running ``script`` for every connection."""
-
-    def __init__(self, script: Script) -> None:
-        self._script = script
-        self.requests: list[bytes] = []
-        self.log: list[str] = []  # request targets, plus whatever the test notes in between
-        self.connections = 0
-        self.ended = asyncio.Event()  # set whenever a connection has been closed
-        self.hang_up = asyncio.Event()
-        self.port = 0
-        self._tasks: set[asyncio.Task[Any]] = set()
-        self._pools: list[HttpPool] = []
-        self._server: asyncio.Server | None = None
-
-    async def __aenter__(self) -> ScriptedServer:
-        self._server = await asyncio.start_server(self._serve, HOST, 0)
-        self.port = int(self._server.sockets[0].getsockname()[1])
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        for pool in self._pools:
-            pool.close()
-        self.hang_up.set()
-        results: list[Any] = []
-        if self._tasks:
-            _, pending = await asyncio.wait(self._tasks, timeout=5)
-            for task in pending:
-                task.cancel()
-            results = await asyncio.gather(*self._tasks, return_exceptions=True)
-        assert self._server is not None
-        self._server.close()
-        await self._server.wait_closed()
-        await asyncio.sleep(0)  # let client transports closed above finish closing
-        for result in results:
-            if isinstance(result, Exception) and exc_info[0] is None:
-                raise result
-
-    def pool(self, limit: int = 4, timeout: float = 5.0) -> HttpPool:
-        """An HttpPool on this server, closed with it; ``timeout`` is its read timeout."""
-        pool = HttpPool(
-            HOST, self.port, tls=None, limit=limit, connect_timeout=5, read_timeout=timeout
-        )
-        self._pools.append(pool)
-        return pool
-
-    def headers(self) -> dict[str, str]:
-        return {"Host": f"{HOST}:{self.port}"}
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.connections += 1
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
-        try:
-            await self._script(Peer(self, reader, writer))
-        except ConnectionError:
-            pass  # the client hung up first, which some tests do on purpose
-        finally:
-            writer.close()
-            with contextlib.suppress(ConnectionError):
-                await writer.wait_closed()
-            self.ended.set()
-
-
-def replying(response: bytes, *, per_connection: int | None = None) -> Script:
-    """Answer each request with ``response``; hang up after ``per_connection`` of them."""
-
-    async def script(peer: Peer) -> None:
-        answered = 0
-        while (per_connection is None or answered < per_connection) and await peer.request():
-            await peer.send(response)
-            answered += 1
-
-    return script
-
-
-async def _within(awaitable: Awaitable[T], seconds: float = 10.0) -> T:
-    """The awaitable's outcome; the test fails (rather than times out) after ``seconds``."""
-    task = asyncio.ensure_future(awaitable)
-    done, _ = await asyncio.wait({task}, timeout=seconds)
-    if not done:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        pytest.fail(f"still waiting after {seconds} s")
-    return task.result()
-
-
-async def _read_body(response: Response, chunk: int = 64 * 1024) -> bytes:
-    buffer = bytearray(chunk)
-    parts = []
-    while count := await response.readinto(memoryview(buffer)):
-        parts.append(bytes(buffer[:count]))
-    return b"".join(parts)
+from aio_s3_ingest._http import HttpError, HttpPool, _dechunk
+from tests._scripted_server import (
+    HOST,
+    OK,
+    Peer,
+    ScriptedServer,
+    read_body,
+    replying,
+    within,
+)
 
 
 async def _get_body(
     pool: HttpPool, server: ScriptedServer, target: str, *, by_close: bool = False
 ) -> bytes:
     response = await pool.get(target, server.headers())
-    body = await _read_body(response)
+    body = await read_body(response)
     if by_close:
         response.close()  # what the transfer path calls, as for any Body
     else:
@@ -234,7 +109,7 @@ async def test_an_unreusable_connection_is_not_reused(response: bytes, read_to_e
     async with ScriptedServer(replying(response)) as server:
         pool = server.pool()
         first = await pool.get("/1", server.headers())
-        assert await (_read_body(first) if read_to_end else first.read(2)) in (b"hello", b"he")
+        assert await (read_body(first) if read_to_end else first.read(2)) in (b"hello", b"he")
         first.release()
         assert await _get_body(pool, server, "/2") == b"hello"
         assert server.connections == 2
@@ -258,7 +133,7 @@ async def test_a_kept_alive_connection_the_server_closed_is_replaced(
         pool = server.pool()
         assert await _get_body(pool, server, "/1") == b"hello"
         if not takes_the_next_request:
-            await _within(server.ended.wait())
+            await within(server.ended.wait())
         assert await _get_body(pool, server, "/2") == b"hello"
         assert server.log == (["/1", "/2", "/2"] if takes_the_next_request else ["/1", "/2"])
         assert server.connections == 2
@@ -281,7 +156,7 @@ async def test_a_truncated_body_raises_after_the_bytes_that_arrived() -> None:
                 received.extend(buffer[:count])
 
         with pytest.raises(HttpError, match="body bytes still to come") as raised:
-            await _within(read_on())
+            await within(read_on())
         response.release()
         assert isinstance(raised.value, ConnectionError)
         assert received == sent
@@ -301,11 +176,11 @@ async def test_silence_raises_the_read_timeout() -> None:
     async with ScriptedServer(script) as server:
         pool = server.pool(limit=1, timeout=0.2)
         with pytest.raises(asyncio.TimeoutError, match=re.escape("no data for 0.2 s")):
-            await _within(pool.get("/silent", server.headers()))
-        response = await _within(pool.get("/stall", server.headers()))
+            await within(pool.get("/silent", server.headers()))
+        response = await within(pool.get("/stall", server.headers()))
         assert response.status == 200
         with pytest.raises(asyncio.TimeoutError, match=re.escape("no data for 0.2 s")):
-            await _within(response.readinto(memoryview(bytearray(10))))
+            await within(response.readinto(memoryview(bytearray(10))))
         response.release()
         assert server.connections == 2
 
@@ -362,11 +237,11 @@ async def test_a_third_get_waits_for_a_slot_when_the_limit_is_two() -> None:
         third = asyncio.create_task(pool.get("/3", server.headers()))
         await asyncio.sleep(0.1)  # room for a (wrong) third request to reach the server
         assert not third.done()
-        assert await _read_body(first) == b"hello"
+        assert await read_body(first) == b"hello"
         server.log.append("release /1")
         first.release()
-        response = await _within(third)
-        assert await _read_body(response) == b"hello"
+        response = await within(third)
+        assert await read_body(response) == b"hello"
         response.release()
         second.release()
         assert server.log == ["/1", "/2", "release /1", "/3"]
@@ -401,7 +276,7 @@ async def test_read_all_returns_an_error_body(framing: str, parts: list[bytes]) 
     async with ScriptedServer(script) as server:
         pool = server.pool()
         response = await pool.get("/error", server.headers())
-        assert await _within(response.read_all()) == b"<Error/>\n\n\n"
+        assert await within(response.read_all()) == b"<Error/>\n\n\n"
         response.release()
 
 
@@ -439,7 +314,7 @@ async def test_interim_responses_are_skipped() -> None:
         response = await pool.get("/", server.headers())
         assert response.status == 200
         assert response.headers == {"content-length": "5"}
-        assert await _read_body(response) == b"hello"
+        assert await read_body(response) == b"hello"
         response.release()
 
 
@@ -452,7 +327,7 @@ async def test_a_header_value_with_a_line_break_is_refused_before_sending(value:
         with pytest.raises(ValueError, match="X-Meta holds a line break"):
             await pool.get("/", {**server.headers(), "X-Meta": value})
         assert server.connections == 0
-        assert await _within(_get_body(pool, server, "/ok")) == b"hello"
+        assert await within(_get_body(pool, server, "/ok")) == b"hello"
         assert server.log == ["/ok"]
 
 
@@ -463,94 +338,8 @@ async def test_a_malformed_status_line_raises_http_error() -> None:
         pool = server.pool(limit=1)
         for _ in range(2):
             with pytest.raises(HttpError, match=re.escape("not an HTTP/1.x response: 'SSH-2.0")):
-                await _within(pool.get("/", server.headers()))
+                await within(pool.get("/", server.headers()))
         assert server.connections == 2
-
-
-@pytest.fixture(scope="module")
-def certificate_authority() -> trustme.CA:
-    return trustme.CA()
-
-
-class _TlsServer:
-    """An HTTPS server for ``localhost`` answering every request with ``body``."""
-
-    def __init__(self, ca: trustme.CA, body: bytes) -> None:
-        self._context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        ca.issue_cert("localhost").configure_cert(self._context)
-        self._response = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body
-        self._handlers: set[asyncio.Task[Any]] = set()
-        self.connections = 0
-        self.port = 0
-
-    async def __aenter__(self) -> _TlsServer:
-        self._server = await asyncio.start_server(self._serve, HOST, 0, ssl=self._context)
-        self.port = int(self._server.sockets[0].getsockname()[1])
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        if self._handlers:  # the client hung up: each handler ends on its own
-            await asyncio.wait(self._handlers, timeout=5)
-        self._server.close()
-        await self._server.wait_closed()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._handlers.add(task)
-        self.connections += 1
-        try:
-            while True:
-                await reader.readuntil(b"\r\n\r\n")
-                writer.write(self._response)
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError, ssl.SSLError):
-            pass
-        finally:
-            writer.close()
-            with contextlib.suppress(ConnectionError, ssl.SSLError):
-                await writer.wait_closed()
-
-
-def _tls_pool(port: int, context: ssl.SSLContext) -> HttpPool:
-    return HttpPool("localhost", port, tls=context, limit=2, connect_timeout=5, read_timeout=5)
-
-
-@pytest.mark.asyncio
-async def test_tls_bodies_arrive_byte_exact_on_a_kept_alive_connection(
-    certificate_authority: trustme.CA,
-) -> None:
-    """Over TLS (verified against the CA), a multi-MiB body is received into the caller's
-    buffer byte-exact, twice, on one connection."""
-    body = random.Random(7).randbytes(3 * 1024 * 1024 + 17)
-    client_context = ssl.create_default_context()
-    certificate_authority.configure_trust(client_context)
-    async with _TlsServer(certificate_authority, body) as server:
-        pool = _tls_pool(server.port, client_context)
-        try:
-            for _ in range(2):
-                response = await _within(pool.get("/obj", {"Host": f"localhost:{server.port}"}))
-                received = await _within(_read_body(response, chunk=1024 * 1024))
-                response.close()
-                assert hashlib.sha256(received).digest() == hashlib.sha256(body).digest()
-            assert server.connections == 1
-        finally:
-            pool.close()
-
-
-@pytest.mark.asyncio
-async def test_tls_refuses_a_certificate_it_cannot_verify(
-    certificate_authority: trustme.CA,
-) -> None:
-    """A server certificate from a CA the client does not trust is a connection error that
-    names the address, not a response."""
-    async with _TlsServer(certificate_authority, b"hello") as server:
-        pool = _tls_pool(server.port, ssl.create_default_context())
-        try:
-            with pytest.raises(HttpError, match=f"localhost:{server.port}.*CERTIFICATE_VERIFY"):
-                await _within(pool.get("/obj", {"Host": f"localhost:{server.port}"}))
-        finally:
-            pool.close()
 
 
 @pytest.mark.asyncio
@@ -570,8 +359,8 @@ async def test_a_trickling_body_fills_the_buffer_and_only_silence_times_out() ->
 
     async with ScriptedServer(script) as server:
         pool = server.pool(timeout=0.25)
-        response = await _within(pool.get("/slow", server.headers()))
+        response = await within(pool.get("/slow", server.headers()))
         buffer = bytearray(8 * 4096)
-        assert await _within(response.readinto(memoryview(buffer))) == len(buffer)
+        assert await within(response.readinto(memoryview(buffer))) == len(buffer)
         assert bytes(buffer) == b"".join(pieces)
         response.release()

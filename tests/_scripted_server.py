@@ -1,0 +1,141 @@
+"""A loopback HTTP server whose every connection a test scripts, for the ``_http`` tests."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import pytest
+
+from aio_s3_ingest._http import HttpPool, Response
+
+T = TypeVar("T")
+Script = Callable[["Peer"], Awaitable[None]]
+HOST = "127.0.0.1"
+OK = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
+
+
+class Peer:
+    """The server's end of one accepted connection, as a script drives it."""
+
+    def __init__(
+        self, server: ScriptedServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        self.server, self.reader, self.writer = server, reader, writer
+        self.number = server.connections  # 1 for the first connection accepted
+
+    async def request(self) -> bytes | None:
+        """The next request head, recorded; None once the client hung up."""
+        try:
+            head = await self.reader.readuntil(b"\r\n\r\n")
+        except (asyncio.IncompleteReadError, ConnectionError):
+            return None
+        self.server.requests.append(head)
+        self.server.log.append(head.split(b" ")[1].decode())
+        return head
+
+    async def send(self, data: bytes) -> None:
+        self.writer.write(data)
+        await self.writer.drain()
+
+    async def hold(self) -> None:  # keep the socket open and silent until the test is over
+        await self.server.hang_up.wait()
+
+
+class ScriptedServer:
+    """A TCP server on a free 127.0.0.1 port running ``script`` for every connection."""
+
+    def __init__(self, script: Script) -> None:
+        self._script = script
+        self.requests: list[bytes] = []
+        self.log: list[str] = []  # request targets, plus whatever the test notes in between
+        self.connections = 0
+        self.ended = asyncio.Event()  # set whenever a connection has been closed
+        self.hang_up = asyncio.Event()
+        self.port = 0
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._pools: list[HttpPool] = []
+        self._server: asyncio.Server | None = None
+
+    async def __aenter__(self) -> ScriptedServer:
+        self._server = await asyncio.start_server(self._serve, HOST, 0)
+        self.port = int(self._server.sockets[0].getsockname()[1])
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        for pool in self._pools:
+            pool.close()
+        self.hang_up.set()
+        results: list[Any] = []
+        if self._tasks:
+            _, pending = await asyncio.wait(self._tasks, timeout=5)
+            for task in pending:
+                task.cancel()
+            results = await asyncio.gather(*self._tasks, return_exceptions=True)
+        assert self._server is not None
+        self._server.close()
+        await self._server.wait_closed()
+        await asyncio.sleep(0)  # let client transports closed above finish closing
+        for result in results:
+            if isinstance(result, Exception) and exc_info[0] is None:
+                raise result
+
+    def pool(self, limit: int = 4, timeout: float = 5.0) -> HttpPool:
+        """An HttpPool on this server, closed with it; ``timeout`` is its read timeout."""
+        pool = HttpPool(
+            HOST, self.port, tls=None, limit=limit, connect_timeout=5, read_timeout=timeout
+        )
+        self._pools.append(pool)
+        return pool
+
+    def headers(self) -> dict[str, str]:
+        return {"Host": f"{HOST}:{self.port}"}
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        try:
+            await self._script(Peer(self, reader, writer))
+        except ConnectionError:
+            pass  # the client hung up first, which some tests do on purpose
+        finally:
+            writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
+            self.ended.set()
+
+
+def replying(response: bytes, *, per_connection: int | None = None) -> Script:
+    """Answer each request with ``response``; hang up after ``per_connection`` of them."""
+
+    async def script(peer: Peer) -> None:
+        answered = 0
+        while (per_connection is None or answered < per_connection) and await peer.request():
+            await peer.send(response)
+            answered += 1
+
+    return script
+
+
+async def within(awaitable: Awaitable[T], seconds: float = 10.0) -> T:
+    """The awaitable's outcome; the test fails (rather than times out) after ``seconds``."""
+    task = asyncio.ensure_future(awaitable)
+    done, _ = await asyncio.wait({task}, timeout=seconds)
+    if not done:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        pytest.fail(f"still waiting after {seconds} s")
+    return task.result()
+
+
+async def read_body(response: Response, chunk: int = 64 * 1024) -> bytes:
+    buffer = bytearray(chunk)
+    parts = []
+    while count := await response.readinto(memoryview(buffer)):
+        parts.append(bytes(buffer[:count]))
+    return b"".join(parts)
