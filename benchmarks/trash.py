@@ -52,6 +52,7 @@ class Trash:
 
     def make_room(self, needed_bytes: int) -> None:
         """Delete the moved-aside files if the disk could not take ``needed_bytes`` more."""
+        self.root.parent.mkdir(parents=True, exist_ok=True)  # a fresh clone has no dest yet
         if shutil.disk_usage(self.root.parent).free < needed_bytes:
             self.purge()
 
