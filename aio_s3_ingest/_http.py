@@ -211,6 +211,10 @@ class Response:
         self.status = status
         self.headers = headers
         length = headers.get("content-length", "")
+        if status in (204, 304):
+            length = "0"  # never a body, whatever the headers say
+        elif "transfer-encoding" in headers:
+            length = ""  # the encoding decides the length, not the header (RFC 9112)
         self.content_length = int(length) if length.isdigit() else -1
         self._remaining = max(self.content_length, 0)
         self._reusable = (

@@ -364,3 +364,26 @@ async def test_a_trickling_body_fills_the_buffer_and_only_silence_times_out() ->
         assert await within(response.readinto(memoryview(buffer))) == len(buffer)
         assert bytes(buffer) == b"".join(pieces)
         response.release()
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("head", "length"),
+    [
+        (b"HTTP/1.1 304 Not Modified\r\nContent-Length: 99\r\n\r\n", 0),
+        (b"HTTP/1.1 204 No Content\r\n\r\n", 0),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", -1),
+    ],
+    ids=["304", "204", "both-length-and-chunked"],
+)
+async def test_the_body_length_follows_the_status_and_the_transfer_encoding(
+    head: bytes, length: int
+) -> None:
+    """204 and 304 have no body whatever the headers say; with a Transfer-Encoding the
+    Content-Length does not count (so the GET path hands such a response to botocore)."""
+    async with ScriptedServer(replying(head)) as server:
+        response = await within(server.pool().get("/x", server.headers()))
+        assert response.content_length == length
+        if length == 0:
+            assert await within(response.read_all()) == b""
+        response.close()
