@@ -130,7 +130,7 @@ class _Connection(asyncio.BufferedProtocol):
                 if len(self._spill) > _HEAD_LIMIT:
                     raise HttpError(f"response head longer than {_HEAD_LIMIT} bytes")
                 if self.closed:
-                    raise self._broken("before the response head was complete")
+                    raise self.broken("before the response head was complete")
                 await self._wait(timeout)
         finally:
             self._reading_head = False
@@ -175,7 +175,7 @@ class _Connection(asyncio.BufferedProtocol):
 
     def send(self, data: bytes) -> None:
         if self.transport is None or self.closed or self.transport.is_closing():
-            raise self._broken("before the request was sent")
+            raise self.broken("before the request was sent")
         self.transport.write(data)
 
     def close(self) -> None:
@@ -188,7 +188,7 @@ class _Connection(asyncio.BufferedProtocol):
             self._paused = False
             self.transport.resume_reading()
 
-    def _broken(self, when: str) -> HttpError:
+    def broken(self, when: str) -> HttpError:
         cause = f": {self.error}" if self.error else ""
         error = HttpError(f"connection closed {when}{cause}")
         error.__cause__ = self.error
@@ -233,7 +233,7 @@ class Response:
             view = view[: self._remaining]
         count = await self._connection.readinto(view, self._pool.read_timeout, fill=True)
         if count == 0:
-            raise self._connection._broken(f"with {self._remaining} body bytes still to come")
+            raise self._connection.broken(f"with {self._remaining} body bytes still to come")
         self._remaining -= count
         return count
 
@@ -291,7 +291,7 @@ class Response:
                 memoryview(buffer), self._pool.read_timeout, fill=False
             )
             if count == 0:
-                raise self._connection._broken("inside a chunked body")
+                raise self._connection.broken("inside a chunked body")
             raw += buffer[:count]
         return body
 
