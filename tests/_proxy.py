@@ -382,16 +382,25 @@ async def _cut(writer: asyncio.StreamWriter, cut: Cut) -> None:
     await writer.drain()
     sock: socket.socket = writer.get_extra_info("socket")
     for _ in range(200):  # TIOCOUTQ: bytes not yet acknowledged by the peer (loopback: fast)
-        unsent = struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0" * 4))[0]
+        unsent = struct.unpack("i", fcntl.ioctl(_fd(writer, sock), termios.TIOCOUTQ, b"\0" * 4))[0]
         if unsent == 0:
             break
         await asyncio.sleep(0.005)
     await asyncio.sleep(cut.pause)
+    _fd(writer, sock)  # the client may have gone during the pause (an interrupted download)
     if cut.mode == "close":
         writer.close()
         return
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     writer.transport.abort()  # with SO_LINGER 0: an RST, not a FIN
+
+
+def _fd(writer: asyncio.StreamWriter, sock: socket.socket) -> int:
+    """The socket's descriptor, or ConnectionResetError once the client has closed it."""
+    fd = sock.fileno()
+    if fd < 0 or writer.transport.is_closing():
+        raise ConnectionResetError("the client closed the connection before the cut")
+    return fd
 
 
 def _error_response(request: Request, status: int, code: str) -> bytes:
