@@ -7,6 +7,11 @@ a gigabyte. Instead the run's buffers share a budget, 32 MiB per range of a file
 plenty is left, half of what is left once it runs low, and never less than 64 KiB (which
 only costs more writes, each a thread hop). So memory stays near the budget however many
 ranges are in flight, and a run with few of them keeps the full size.
+
+Buffers are kept for reuse once given back. A fresh ``bytearray`` of a mebibyte is
+zeroed and then faulted in page by page: about 0.3 ms of the event loop's time per
+range here, more than a ranged GET's own overhead. Kept buffers count against the
+budget too, and are dropped when a new size needs the room.
 """
 
 from __future__ import annotations
@@ -20,13 +25,15 @@ SMALLEST_BYTES = 64 * 1024
 
 
 class BufferBudget:
-    """Hands out buffer sizes against one budget; sizes are given back when done."""
+    """Hands out buffers against one budget; buffers given back are kept for reuse."""
 
     def __init__(self, largest: int, budget: int | None = None, ranges_per_file: int = 1) -> None:
         self._largest = largest
         default = min(BUDGET_BYTES * ranges_per_file, MOST_BYTES)
         self._budget = default if budget is None else budget
         self.in_use = 0
+        self._kept: dict[int, list[bytearray]] = {}
+        self.kept_bytes = 0
 
     @contextlib.contextmanager
     def size_for(self, wanted: int) -> Iterator[int]:
@@ -38,3 +45,43 @@ class BufferBudget:
             yield size
         finally:
             self.in_use -= size
+
+    @contextlib.contextmanager
+    def buffer_for(self, wanted: int) -> Iterator[memoryview]:
+        """A buffer of :meth:`size_for` bytes, while it runs; then kept for the next range.
+
+        Nothing may hold on to the view once the block has ended.
+        """
+        with self.size_for(wanted) as size:
+            buffer = self._take(size)
+            try:
+                yield memoryview(buffer)
+            finally:
+                self._keep(buffer)
+
+    def _take(self, size: int) -> bytearray:
+        kept = self._kept.get(size)
+        if kept:
+            self.kept_bytes -= size
+            buffer = kept.pop()
+            if not kept:
+                del self._kept[size]
+            return buffer
+        # Make room: what is in use plus what is kept stays within the budget.
+        while self._kept and self.in_use + self.kept_bytes > self._budget:
+            self._drop_one()
+        return bytearray(size)
+
+    def _keep(self, buffer: bytearray) -> None:
+        size = len(buffer)
+        if self.in_use + self.kept_bytes + size > self._budget:
+            return  # over the budget: let it go
+        self._kept.setdefault(size, []).append(buffer)
+        self.kept_bytes += size
+
+    def _drop_one(self) -> None:
+        size, buffers = next(iter(self._kept.items()))
+        buffers.pop()
+        self.kept_bytes -= size
+        if not buffers:
+            del self._kept[size]

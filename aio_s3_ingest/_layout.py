@@ -91,7 +91,9 @@ class DatasetLayout:
         self._checked_folders.add(final.parent)
         return final
 
-    def new_temp(self, size: int, *, data: bytes | bytearray | None = None) -> pathlib.Path:
+    def new_temp(
+        self, size: int, *, data: bytes | bytearray | memoryview | None = None
+    ) -> pathlib.Path:
         """A fresh temp file holding ``data``, or pre-sized so ranges can land at offsets."""
         path = self.temp_dir / f"{secrets.token_hex(8)}{TEMP_SUFFIX}"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
@@ -133,7 +135,7 @@ class DatasetLayout:
             folder = folder.parent
 
 
-def _write_all(fd: int, data: bytes | bytearray) -> None:
+def _write_all(fd: int, data: bytes | bytearray | memoryview) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]

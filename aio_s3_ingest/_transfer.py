@@ -58,9 +58,10 @@ _RESUMABLE = (
 )
 
 
-# Objects up to this size are read whole, then written and renamed in one step (the
-# cheapest path for small files); larger ones stream to their temp file chunk by chunk, so
-# memory stays bounded by about this much per file in flight.
+# Objects up to this size are read whole into bytes of their own, then written and renamed
+# in one step (the cheapest path for small files). Objects up to a chunk are read whole
+# too, into a buffer of the run's budget (see :mod:`._buffers`); larger ones stream to
+# their temp file a buffer at a time, so memory stays bounded by the budget.
 WHOLE_IN_MEMORY_LIMIT = 256 * 1024
 
 
@@ -79,15 +80,14 @@ class _Sink(Protocol):
 
 
 class _MemorySink:
-    """A small body, received in place into the bytes that are then written whole."""
+    """A body that fits one buffer, received in place into the bytes then written whole."""
 
-    def __init__(self, size: int) -> None:
-        self.data = bytearray(size)
-        self._view = memoryview(self.data)
+    def __init__(self, data: memoryview) -> None:
+        self.data = data
         self._position = 0
 
     def space(self, size: int, /) -> memoryview:
-        return self._view[self._position : self._position + size]
+        return self.data[self._position : self._position + size]
 
     async def commit(self, size: int, /) -> None:
         self._position += size
@@ -96,9 +96,11 @@ class _MemorySink:
 class _FileSink:
     """One reused buffer per range; each filled buffer is one write at the handle's position."""
 
-    def __init__(self, handle: aiofiles.threadpool.binary.AsyncBufferedReader, size: int) -> None:
+    def __init__(
+        self, handle: aiofiles.threadpool.binary.AsyncBufferedReader, buffer: memoryview
+    ) -> None:
         self._handle = handle
-        self._buffer = memoryview(bytearray(size))
+        self._buffer = buffer
 
     def space(self, size: int, /) -> memoryview:
         return self._buffer[:size]
@@ -191,20 +193,39 @@ async def fetch_file(ctx: TransferContext, item: WantedFile) -> FileRecord:
 async def _fetch_version(ctx: TransferContext, relpath: str, obj: ObjectInfo) -> FileRecord:
     ctx.notify(FileStarted(key=obj.key, size=obj.size))
     ranges = split_ranges(obj.size, ctx.workers_per_file, ctx.part_size)
+    record = None
     if len(ranges) == 1 and obj.size <= min(ctx.chunk_size, WHOLE_IN_MEMORY_LIMIT):
         record = await _fetch_small(ctx, relpath, obj)
-    else:
+    elif len(ranges) == 1 and obj.size <= ctx.chunk_size:
+        record = await _fetch_one_buffer(ctx, relpath, obj)
+    if record is None:
         record = await _fetch_large(ctx, relpath, obj, ranges)
     ctx.notify(FileFinished(key=obj.key, size=obj.size))
     return record
 
 
 async def _fetch_small(ctx: TransferContext, relpath: str, obj: ObjectInfo) -> FileRecord:
-    """One GET into memory (at most one chunk), then one blocking step writes and renames
-    it (see :mod:`._writes` for where it runs)."""
-    sink = _MemorySink(obj.size)
+    """One GET into memory, then one blocking step writes and renames it (see
+    :mod:`._writes` for where it runs)."""
+    sink = _MemorySink(memoryview(bytearray(obj.size)))
     await _read_range(ctx, obj, sink, 0, obj.size)
     return await ctx.small_writes.run(lambda: _store_whole(ctx, relpath, obj, sink.data))
+
+
+async def _fetch_one_buffer(
+    ctx: TransferContext, relpath: str, obj: ObjectInfo
+) -> FileRecord | None:
+    """An object up to a chunk, received whole into one budgeted buffer and stored like a
+    small file: one blocking step instead of the five hops of a streamed range. None if
+    the budget is short of its size, as then it must be streamed."""
+    with ctx.buffers.buffer_for(obj.size) as buffer:
+        if len(buffer) < obj.size:
+            return None
+        sink = _MemorySink(buffer)
+        await _read_range(ctx, obj, sink, 0, obj.size)
+        # A worker thread's write is waited for even on cancellation: the buffer is
+        # reused only once it is done.
+        return await ctx.small_writes.run(lambda: _store_whole(ctx, relpath, obj, buffer))
 
 
 async def _fetch_large(
@@ -255,8 +276,8 @@ async def _fetch_range_to_file(
     try:
         if start:
             await handle.seek(start)
-        with ctx.buffers.size_for(end - start) as size:
-            await _read_range(ctx, obj, _FileSink(handle, size), start, end)
+        with ctx.buffers.buffer_for(end - start) as buffer:
+            await _read_range(ctx, obj, _FileSink(handle, buffer), start, end)
     finally:
         with anyio.CancelScope(shield=True):
             await handle.close()
@@ -334,9 +355,9 @@ async def _commit(
 
 
 def _store_whole(
-    ctx: TransferContext, relpath: str, obj: ObjectInfo, data: bytearray
+    ctx: TransferContext, relpath: str, obj: ObjectInfo, data: memoryview
 ) -> FileRecord:
-    """Write a small file's bytes to a temp file and move it into place, in one thread hop."""
+    """Write a whole file's bytes to a temp file and move it into place, in one step."""
     final = ctx.layout.target(relpath, obj.key)
     temp = ctx.layout.new_temp(len(data), data=data)
     try:

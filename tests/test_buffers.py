@@ -60,3 +60,63 @@ async def test_buffers_smaller_than_their_ranges_still_land_byte_exact(
     await ingester.fetch_data()
     for key, body in objects.items():
         assert (dest / "ds" / key.removeprefix("data/")).read_bytes() == body
+
+
+def test_buffers_given_back_are_reused() -> None:
+    budget = BufferBudget(largest=1 * MiB, budget=32 * MiB)
+    with budget.buffer_for(4 * MiB) as first:
+        first[:3] = b"abc"
+    with budget.buffer_for(4 * MiB) as second:
+        assert len(second) == 1 * MiB
+        assert second.obj is first.obj  # the same bytearray, not a fresh one
+    assert budget.kept_bytes == 1 * MiB
+
+
+def test_kept_buffers_of_other_sizes_make_room_within_the_budget() -> None:
+    """Sizes that change (ranges shorter than a chunk) do not pile up kept buffers:
+    buffers in use plus buffers kept stay within the budget."""
+    budget = BufferBudget(largest=1 * MiB, budget=4 * MiB)
+    for length in range(200_000, 1_000_000, 37_000):
+        with ExitStack() as stack:
+            held = [stack.enter_context(budget.buffer_for(length)) for _ in range(2)]
+            assert all(len(view) == length for view in held)
+            assert budget.in_use + budget.kept_bytes <= 4 * MiB
+        assert budget.kept_bytes <= 4 * MiB
+    assert budget.in_use == 0
+
+
+def test_room_is_made_after_a_size_was_taken_back_out() -> None:
+    """A size whose kept buffers were all taken again, then a new size that needs room:
+    the kept buffer of another size is dropped."""
+    budget = BufferBudget(largest=1 * MiB, budget=2 * MiB)
+    for length in (1 * MiB, 512 * 1024):
+        with budget.buffer_for(length):
+            pass
+    assert budget.kept_bytes == 1 * MiB + 512 * 1024
+    with budget.buffer_for(1 * MiB), budget.buffer_for(300_000), budget.buffer_for(600_000):
+        assert budget.in_use + budget.kept_bytes <= 2 * MiB
+    assert budget.in_use == 0
+
+
+@pytest.mark.asyncio
+async def test_objects_up_to_a_chunk_land_whole_or_streamed_when_the_budget_is_short(
+    s3: Any,
+    bucket: str,
+    dest: pathlib.Path,
+    make_ingester: MakeIngester,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With a budget of 1 MiB, objects of 300 KiB fit a buffer and are read whole, while
+    objects of 900 KiB get at most half the budget and are streamed: all land byte-exact,
+    and no temp file or buffer stays behind."""
+    monkeypatch.setattr(aio_s3_ingest._buffers, "BUDGET_BYTES", 1 * MiB)
+    sizes = [300 * 1024 + i for i in range(6)] + [900 * 1024 + i for i in range(6)]
+    objects = {f"data/{i:02d}.bin": os.urandom(size) for i, size in enumerate(sizes)}
+    for key, body in objects.items():
+        s3.put_object(Bucket=bucket, Key=key, Body=body)
+    ingester = make_ingester(max_concurrent_files=12)
+    await ingester.fetch_data()
+    dataset = dest / "ds"
+    for key, body in objects.items():
+        assert (dataset / key.removeprefix("data/")).read_bytes() == body
+    assert list((dataset / ".aio-s3-ingest" / "tmp").iterdir()) == []

@@ -414,6 +414,27 @@ async def test_a_broken_body_resumes_exactly_where_it_stopped(
 
 
 @pytest.mark.asyncio
+async def test_an_object_read_whole_into_one_buffer_resumes_where_it_stopped(
+    s3: Any,
+    bucket: str,
+    dataset: pathlib.Path,
+    via_proxy: Ingester,
+    proxy: FaultProxy,
+) -> None:
+    """An object of less than a chunk is received whole into one buffer; a body reset after
+    400 KiB resumes there, and the file is written once, byte-exact."""
+    body, etag = put_random(s3, bucket, "data/mid.bin", 900 * KiB)
+    rule = proxy.reset_after(400 * KiB, pause=0.3, key="mid.bin", times=1)
+    await via_proxy(chunk_size=1 * MiB).fetch_data()
+    assert rule.hits == 1
+    first, resumed = proxy.data_gets("data/mid.bin")
+    assert (range_start(first.range), first.body_bytes) == (0, 400 * KiB)
+    assert resumed.range == f"bytes={400 * KiB}-{900 * KiB - 1}"
+    assert resumed.if_match == etag
+    assert md5((dataset / "mid.bin").read_bytes()) == md5(body)
+
+
+@pytest.mark.asyncio
 @pytest.mark.parametrize("fault", ["reset_after", "truncate_after"])
 async def test_a_body_broken_at_once_resumes_and_does_not_restart(
     s3: Any,
