@@ -30,10 +30,12 @@ _SPARE_CONNECTIONS = 4
 
 @dataclass(frozen=True, slots=True)
 class S3Handles:
-    """The botocore client (listing, HEAD) and the getter that fetches object bytes."""
+    """The botocore client (HEAD, the S3 manifest, and whatever the direct path declines),
+    the getter that fetches object bytes, and the direct path if the run has one."""
 
     client: S3Client
     getter: Getter
+    direct: DirectGetter | None = None
 
 
 async def open_s3(config: IngestConfig, stack: AsyncExitStack) -> S3Handles:
@@ -49,8 +51,8 @@ async def open_s3(config: IngestConfig, stack: AsyncExitStack) -> S3Handles:
         if not config.anonymous:
             await _require_credentials(session)
         client: S3Client = await stack.enter_async_context(_create_client(session, config))
-        getter = await _open_getter(config, client, session, stack)
-    return S3Handles(client=client, getter=getter)
+        getter, direct = await _open_getter(config, client, session, stack)
+    return S3Handles(client=client, getter=getter, direct=direct)
 
 
 def _create_client(session: AioSession, config: IngestConfig) -> Any:
@@ -72,19 +74,19 @@ def _create_client(session: AioSession, config: IngestConfig) -> Any:
 
 async def _open_getter(
     config: IngestConfig, client: S3Client, session: AioSession, stack: AsyncExitStack
-) -> Getter:
+) -> tuple[Getter, DirectGetter | None]:
     throttle = Throttle(config.max_requests)
     botocore_getter = BotocoreGetter(client, config.s3_bucket_name, throttle)
     if not config.direct_get:
-        return botocore_getter
+        return botocore_getter, None
     try:
         direct = await DirectGetter.create(client, session, config, throttle)
     except UseBotocore as exc:
         logger.debug("direct GETs unavailable: %s", exc)
-        return botocore_getter
+        return botocore_getter, None
     getter = FallbackGetter(direct, botocore_getter)
     stack.push_async_callback(getter.aclose)
-    return getter
+    return getter, direct
 
 
 def parse_timestamp(value: str | int | float) -> dt.datetime:

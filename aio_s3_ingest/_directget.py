@@ -26,10 +26,10 @@ from ._http import HttpPool, Response
 from ._models import ObjectInfo
 from ._retry import backoff, describe
 from ._s3errors import is_object_changed, translate
-from ._sigv4 import Credentials, GetSigner, host_header
+from ._sigv4 import Credentials, GetSigner, host_header, query
 from ._tally import THROTTLE_CODES, current
 from ._throttle import Throttle
-from .errors import TransferError
+from .errors import EndpointError, TransferError
 
 if TYPE_CHECKING:
     from aiobotocore.session import AioSession
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from ._config import IngestConfig
 
 _PROBE_KEY = "aio-s3-ingest-probe"
+_LISTING_LIMIT = 64 * 1024 * 1024  # a page of 1,000 keys of 1,024 bytes is under 2 MiB
 _RETRY_STATUS = frozenset({500, 502, 503, 504})
 _RETRY_CODES = THROTTLE_CODES | {
     "RequestTimeout",
@@ -50,6 +51,10 @@ _REGION_CODES = frozenset(
     {"AuthorizationHeaderMalformed", "PermanentRedirect", "TemporaryRedirect"}
 )
 _PROXY_VARIABLES = frozenset({"http_proxy", "https_proxy", "all_proxy"})
+
+
+class _GaveUp(Exception):
+    """Every attempt failed with a retryable error; the last one is the cause."""
 
 
 class DirectGetter:
@@ -67,9 +72,9 @@ class DirectGetter:
         throttle: Throttle,
     ) -> None:
         self._http = http
-        self._base_url = base_url
         parts = urllib.parse.urlsplit(base_url)
         self._base_path = parts.path
+        self._origin = f"{parts.scheme}://{parts.netloc}"
         self._host = host_header(parts)
         self._bucket = bucket
         self._credentials = credentials
@@ -108,6 +113,34 @@ class DirectGetter:
     async def open(self, obj: ObjectInfo, start: int, end: int) -> Body:
         quoted = urllib.parse.quote(obj.key, safe="/~")
         headers = {"Range": f"bytes={start}-{end - 1}", "If-Match": obj.etag}
+        try:
+            return await self._send(quoted, headers, key=obj.key)
+        except _GaveUp as exc:
+            raise TransferError(obj.key, str(exc)) from exc.__cause__
+
+    async def list_page(self, params: dict[str, str]) -> bytes:
+        """The body of one ListObjectsV2 page: the bucket's URL with ``params`` as query."""
+        target = "?" + query(params)
+        if self._base_path != "/":  # path style: /bucket, not /bucket/
+            target = self._base_path.rstrip("/") + target
+        try:
+            response = await self._send(target, {}, key=None)
+        except _GaveUp as exc:
+            prefix, cause = params.get("prefix", ""), exc.__cause__
+            if isinstance(cause, bce.ClientError):  # 5xx or throttling to the last attempt
+                raise translate(cause, bucket=self._bucket, prefix=prefix) from cause
+            where = f"s3://{self._bucket}/{prefix}"
+            raise EndpointError(f"cannot reach the S3 endpoint for {where}: {exc}") from cause
+        try:
+            return await response.read_all(_LISTING_LIMIT)
+        finally:
+            response.release()
+
+    async def _send(self, target: str, headers: dict[str, str], *, key: str | None) -> Response:
+        """A signed GET of ``target`` (after the bucket's base path, or a whole path from
+        ``/``) with botocore's standard retries; a 2xx response with a length."""
+        path = target if target.startswith("/") else self._base_path + target
+        url = self._origin + path
         last: BaseException | None = None
         run = current()
         for attempt in range(1, self._max_attempts + 1):
@@ -115,21 +148,20 @@ class DirectGetter:
             run.retries += attempt > 1
             try:
                 async with self._throttle.slot():
-                    signed = await self._signed(self._base_url + quoted, headers)
-                    response = await self._http.get(
-                        self._base_path + quoted, {"Host": self._host, **signed}
-                    )
+                    signed = await self._signed(url, headers)
+                    response = await self._http.get(path, {"Host": self._host, **signed})
             except (OSError, asyncio.TimeoutError) as exc:
                 last = exc
             else:
-                if response.status in (200, 206) and response.content_length >= 0:
+                # Object bytes need a length up front; a listing may come chunked.
+                if response.status in (200, 206) and (response.content_length >= 0 or key is None):
                     self._throttle.on_success()
                     return response
-                last = await self._error(response, obj)
+                last = await self._error(response, key)
             if attempt < self._max_attempts:
                 await backoff(attempt)
-        raise TransferError(
-            obj.key, f"gave up after {self._max_attempts} attempt(s); last: {describe(last)}"
+        raise _GaveUp(
+            f"gave up after {self._max_attempts} attempt(s); last: {describe(last)}"
         ) from last
 
     async def aclose(self) -> None:
@@ -142,7 +174,7 @@ class DirectGetter:
         credentials = Credentials(frozen.access_key, frozen.secret_key, frozen.token)
         return self._signer.sign(url, headers, credentials)
 
-    async def _error(self, response: Response, obj: ObjectInfo) -> BaseException:
+    async def _error(self, response: Response, key: str | None) -> BaseException:
         """The error to retry on, or raise the one that ends this object."""
         if 200 <= response.status < 300:
             response.close()
@@ -151,16 +183,17 @@ class DirectGetter:
             code, message = _parse_error(await response.read_all(), response.status)
         finally:
             response.release()
+        operation = "GetObject" if key is not None else "ListObjectsV2"
         if response.status == 503 or code in THROTTLE_CODES:
-            self._throttle.on_throttled(obj.key)
+            self._throttle.on_throttled(key or "(listing)")
         if response.status in _RETRY_STATUS or code in _RETRY_CODES:
-            return bce.ClientError(_error_dict(code, message, response.status), "GetObject")
+            return bce.ClientError(_error_dict(code, message, response.status), operation)
         if 300 <= response.status < 400 or code in _REGION_CODES:
-            raise UseBotocore(f"{response.status} {code} for s3://{self._bucket}/{obj.key}")
-        error = bce.ClientError(_error_dict(code, message, response.status), "GetObject")
-        if is_object_changed(error):
+            raise UseBotocore(f"{response.status} {code} for s3://{self._bucket}/{key or ''}")
+        error = bce.ClientError(_error_dict(code, message, response.status), operation)
+        if key is not None and is_object_changed(error):
             raise ObjectChanged
-        raise translate(error, bucket=self._bucket, key=obj.key) from error
+        raise translate(error, bucket=self._bucket, key=key) from error
 
 
 def _require_no_proxy(client: S3Client) -> None:

@@ -109,7 +109,7 @@ async def run_ingest(
     started = time.monotonic()
     failures: dict[str, Exception] = {}
     with progress_listener(config.progress) as notify, counting(notify) as tally:
-        wanted = await wanted_files(s3.client, config)
+        wanted = await wanted_files(s3, config)
         layout = DatasetLayout(config.dataset_directory)
         if dry_run:
             plan, _ = await _plan(config, layout, wanted, force=force, writable=False)

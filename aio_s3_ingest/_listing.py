@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import urllib.parse
+import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING
 
 from . import _select
+from ._client import S3Handles, parse_timestamp
 from ._config import IngestConfig
+from ._getter import UseBotocore
 from ._log import logger
 from ._models import ObjectInfo, WantedFile
 from ._s3errors import s3_errors
@@ -13,11 +17,22 @@ from ._s3errors import s3_errors
 if TYPE_CHECKING:
     from types_aiobotocore_s3 import S3Client
 
+    from ._directget import DirectGetter
 
-async def list_objects(client: S3Client, bucket: str, prefix: str) -> list[ObjectInfo]:
-    """Every object under the prefix, across all ListObjectsV2 pages."""
+
+async def list_objects(s3: S3Handles, bucket: str, prefix: str) -> list[ObjectInfo]:
+    """Every object under the prefix, across all ListObjectsV2 pages.
+
+    On the direct path when the run has one: botocore's parser takes about 25 ms of CPU
+    per page of 1,000 keys, ElementTree a tenth of that.
+    """
+    if s3.direct is not None:
+        try:
+            return await _list_direct(s3.direct, prefix)
+        except UseBotocore as exc:
+            logger.debug("direct listing declined: %s; listing through botocore", exc)
     objects: list[ObjectInfo] = []
-    paginator = client.get_paginator("list_objects_v2")
+    paginator = s3.client.get_paginator("list_objects_v2")
     with s3_errors(bucket=bucket, prefix=prefix):
         async for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
             objects.extend(
@@ -32,12 +47,58 @@ async def list_objects(client: S3Client, bucket: str, prefix: str) -> list[Objec
     return objects
 
 
-async def wanted_files(client: S3Client, config: IngestConfig) -> list[WantedFile]:
+async def _list_direct(direct: DirectGetter, prefix: str) -> list[ObjectInfo]:
+    objects: list[ObjectInfo] = []
+    params = {"list-type": "2", "prefix": prefix, "encoding-type": "url"}
+    while True:
+        page, token = parse_list_page(await direct.list_page(params))
+        objects.extend(page)
+        if token is None:
+            return objects
+        params["continuation-token"] = token
+
+
+def parse_list_page(body: bytes) -> tuple[list[ObjectInfo], str | None]:
+    """The objects of one ``encoding-type=url`` ListObjectsV2 page, and the continuation
+    token if the listing goes on. Anything unexpected is left to botocore."""
+    try:
+        root = ET.fromstring(body)
+    except ET.ParseError as exc:
+        raise UseBotocore(f"a listing page that is not XML ({exc})") from None
+    ns = root.tag[: root.tag.index("}") + 1] if root.tag.startswith("{") else ""
+    if root.tag != ns + "ListBucketResult":
+        raise UseBotocore(f"a listing page with root <{root.tag}>")
+    encoded = root.findtext(ns + "EncodingType") == "url"
+    objects = []
+    for item in root.iter(ns + "Contents"):
+        key = item.findtext(ns + "Key")
+        size = item.findtext(ns + "Size")
+        etag = item.findtext(ns + "ETag")
+        stamp = item.findtext(ns + "LastModified")
+        if key is None or size is None or etag is None or stamp is None:
+            raise UseBotocore("a listed object without Key, Size, ETag or LastModified")
+        objects.append(
+            ObjectInfo(
+                key=urllib.parse.unquote_plus(key) if encoded else key,
+                size=int(size),
+                etag=etag,
+                last_modified=parse_timestamp(stamp),
+            )
+        )
+    if root.findtext(ns + "IsTruncated") != "true":
+        return objects, None
+    token = root.findtext(ns + "NextContinuationToken")
+    if not token:
+        raise UseBotocore("a truncated listing page without a continuation token")
+    return objects, token
+
+
+async def wanted_files(s3: S3Handles, config: IngestConfig) -> list[WantedFile]:
     """List, narrow by the S3 manifest, match the patterns, and check every path is safe."""
     bucket, prefix = config.s3_bucket_name, config.s3_key_prefix
-    listed = await list_objects(client, bucket, prefix)
+    listed = await list_objects(s3, bucket, prefix)
     base = _select.base_of(prefix)
-    candidates = await _apply_manifest(client, config, listed, base)
+    candidates = await _apply_manifest(s3.client, config, listed, base)
     wanted = _select.select(candidates, base, config.file_patterns)
     _select.require_matches(wanted, f"s3://{bucket}/{prefix}", config.file_patterns)
     _select.check_safe(wanted)

@@ -1,4 +1,4 @@
-"""AWS Signature Version 4 for one kind of request: an S3 GET with no body and no query.
+"""AWS Signature Version 4 for one kind of request: an S3 GET with no body.
 
 botocore's ``S3SigV4Auth`` builds an ``AWSRequest``, prepares it, parses its URL twice
 and walks generic code paths for every request: about a quarter of the event loop's
@@ -45,7 +45,8 @@ class GetSigner:
     ) -> dict[str, str]:
         """``headers`` plus the date, payload hash, token and ``Authorization`` headers.
 
-        ``url`` must be already percent-encoded, exactly as it is sent.
+        ``url`` must be already percent-encoded, exactly as it is sent; query values
+        encoded with ``safe="-_.~"`` (as :func:`query` does).
         """
         moment = now or dt.datetime.now(dt.timezone.utc)
         amz_date = moment.strftime("%Y%m%dT%H%M%SZ")
@@ -64,7 +65,7 @@ class GetSigner:
             (
                 "GET",
                 parts.path or "/",
-                "",
+                "&".join(sorted(parts.query.split("&"))) if parts.query else "",
                 "".join(f"{name}:{canonical[name]}\n" for name in names),
                 signed_headers,
                 EMPTY_SHA256,
@@ -91,6 +92,14 @@ class GetSigner:
             key = hmac.new(key, part.encode(), hashlib.sha256).digest()
         self._key_cache = (secret, date, key)
         return key
+
+
+def query(params: dict[str, str]) -> str:
+    """A query string encoded as SigV4 canonicalizes it, so it is signed as it is sent."""
+    return "&".join(
+        f"{urllib.parse.quote(name, safe='-_.~')}={urllib.parse.quote(value, safe='-_.~')}"
+        for name, value in params.items()
+    )
 
 
 def host_header(parts: urllib.parse.SplitResult) -> str:

@@ -249,7 +249,8 @@ async def test_profile_credentials_are_used(
 async def test_unreachable_endpoint_is_an_endpoint_error(
     closed_port: int, dest: pathlib.Path
 ) -> None:
-    """A closed port raises EndpointError (a ConnectionError) from botocore's error, quickly."""
+    """A closed port raises EndpointError (a ConnectionError) from the connection's error
+    (botocore's, or the direct path's), quickly."""
     ingester = AsyncS3Ingester(
         "bkt",
         "data/",
@@ -263,7 +264,8 @@ async def test_unreachable_endpoint_is_an_endpoint_error(
         await ingester.fetch_data()
     assert isinstance(info.value, EndpointError)
     assert f"127.0.0.1:{closed_port}" in str(info.value)
-    assert isinstance(info.value.__cause__, botocore.exceptions.BotoCoreError)
+    cause = info.value.__cause__
+    assert isinstance(cause, (botocore.exceptions.BotoCoreError, ConnectionRefusedError, OSError))
     assert not await anyio.Path(dest).exists()
 
 

@@ -10,7 +10,7 @@ from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials as BotocoreCredentials
 
-from aio_s3_ingest._sigv4 import Credentials, GetSigner
+from aio_s3_ingest._sigv4 import Credentials, GetSigner, query
 
 KEYS = ["data/part-000.csv", "a b/ü+=&;,~'()!*$@.bin", "deep/" * 20 + "x", "%41 already"]
 HOSTS = [
@@ -41,6 +41,31 @@ def test_signature_matches_botocore(key: str, base: str, token: str | None) -> N
     when = dt.datetime.strptime(expected["X-Amz-Date"], "%Y%m%dT%H%M%SZ")
     ours = GetSigner("eu-west-1").sign(url, headers, creds, when.replace(tzinfo=dt.timezone.utc))
     assert ours == expected
+
+
+PARAMS = [
+    {"list-type": "2", "prefix": "data/", "encoding-type": "url"},
+    {"list-type": "2", "prefix": "a b/ü+=&;,~'()!*$@", "encoding-type": "url"},
+    {"list-type": "2", "prefix": "", "continuation-token": "1/a+B==", "encoding-type": "url"},
+]
+
+
+@pytest.mark.parametrize("params", PARAMS)
+@pytest.mark.parametrize("base", HOSTS[:2])
+def test_a_query_is_signed_as_botocore_signs_its_params(params: dict[str, str], base: str) -> None:
+    """A listing request: botocore signs its params; ours is the URL with :func:`query`."""
+    creds = Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", None)
+    request = AWSRequest(method="GET", url=base, params=dict(params))
+    S3SigV4Auth(
+        BotocoreCredentials(creds.access_key, creds.secret_key), "s3", "eu-west-1"
+    ).add_auth(request)
+    expected = dict(request.headers.items())
+    when = dt.datetime.strptime(expected["X-Amz-Date"], "%Y%m%dT%H%M%SZ")
+    url = base + "?" + query(params)
+    ours = GetSigner("eu-west-1").sign(url, {}, creds, when.replace(tzinfo=dt.timezone.utc))
+    assert ours == expected
+    sent = urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query, keep_blank_values=True)
+    assert dict(sent) == params  # botocore sends a space as "+", we as "%20": both mean one
 
 
 def test_the_signing_key_follows_the_day_and_the_secret() -> None:

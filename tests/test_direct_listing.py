@@ -1,0 +1,110 @@
+"""The listing on the direct path: S3's XML parsed as botocore parses it, retried like
+botocore retries, and handed to botocore when it is anything else."""
+
+from __future__ import annotations
+
+import datetime as dt
+import pathlib
+from typing import Any
+
+import pytest
+
+from aio_s3_ingest import IngestError
+from aio_s3_ingest._getter import UseBotocore
+from aio_s3_ingest._listing import parse_list_page
+from tests._helpers import MakeIngester, data_files
+from tests._proxy import FaultProxy, Request, proxy_fixture  # noqa: F401
+
+_NS = "http://s3.amazonaws.com/doc/2006-03-01/"
+
+
+def _page(contents: str, *, truncated: bool = False, token: str | None = None) -> bytes:
+    tail = f"<NextContinuationToken>{token}</NextContinuationToken>" if token else ""
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult xmlns="{_NS}">'
+        f"<Name>b</Name><Prefix>data/</Prefix><KeyCount>1</KeyCount><MaxKeys>1000</MaxKeys>"
+        f"<EncodingType>url</EncodingType><IsTruncated>{str(truncated).lower()}</IsTruncated>"
+        f"{contents}{tail}</ListBucketResult>"
+    ).encode()
+
+
+def _item(key: str, size: int = 3) -> str:
+    return (
+        f"<Contents><Key>{key}</Key><LastModified>2026-11-24T10:00:01.000Z</LastModified>"
+        f"<ETag>&quot;abc&quot;</ETag><Size>{size}</Size><StorageClass>STANDARD</StorageClass>"
+        "</Contents>"
+    )
+
+
+def test_keys_are_url_decoded_and_fields_typed() -> None:
+    """encoding-type=url: "+" is a space and %XX a byte of UTF-8, as botocore decodes them."""
+    objects, token = parse_list_page(_page(_item("data/a+b%2Bc%C3%BC.csv", 12)))
+    assert token is None
+    [obj] = objects
+    assert obj.key == "data/a b+cü.csv"
+    assert (obj.size, obj.etag) == (12, '"abc"')
+    assert obj.last_modified == dt.datetime(2026, 11, 24, 10, 0, 1, tzinfo=dt.timezone.utc)
+
+
+def test_a_truncated_page_gives_its_continuation_token() -> None:
+    objects, token = parse_list_page(_page(_item("data/x"), truncated=True, token="1/ab+c="))
+    assert [o.key for o in objects] == ["data/x"]
+    assert token == "1/ab+c="
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"<html>not a listing", "not XML"),
+        (b"<Error><Code>Odd</Code></Error>", "root <Error>"),
+        (_page("<Contents><Key>data/x</Key></Contents>"), "without Key, Size"),
+        (_page(_item("data/x"), truncated=True), "without a continuation token"),
+    ],
+)
+def test_anything_unexpected_is_left_to_botocore(body: bytes, reason: str) -> None:
+    with pytest.raises(UseBotocore, match=reason):
+        parse_list_page(body)
+
+
+def _is_listing(request: Request) -> bool:
+    return request.key == "" and "list-type=2" in request.query
+
+
+@pytest.mark.asyncio
+async def test_a_throttled_listing_is_retried_and_counted(
+    s3: Any, bucket: str, dest: pathlib.Path, proxy: FaultProxy, make_ingester: MakeIngester
+) -> None:
+    """Two SlowDown answers to the listing: retried, counted as throttled, and the run lands
+    every file."""
+    for i in range(3):
+        s3.put_object(Bucket=bucket, Key=f"data/{i}.csv", Body=b"x" * i)
+    rule = proxy.respond(503, "SlowDown", when=_is_listing, times=2)
+    report = await make_ingester(endpoint_url=proxy.url, max_attempts=5).sync()
+    assert rule.hits == 2
+    assert report.throttled >= 2
+    assert data_files(dest / "ds") == ["0.csv", "1.csv", "2.csv"]
+
+
+@pytest.mark.asyncio
+async def test_a_listing_that_keeps_failing_names_the_prefix_and_writes_nothing(
+    s3: Any, bucket: str, dest: pathlib.Path, proxy: FaultProxy, make_ingester: MakeIngester
+) -> None:
+    s3.put_object(Bucket=bucket, Key="data/a.csv", Body=b"a")
+    rule = proxy.respond(500, "InternalError", when=_is_listing)
+    with pytest.raises(IngestError, match=rf"s3://{bucket}/data/.*InternalError"):
+        await make_ingester(endpoint_url=proxy.url, max_attempts=3).sync()
+    assert rule.hits == 3  # max_attempts counts every attempt
+    assert not (dest / "ds" / "a.csv").exists()
+
+
+@pytest.mark.asyncio
+async def test_a_listing_the_direct_path_cannot_read_goes_to_botocore(
+    s3: Any, bucket: str, dest: pathlib.Path, proxy: FaultProxy, make_ingester: MakeIngester
+) -> None:
+    """A redirect on the first listing request: the listing is done by botocore instead,
+    and the run lands every file."""
+    s3.put_object(Bucket=bucket, Key="data/a.csv", Body=b"a")
+    rule = proxy.respond(301, "PermanentRedirect", when=_is_listing, times=1)
+    await make_ingester(endpoint_url=proxy.url).sync()
+    assert rule.hits == 1
+    assert (dest / "ds" / "a.csv").read_bytes() == b"a"
