@@ -73,8 +73,9 @@ class BufferBudget:
         return bytearray(size)
 
     def _keep(self, buffer: bytearray) -> None:
+        """Called while ``buffer`` still counts as in use: kept, it moves to ``kept_bytes``."""
         size = len(buffer)
-        if self.in_use + self.kept_bytes + size > self._budget:
+        if self.in_use + self.kept_bytes > self._budget:
             return  # over the budget: let it go
         self._kept.setdefault(size, []).append(buffer)
         self.kept_bytes += size
