@@ -5,15 +5,9 @@ aiohttp costs about 0.3 ms of CPU per request here, about half of what a small f
 costs this library in all, and hands body bytes over as new objects that ``read(n)``
 joins again: every byte is copied twice before it is written. This client does the
 one thing the transfer path needs, a GET with a ``Content-Length`` body, on an asyncio
-``BufferedProtocol``: the kernel copies body bytes straight into the caller's buffer
-(``recv_into``), which goes to the file as it is. Anything else (proxies, redirects,
-bodies without a length) stays with aiohttp and botocore.
-
-A reader is woken once its buffer is full (or the body ends), not after every ``recv``:
-behind a capped connection a 1 MiB buffer fills in dozens of small reads.
-Body bytes that arrive while no buffer is waiting (the previous chunk is being written)
-are kept, and reading pauses until the next buffer is offered: the rest waits in the
-kernel and then lands in place, instead of being copied twice on the way.
+``BufferedProtocol`` (:mod:`._connection`): the kernel copies body bytes straight into
+the caller's buffer (``recv_into``), which goes to the file as it is. Anything else
+(proxies, redirects, bodies without a length) stays with aiohttp and botocore.
 """
 
 from __future__ import annotations
@@ -22,177 +16,10 @@ import asyncio
 import ssl
 from collections.abc import Mapping
 
-_HEAD_LIMIT = 64 * 1024
-_RECV_SIZE = 64 * 1024  # per connection; only heads and overflow land here
+from ._connection import Connection, HttpError
+from ._pump import ReceivePool
 
-
-class HttpError(ConnectionError):
-    """The connection broke, timed out, or the peer did not speak HTTP/1.1 as expected."""
-
-
-class _Connection(asyncio.BufferedProtocol):
-    """One keep-alive connection; bytes go to the reader's buffer when one is waiting."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
-        self.transport: asyncio.Transport | None = None
-        # A memoryview, not a bytearray: asyncio's TLS transport fills the buffer in
-        # several reads into ``buf[offset:]``, which on a bytearray is a copy (3.11).
-        self._scratch = memoryview(bytearray(_RECV_SIZE))
-        self._spill = bytearray()
-        self._target: memoryview | None = None
-        self._filled = 0
-        self._fill = False
-        self._into_target = False
-        self._waiter: asyncio.Future[None] | None = None
-        self._paused = False
-        self._reading_head = False
-        self._last_data = 0.0
-        self.closed = False
-        self.error: BaseException | None = None
-        self.received_any = False
-
-    # Protocol side: called by the event loop.
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-
-    def get_buffer(self, sizehint: int) -> memoryview:
-        target = self._target
-        self._into_target = target is not None and self._filled < len(target)
-        if self._into_target:
-            assert target is not None
-            return target[self._filled :]
-        return self._scratch
-
-    def buffer_updated(self, nbytes: int) -> None:
-        self.received_any = True
-        self._last_data = self._loop.time()
-        if self._into_target:
-            self._filled += nbytes
-            assert self._target is not None
-            if self._fill and self._filled < len(self._target):
-                return  # the reader wants the whole buffer
-        else:
-            self._spill += self._scratch[:nbytes]
-            if not self._reading_head and not self._paused and self.transport:
-                self._paused = True
-                self.transport.pause_reading()
-        self._wake()
-
-    def eof_received(self) -> bool:
-        self.closed = True
-        self._wake()
-        return False
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.closed = True
-        if exc is not None:
-            self.error = exc
-        self._wake()
-
-    def _wake(self) -> None:
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-    # Reader side: called by the response.
-
-    async def _wait(self, timeout: float | None) -> None:
-        """Until woken, or until no byte arrived for ``timeout`` seconds (then raise)."""
-        waiter = self._loop.create_future()
-        self._waiter = waiter
-        self._last_data = self._loop.time()
-        if timeout is not None:
-            self._timer = self._loop.call_later(timeout, self._check_idle, waiter, timeout)
-        try:
-            await waiter
-        finally:
-            self._waiter = None
-            if timeout is not None:
-                self._timer.cancel()
-
-    def _check_idle(self, waiter: asyncio.Future[None], timeout: float) -> None:
-        if waiter.done():
-            return
-        idle = self._loop.time() - self._last_data
-        if idle >= timeout:
-            waiter.set_exception(asyncio.TimeoutError(f"no data for {timeout:g} s"))
-        else:  # bytes kept coming into a buffer not yet full: not idle
-            self._timer = self._loop.call_later(timeout - idle, self._check_idle, waiter, timeout)
-
-    async def read_head(self, timeout: float | None) -> tuple[str, int, dict[str, str]]:
-        """The status line and headers; the bytes after them stay for the body."""
-        self._reading_head = True
-        self._resume()
-        try:
-            while (end := self._spill.find(b"\r\n\r\n")) < 0:
-                if len(self._spill) > _HEAD_LIMIT:
-                    raise HttpError(f"response head longer than {_HEAD_LIMIT} bytes")
-                if self.closed:
-                    raise self.broken("before the response head was complete")
-                await self._wait(timeout)
-        finally:
-            self._reading_head = False
-        head = self._spill[:end].decode("latin-1")
-        del self._spill[: end + 4]
-        status_line, *lines = head.split("\r\n")
-        version, _, rest = status_line.partition(" ")
-        code = rest[:3]
-        if not version.startswith("HTTP/1.") or not code.isdigit() or rest[3:4] not in ("", " "):
-            raise HttpError(f"not an HTTP/1.x response: {status_line[:80]!r}")
-        headers: dict[str, str] = {}
-        for line in lines:
-            name, sep, value = line.partition(":")
-            if not sep:
-                raise HttpError(f"malformed header line {line[:80]!r}")
-            headers[name.strip().lower()] = value.strip()
-        return version, int(code), headers
-
-    async def readinto(self, view: memoryview, timeout: float | None, *, fill: bool) -> int:
-        """Bytes already received (up to ``len(view)``), else what arrives next, or with
-        ``fill`` all of ``view``: fewer only if the connection ended (0 if nothing came)."""
-        if self._spill:
-            count = min(len(view), len(self._spill))
-            view[:count] = memoryview(self._spill)[:count]
-            del self._spill[:count]
-            return count
-        self._resume()
-        while not self.closed:
-            self._target, self._filled, self._fill = view, 0, fill
-            try:
-                await self._wait(timeout)
-            finally:
-                self._target = None
-            if self._filled:
-                return self._filled
-            if self._spill:  # arrived while the view was full or being swapped
-                return await self.readinto(view, timeout, fill=fill)
-        return 0
-
-    def leftover(self) -> int:
-        return len(self._spill)
-
-    def send(self, data: bytes) -> None:
-        if self.transport is None or self.closed or self.transport.is_closing():
-            raise self.broken("before the request was sent")
-        self.transport.write(data)
-
-    def close(self) -> None:
-        self.closed = True
-        if self.transport is not None:
-            self.transport.close()
-
-    def _resume(self) -> None:
-        if self._paused and self.transport:
-            self._paused = False
-            self.transport.resume_reading()
-
-    def broken(self, when: str) -> HttpError:
-        cause = f": {self.error}" if self.error else ""
-        error = HttpError(f"connection closed {when}{cause}")
-        error.__cause__ = self.error
-        return error
+__all__ = ["HttpError", "HttpPool", "Response"]
 
 
 class Response:
@@ -201,7 +28,7 @@ class Response:
     def __init__(
         self,
         pool: HttpPool,
-        connection: _Connection,
+        connection: Connection,
         version: str,
         status: int,
         headers: dict[str, str],
@@ -335,7 +162,8 @@ class HttpPool:
         self._port = port
         self._tls = tls
         self._slots = asyncio.Semaphore(limit)
-        self._idle: list[_Connection] = []
+        self._idle: list[Connection] = []
+        self._receiver = ReceivePool(limit)
         self._connect_timeout = connect_timeout
         self.read_timeout = read_timeout
 
@@ -373,24 +201,25 @@ class HttpPool:
     def close(self) -> None:
         while self._idle:
             self._idle.pop().close()
+        self._receiver.close()
 
-    def _take_idle(self) -> _Connection | None:
+    def _take_idle(self) -> Connection | None:
         while self._idle:
             connection = self._idle.pop()
             if not connection.closed:
                 return connection
         return None
 
-    def _put_back(self, connection: _Connection) -> None:
+    def _put_back(self, connection: Connection) -> None:
         connection.received_any = False
         self._idle.append(connection)
 
-    async def _connect(self) -> _Connection:
+    async def _connect(self) -> Connection:
         loop = asyncio.get_running_loop()
         try:
             _, connection = await asyncio.wait_for(
                 loop.create_connection(
-                    lambda: _Connection(loop),
+                    lambda: Connection(loop, self._receiver),
                     self._host,
                     self._port,
                     ssl=self._tls,

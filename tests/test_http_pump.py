@@ -1,0 +1,157 @@
+"""Large body reads on plain TCP are received on worker threads (``_pump``): the same
+bytes, errors and timeouts as on the loop, and nothing written into a buffer once the
+read has returned or been cancelled."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import random
+import re
+import socket
+import struct
+import threading
+
+import pytest
+
+from aio_s3_ingest._http import HttpError
+from aio_s3_ingest._pump import PUMP_THRESHOLD
+from tests._scripted_server import OK, Peer, ScriptedServer, read_body, replying, within
+
+MiB = 1024 * 1024
+
+
+def _head(length: int) -> bytes:
+    return f"HTTP/1.1 206 Partial Content\r\nContent-Length: {length}\r\n\r\n".encode()
+
+
+def _receive_threads() -> set[str]:
+    return {t.name for t in threading.enumerate() if t.name.startswith("aio-s3-ingest-recv")}
+
+
+@pytest.mark.asyncio
+async def test_a_large_body_read_a_mebibyte_at_a_time_arrives_byte_exact_on_worker_threads() -> (
+    None
+):
+    """8 MiB + 5 bytes read into 1 MiB views: every view but the last comes back full,
+    the bytes are exact, a receive thread did the reading, and the connection (its
+    transport paused meanwhile) serves the next GET."""
+    body = random.Random(11).randbytes(8 * MiB + 5)
+
+    async def script(peer: Peer) -> None:
+        await peer.request()
+        await peer.send(_head(len(body)) + body)
+        await replying(OK)(peer)
+
+    async with ScriptedServer(script) as server:
+        pool = server.pool()
+        response = await within(pool.get("/large", server.headers()))
+        buffer = memoryview(bytearray(MiB))
+        digest, counts = hashlib.sha256(), []
+        while count := await within(response.readinto(buffer)):
+            digest.update(buffer[:count])
+            counts.append(count)
+        response.release()
+        assert digest.digest() == hashlib.sha256(body).digest()
+        assert counts[1:-1] == [MiB] * (len(counts) - 2)
+        assert sum(counts) == len(body)
+        assert _receive_threads(), "no receive thread ran"
+        second = await within(pool.get("/next", server.headers()))
+        assert await within(read_body(second)) == b"hello"
+        second.release()
+        assert server.connections == 1
+
+
+@pytest.mark.asyncio
+async def test_a_body_cut_short_on_the_pump_path_returns_its_bytes_then_raises() -> None:
+    """Content-Length 4 MiB, but 300 KiB and a close: the first read returns exactly those
+    bytes, the next raises HttpError (a ConnectionError, so the transfer resumes)."""
+    sent = random.Random(12).randbytes(300 * 1024)
+    async with ScriptedServer(replying(_head(4 * MiB) + sent, per_connection=1)) as server:
+        pool = server.pool()
+        response = await within(pool.get("/cut", server.headers()))
+        buffer = memoryview(bytearray(MiB))
+        count = await within(response.readinto(buffer))
+        assert bytes(buffer[:count]) == sent
+        with pytest.raises(HttpError, match="body bytes still to come"):
+            await within(response.readinto(buffer))
+        response.release()
+
+
+@pytest.mark.asyncio
+async def test_a_reset_mid_body_on_the_pump_path_raises_http_error_naming_the_reset() -> None:
+    """The server resets the connection (RST) 50 ms after 200 KiB of a 2 MiB body: the
+    reads return exactly those bytes, then raise HttpError whose message names the reset."""
+    sent = random.Random(13).randbytes(200 * 1024)
+
+    async def script(peer: Peer) -> None:
+        await peer.request()
+        await peer.send(_head(2 * MiB) + sent)
+        await asyncio.sleep(0.05)
+        sock = peer.writer.get_extra_info("socket")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        peer.writer.transport.abort()
+
+    async with ScriptedServer(script) as server:
+        response = await within(server.pool().get("/reset", server.headers()))
+        buffer = memoryview(bytearray(MiB))
+        received = bytearray()
+
+        async def read_on() -> None:
+            while True:
+                count = await response.readinto(buffer)
+                received.extend(buffer[:count])
+
+        with pytest.raises(HttpError, match="body bytes still to come") as raised:
+            await within(read_on())
+        response.release()
+        assert bytes(received) == sent
+        assert "reset" in str(raised.value).lower()
+
+
+@pytest.mark.asyncio
+async def test_silence_on_the_pump_path_raises_the_read_timeout() -> None:
+    """Head and 10 body bytes, then silence with the socket open: a 1 MiB read times out
+    after read_timeout (0.2 s) with the same error as on the loop."""
+
+    async def script(peer: Peer) -> None:
+        await peer.request()
+        await peer.send(_head(2 * MiB) + b"0123456789")
+        await peer.hold()
+
+    async with ScriptedServer(script) as server:
+        response = await within(server.pool(timeout=0.2).get("/stall", server.headers()))
+        buffer = memoryview(bytearray(MiB))
+        assert await within(response.readinto(buffer[:10])) == 10  # small: on the loop
+        with pytest.raises(asyncio.TimeoutError, match=re.escape("no data for 0.2 s")):
+            await within(response.readinto(buffer))
+        response.release()
+
+
+@pytest.mark.asyncio
+async def test_a_cancelled_pumped_read_ends_at_once_and_writes_nothing_after() -> None:
+    """A 1 MiB read waiting on a silent server (read timeout 30 s) is cancelled: it ends
+    within a second, the connection is closed (the server sees the end of the stream),
+    and bytes the server then sends never land in the buffer."""
+    seen_eof = asyncio.Event()
+
+    async def script(peer: Peer) -> None:
+        await peer.request()
+        await peer.send(_head(2 * MiB))
+        await peer.reader.read()  # returns at the client's end of stream
+        seen_eof.set()
+        peer.writer.write(b"x" * PUMP_THRESHOLD)
+
+    async with ScriptedServer(script) as server:
+        response = await within(server.pool(timeout=30).get("/hold", server.headers()))
+        buffer = memoryview(bytearray(MiB))
+        task = asyncio.ensure_future(response.readinto(buffer))
+        await asyncio.sleep(0.2)
+        assert _receive_threads()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await within(task, seconds=1)
+        response.release()
+        await within(seen_eof.wait(), seconds=5)
+        await asyncio.sleep(0.1)
+        assert not any(buffer)
