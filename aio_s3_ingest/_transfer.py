@@ -156,7 +156,11 @@ class TransferContext:
             max_attempts=config.max_attempts,
             notify=notify,
             small_writes=SmallWrites(),
-            buffers=BufferBudget(config.chunk_size, ranges_per_file=config.workers_per_file),
+            buffers=BufferBudget(
+                config.chunk_size,
+                ranges_per_file=config.workers_per_file,
+                most_ranges=config.max_requests,
+            ),
         )
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import aio_s3_ingest._buffers
-from aio_s3_ingest._buffers import SMALLEST_BYTES, BufferBudget
+from aio_s3_ingest._buffers import FLOOR_BYTES, SMALLEST_BYTES, BufferBudget
 from tests._helpers import MakeIngester
 
 MiB = 1024 * 1024
@@ -31,15 +31,37 @@ def test_a_range_shorter_than_a_chunk_gets_its_length() -> None:
 
 
 def test_many_ranges_stay_near_the_budget_and_never_below_the_floor() -> None:
-    """1,024 ranges (64 files x 16 parts) hold the budget plus the floor per range, not
-    a gigabyte; every buffer is at least 64 KiB."""
-    budget = BufferBudget(largest=1 * MiB, budget=32 * MiB)
+    """1,024 ranges (64 files x 16 parts) on 128 MiB: the floor is the fair share, 128 KiB,
+    and the buffers hold at most the budget plus the floor per range, not a gigabyte."""
+    budget = BufferBudget(largest=1 * MiB, budget=128 * MiB, most_ranges=1024)
+    assert budget.floor == 128 * 1024
     with ExitStack() as stack:
         sizes = [stack.enter_context(budget.size_for(16 * MiB)) for _ in range(1024)]
-        assert min(sizes) == SMALLEST_BYTES
+        assert min(sizes) == 128 * 1024
         assert sizes[0] == 1 * MiB
-        assert sum(sizes) <= 32 * MiB + 1024 * SMALLEST_BYTES
+        assert sum(sizes) <= 2 * 128 * MiB
     assert budget.in_use == 0
+
+
+@pytest.mark.parametrize(
+    ("budget_bytes", "most_ranges", "floor"),
+    [
+        (40 * MiB, 64, FLOOR_BYTES),  # the reference defaults: a 640 KiB share, capped
+        (128 * MiB, 1024, 128 * 1024),  # 64 files x 16 parts
+        (32 * MiB, 4096, SMALLEST_BYTES),  # a share below the smallest buffer
+    ],
+)
+def test_the_floor_is_the_fair_share_between_the_smallest_and_the_largest_floor(
+    budget_bytes: int, most_ranges: int, floor: int
+) -> None:
+    """No range is starved below what the budget can give every range in flight, and
+    none is promised more than 256 KiB when the budget runs low."""
+    budget = BufferBudget(largest=1 * MiB, budget=budget_bytes, most_ranges=most_ranges)
+    assert budget.floor == floor
+    with ExitStack() as stack:
+        sizes = [stack.enter_context(budget.size_for(8 * MiB)) for _ in range(most_ranges)]
+        assert min(sizes) == floor
+        assert sum(sizes) <= budget_bytes + most_ranges * floor
 
 
 @pytest.mark.asyncio
