@@ -16,6 +16,13 @@ from .errors import UnsafeKeyError
 
 TEMP_SUFFIX = ".part"
 
+# Data is written in pieces of this size, not a buffer at a time. The page cache sizes
+# its folios by the write: 1 MiB writes get large folios, which on this project's VM
+# (free memory handed back to its host) come from pages the host must fault in again.
+# 1 GiB into a new file took 1.9 s of kernel time in 1 MiB writes, 0.25 s in 64 KiB
+# ones (3.5 s against 0.5 s from 16 threads at offsets); 16 KiB pieces cost 0.75 s.
+WRITE_BYTES = 64 * 1024
+
 
 class DatasetLayout:
     """Paths of one dataset directory, and the only code that creates or removes them."""
@@ -135,7 +142,13 @@ class DatasetLayout:
             folder = folder.parent
 
 
-def _write_all(fd: int, data: bytes | bytearray | memoryview) -> None:
+def pieces(data: bytes | bytearray | memoryview) -> list[memoryview]:
+    """``data`` in slices of :data:`WRITE_BYTES`, for one ``writelines``."""
     view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
+    return [view[start : start + WRITE_BYTES] for start in range(0, len(view), WRITE_BYTES)]
+
+
+def _write_all(fd: int, data: bytes | bytearray | memoryview) -> None:
+    for piece in pieces(data):
+        while piece:
+            piece = piece[os.write(fd, piece) :]

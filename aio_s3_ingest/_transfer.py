@@ -24,7 +24,7 @@ import botocore.exceptions as bce
 
 from ._buffers import BufferBudget
 from ._getter import Body, Getter, ObjectChanged
-from ._layout import DatasetLayout
+from ._layout import DatasetLayout, pieces
 from ._log import logger
 from ._manifest import LocalManifest
 from ._models import FileRecord, ObjectInfo, WantedFile
@@ -94,7 +94,8 @@ class _MemorySink:
 
 
 class _FileSink:
-    """One reused buffer per range; each filled buffer is one write at the handle's position."""
+    """One reused buffer per range; each filled buffer is written at the handle's position,
+    in one hop to a worker thread (in pieces: see :data:`._layout.WRITE_BYTES`)."""
 
     def __init__(
         self, handle: aiofiles.threadpool.binary.AsyncBufferedReader, buffer: memoryview
@@ -106,7 +107,7 @@ class _FileSink:
         return self._buffer[:size]
 
     async def commit(self, size: int, /) -> None:
-        await self._handle.write(self._buffer[:size])
+        await self._handle.writelines(pieces(self._buffer[:size]))
 
 
 @dataclass(slots=True)

@@ -1,12 +1,15 @@
-"""Small files are written on the loop's thread while writes are quick on average."""
+"""Where and how data is written: small files on the loop while writes are quick, and
+every write in pieces."""
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 
 import pytest
 
+from aio_s3_ingest._layout import WRITE_BYTES, pieces
 from aio_s3_ingest._writes import SLOW_WRITE_SECONDS, SmallWrites
 
 
@@ -55,3 +58,15 @@ async def test_slow_writes_move_to_worker_threads_and_come_back_when_quick() -> 
         await writes.run(threading.get_ident)
     assert writes.inline
     assert await writes.run(threading.get_ident) == threading.get_ident()
+
+
+@pytest.mark.parametrize("size", [0, 1, WRITE_BYTES - 1, WRITE_BYTES, 3 * WRITE_BYTES + 17])
+def test_data_is_written_in_pieces_that_add_up_to_it(size: int) -> None:
+    """Every piece is at most WRITE_BYTES, all but the last exactly that, and joined they
+    are the data, in order, as views (no copy)."""
+    data = bytearray(random.Random(size).randbytes(size))
+    parts = pieces(data)
+    assert b"".join(parts) == data
+    assert all(len(part) == WRITE_BYTES for part in parts[:-1])
+    assert all(0 < len(part) <= WRITE_BYTES for part in parts)
+    assert all(part.obj is data for part in parts)
