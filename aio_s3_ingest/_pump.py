@@ -65,21 +65,40 @@ class ReceivePool:
 def _receive(
     sock: socket.socket, view: memoryview, timeout: float | None
 ) -> tuple[int, OSError | None]:
-    """On a worker thread: fill ``view`` until it is full or the stream ends."""
+    """On a worker thread: fill ``view`` until it is full or the stream ends.
+
+    The socket's low-water mark is raised meanwhile, so the thread wakes once a good
+    part of the view can be received, not for every segment that arrives; it is put
+    back to one byte before the loop reads from the socket again.
+    """
     sock.settimeout(timeout if timeout is not None else _NO_TIMEOUT)
-    filled, size = 0, len(view)
-    while filled < size:
-        try:
-            count = sock.recv_into(view[filled:])
-        except TimeoutError:
-            raise asyncio.TimeoutError(f"no data for {timeout:g} s") from None
-        except OSError as exc:
-            return filled, exc
-        if not count:
-            break
-        filled += count
+    filled, size, lowat = 0, len(view), 1
+    try:
+        while filled < size:
+            wanted = min(size - filled, _WAKE_BYTES)
+            if wanted != lowat:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVLOWAT, wanted)
+                lowat = wanted
+            try:
+                count = sock.recv_into(view[filled:])
+            except TimeoutError:
+                raise asyncio.TimeoutError(f"no data for {timeout:g} s") from None
+            if not count:
+                break
+            filled += count
+    except asyncio.TimeoutError:
+        raise  # an OSError too, from Python 3.11 on
+    except OSError as exc:
+        return filled, exc
+    finally:
+        if lowat != 1:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVLOWAT, 1)
     return filled, None
 
+
+# Wake the thread once this much can be received (or the rest of the view is there).
+_WAKE_BYTES = 256 * 1024
 
 # A socket with no timeout is put in blocking mode, which its asyncio transport shares;
 # a day of silence stands in for "never".
