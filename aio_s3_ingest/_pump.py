@@ -67,18 +67,19 @@ def _receive(
 ) -> tuple[int, OSError | None]:
     """On a worker thread: fill ``view`` until it is full or the stream ends.
 
-    The socket's low-water mark is raised meanwhile, so the thread wakes once a good
-    part of the view can be received, not for every segment that arrives; it is put
-    back to one byte before the loop reads from the socket again.
+    Where the platform has it, the socket's low-water mark is raised meanwhile, so the
+    thread wakes once a good part of the view can be received, not for every segment
+    that arrives; it is put back to one byte before the loop reads the socket again.
     """
     sock.settimeout(timeout if timeout is not None else _NO_TIMEOUT)
-    filled, size, lowat = 0, len(view), 1
+    filled, size = 0, len(view)
+    option = _RCVLOWAT
+    lowat: int | None = 1 if option is not None else None
     try:
         while filled < size:
             wanted = min(size - filled, _WAKE_BYTES)
-            if wanted != lowat:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVLOWAT, wanted)
-                lowat = wanted
+            if option is not None and lowat is not None and wanted != lowat:
+                lowat = wanted if _set_low_water(sock, option, wanted) else None
             try:
                 count = sock.recv_into(view[filled:])
             except TimeoutError:
@@ -91,12 +92,21 @@ def _receive(
     except OSError as exc:
         return filled, exc
     finally:
-        if lowat != 1:
-            with contextlib.suppress(OSError):
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVLOWAT, 1)
+        if option is not None and lowat is not None and lowat != 1:
+            _set_low_water(sock, option, 1)
     return filled, None
 
 
+def _set_low_water(sock: socket.socket, option: int, nbytes: int) -> bool:
+    """False where the socket refuses it (Windows has the name but not the option)."""
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, option, nbytes)
+    except OSError:
+        return False
+    return True
+
+
+_RCVLOWAT: int | None = getattr(socket, "SO_RCVLOWAT", None)
 # Wake the thread once this much can be received (or the rest of the view is there).
 _WAKE_BYTES = 256 * 1024
 

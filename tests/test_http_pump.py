@@ -14,6 +14,7 @@ import threading
 
 import pytest
 
+import aio_s3_ingest._pump
 from aio_s3_ingest._http import HttpError
 from aio_s3_ingest._pump import PUMP_THRESHOLD
 from tests._scripted_server import OK, Peer, ScriptedServer, read_body, replying, within
@@ -155,3 +156,30 @@ async def test_a_cancelled_pumped_read_ends_at_once_and_writes_nothing_after() -
         await within(seen_eof.wait(), seconds=5)
         await asyncio.sleep(0.1)
         assert not any(buffer)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("option", [None, 0x7FFF], ids=["no-option", "option-refused"])
+async def test_a_platform_without_the_low_water_mark_still_pumps_byte_exact(
+    option: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where SO_RCVLOWAT is missing (None) or the kernel refuses it (an option number it
+    does not know, as Windows answers for this one), a 3 MiB body read into 1 MiB views
+    still arrives exact, and the connection serves the next GET."""
+    monkeypatch.setattr(aio_s3_ingest._pump, "_RCVLOWAT", option)
+    body = random.Random(14).randbytes(3 * MiB + 1)
+
+    async def script(peer: Peer) -> None:
+        await peer.request()
+        await peer.send(_head(len(body)) + body)
+        await replying(OK)(peer)
+
+    async with ScriptedServer(script) as server:
+        pool = server.pool()
+        response = await within(pool.get("/large", server.headers()))
+        received = await within(read_body(response, chunk=MiB))
+        response.release()
+        assert hashlib.sha256(received).digest() == hashlib.sha256(body).digest()
+        second = await within(pool.get("/next", server.headers()))
+        assert await within(read_body(second)) == b"hello"
+        second.release()
