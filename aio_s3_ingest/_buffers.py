@@ -4,13 +4,13 @@ A range's body is received into its buffer and written from it a buffer at a tim
 every range in flight holds one. At ``chunk_size`` each, 64 files x 16 ranges would hold
 a gigabyte. Instead the run's buffers share a budget, 40 MiB per range of a file
 (``workers_per_file``), 128 MiB at most: a new range gets ``chunk_size`` while plenty
-is left, half of what is left once it runs low, and never less than a floor: the
+is left, half of what is left once it runs low, and never less than a floor: half the
 budget's fair share among the ranges the run can have in flight, between 64 KiB and
 256 KiB. Every buffer costs a receive and a write hop to a worker thread, so a range
 starved to a tiny buffer crawls: with a 64 KiB floor the mixed benchmark set (204
 objects, 64 in flight) took 0.86-1.34 s instead of 0.63-0.73 s with 256 KiB. So the
-buffers in use stay below twice the budget however many ranges are in flight, and a
-run with few of them keeps the full size.
+buffers in use stay below 1.5 times the budget however many ranges are in flight, and
+a run with few of them keeps the full size.
 
 Buffers are kept for reuse once given back. A fresh ``bytearray`` of a mebibyte is
 zeroed and then faulted in page by page: about 0.3 ms of the event loop's time per
@@ -42,7 +42,9 @@ class BufferBudget:
         self._largest = largest
         default = min(BUDGET_BYTES * ranges_per_file, MOST_BYTES)
         self._budget = default if budget is None else budget
-        share = self._budget // (most_ranges or 1)
+        # Half the fair share: the floors of all ranges together take at most half the
+        # budget again, so buffers in use stay under 1.5 times the budget.
+        share = self._budget // (2 * (most_ranges or 1))
         self.floor = max(SMALLEST_BYTES, min(FLOOR_BYTES, share))
         self.in_use = 0
         self._kept: dict[int, list[bytearray]] = {}
