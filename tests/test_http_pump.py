@@ -17,13 +17,32 @@ import pytest
 import aio_s3_ingest._pump
 from aio_s3_ingest._http import HttpError
 from aio_s3_ingest._pump import PUMP_THRESHOLD
-from tests._scripted_server import OK, Peer, ScriptedServer, read_body, replying, within
+from tests._scripted_server import (
+    OK,
+    Peer,
+    Script,
+    ScriptedServer,
+    read_body,
+    replying,
+    within,
+)
 
 MiB = 1024 * 1024
 
 
 def _head(length: int) -> bytes:
     return f"HTTP/1.1 206 Partial Content\r\nContent-Length: {length}\r\n\r\n".encode()
+
+
+def _body_then_ok(body: bytes) -> Script:
+    """Answer the first GET with ``body``, every later one with OK, on one connection."""
+
+    async def script(peer: Peer) -> None:
+        await peer.request()
+        await peer.send(_head(len(body)) + body)
+        await replying(OK)(peer)
+
+    return script
 
 
 def _receive_threads() -> set[str]:
@@ -39,12 +58,7 @@ async def test_a_large_body_read_a_mebibyte_at_a_time_arrives_byte_exact_on_work
     transport paused meanwhile) serves the next GET."""
     body = random.Random(11).randbytes(8 * MiB + 5)
 
-    async def script(peer: Peer) -> None:
-        await peer.request()
-        await peer.send(_head(len(body)) + body)
-        await replying(OK)(peer)
-
-    async with ScriptedServer(script) as server:
+    async with ScriptedServer(_body_then_ok(body)) as server:
         pool = server.pool()
         response = await within(pool.get("/large", server.headers()))
         buffer = memoryview(bytearray(MiB))
@@ -169,12 +183,7 @@ async def test_a_platform_without_the_low_water_mark_still_pumps_byte_exact(
     monkeypatch.setattr(aio_s3_ingest._pump, "_RCVLOWAT", option)
     body = random.Random(14).randbytes(3 * MiB + 1)
 
-    async def script(peer: Peer) -> None:
-        await peer.request()
-        await peer.send(_head(len(body)) + body)
-        await replying(OK)(peer)
-
-    async with ScriptedServer(script) as server:
+    async with ScriptedServer(_body_then_ok(body)) as server:
         pool = server.pool()
         response = await within(pool.get("/large", server.headers()))
         received = await within(read_body(response, chunk=MiB))
