@@ -55,7 +55,10 @@ class Connection(asyncio.BufferedProtocol):
         self.transport = transport  # type: ignore[assignment]
         raw = transport.get_extra_info("socket")
         if raw is not None and transport.get_extra_info("sslcontext") is None:
-            self._sock = socket.socket(fileno=socket.dup(raw.fileno()))
+            try:
+                self._sock = socket.socket(fileno=socket.dup(raw.fileno()))
+            except OSError:  # out of descriptors, say: this connection reads on the loop
+                self._sock = None
 
     def get_buffer(self, sizehint: int) -> memoryview:
         target = self._target

@@ -38,7 +38,8 @@ class ReceivePool:
         """Receive into all of ``view``; fewer bytes only if the stream ended, with the
         error that ended it (None for a clean end).
 
-        Raises ``asyncio.TimeoutError`` after ``timeout`` seconds without a byte. On
+        Raises ``asyncio.TimeoutError`` once no byte came for ``timeout`` seconds (noticed
+        within twice that, as the thread waits for several bytes at a time). On
         cancellation the socket is shut down and the thread waited for: once this
         returns or raises, nothing writes into ``view`` any more.
         """
@@ -83,7 +84,10 @@ def _receive(
             try:
                 count = sock.recv_into(view[filled:])
             except TimeoutError:
-                raise asyncio.TimeoutError(f"no data for {timeout:g} s") from None
+                arrived = _arrived_below_low_water(sock, view[filled:], lowat)
+                if arrived is None:
+                    raise asyncio.TimeoutError(f"no data for {timeout:g} s") from None
+                count = arrived
             if not count:
                 break
             filled += count
@@ -95,6 +99,23 @@ def _receive(
         if option is not None and lowat is not None and lowat != 1:
             _set_low_water(sock, option, 1)
     return filled, None
+
+
+def _arrived_below_low_water(
+    sock: socket.socket, view: memoryview, lowat: int | None
+) -> int | None:
+    """What came while the thread waited for ``lowat`` bytes: a trickle is not silence
+    (so silence is noticed after one to two read timeouts). None if nothing came."""
+    if lowat is None or lowat <= 1:
+        return None
+    timeout = sock.gettimeout()
+    sock.settimeout(0)  # look, do not wait
+    try:
+        return sock.recv_into(view)
+    except BlockingIOError:
+        return None
+    finally:
+        sock.settimeout(timeout)
 
 
 def _set_low_water(sock: socket.socket, option: int, nbytes: int) -> bool:

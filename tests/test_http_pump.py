@@ -192,3 +192,26 @@ async def test_a_platform_without_the_low_water_mark_still_pumps_byte_exact(
         second = await within(pool.get("/next", server.headers()))
         assert await within(read_body(second)) == b"hello"
         second.release()
+
+
+@pytest.mark.asyncio
+async def test_a_trickle_below_the_low_water_mark_is_not_silence() -> None:
+    """A 1 MiB body sent 64 KiB every 0.15 s with a 0.25 s read timeout: the receive
+    thread waits for 256 KiB at a time, which takes longer than the timeout, but bytes
+    kept coming, so the read fills the whole view instead of timing out."""
+    pieces = [random.Random(20 + i).randbytes(64 * 1024) for i in range(16)]
+
+    async def script(peer: Peer) -> None:
+        await peer.request()
+        await peer.send(_head(MiB))
+        for piece in pieces:
+            await asyncio.sleep(0.15)
+            await peer.send(piece)
+        await peer.hold()
+
+    async with ScriptedServer(script) as server:
+        response = await within(server.pool(timeout=0.25).get("/trickle", server.headers()))
+        buffer = memoryview(bytearray(MiB))
+        assert await within(response.readinto(buffer)) == MiB
+        assert bytes(buffer) == b"".join(pieces)
+        response.release()
