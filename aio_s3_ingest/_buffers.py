@@ -26,7 +26,7 @@ from collections.abc import Iterator
 BUDGET_BYTES = 40 * 1024 * 1024  # per range of a file
 MOST_BYTES = 128 * 1024 * 1024
 SMALLEST_BYTES = 64 * 1024
-FLOOR_BYTES = 256 * 1024  # the floor while the budget's fair share is at least this
+FLOOR_BYTES = 256 * 1024  # the highest floor, however large the budget's share
 
 
 class BufferBudget:

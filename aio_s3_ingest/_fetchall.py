@@ -51,7 +51,7 @@ async def fetch_all(
             task = asyncio.create_task(fetch_one(item))
             running.add(task)
             task.add_done_callback(running.discard)
-        while running:
+        if running:  # no task is added from here on
             await asyncio.wait(set(running))
     finally:
         if running:
