@@ -35,11 +35,12 @@ class ReceivePool:
     async def fill(
         self, sock: socket.socket, view: memoryview, timeout: float | None
     ) -> tuple[int, OSError | None]:
-        """Receive into all of ``view``; fewer bytes only if the stream ended, with the
-        error that ended it (None for a clean end).
+        """Receive into all of ``view``; fewer bytes only if the stream ended or stalled,
+        with the error that ended it (None for a clean end).
 
-        Raises ``asyncio.TimeoutError`` once no byte came for ``timeout`` seconds (noticed
-        within twice that, as the thread waits for several bytes at a time). On
+        Once no byte came for ``timeout`` seconds (noticed within twice that, as the
+        thread waits for several bytes at a time), the bytes that did come are returned
+        with a ``TimeoutError``, or if none did, ``asyncio.TimeoutError`` is raised. On
         cancellation the socket is shut down and the thread waited for: once this
         returns or raises, nothing writes into ``view`` any more.
         """
@@ -86,7 +87,10 @@ def _receive(
             except TimeoutError:
                 arrived = _arrived_below_low_water(sock, view[filled:], lowat)
                 if arrived is None:
-                    raise asyncio.TimeoutError(f"no data for {timeout:g} s") from None
+                    silence = f"no data for {timeout:g} s"
+                    if filled:  # keep what came: the resume asks only for the rest
+                        return filled, TimeoutError(silence)
+                    raise asyncio.TimeoutError(silence) from None
                 count = arrived
             if not count:
                 break

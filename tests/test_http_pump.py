@@ -144,6 +144,29 @@ async def test_silence_on_the_pump_path_raises_the_read_timeout() -> None:
 
 
 @pytest.mark.asyncio
+async def test_bytes_received_before_a_stall_are_kept() -> None:
+    """300 KiB of the body, then silence: the 1 MiB read returns those bytes once the
+    read timeout passes (so the resume asks only for the rest), and the next read
+    raises HttpError caused by the timeout."""
+    sent = random.Random(13).randbytes(300 * 1024)
+
+    async def script(peer: Peer) -> None:
+        await peer.request()
+        await peer.send(_head(2 * MiB) + sent)
+        await peer.hold()
+
+    async with ScriptedServer(script) as server:
+        response = await within(server.pool(timeout=0.2).get("/stall", server.headers()))
+        buffer = memoryview(bytearray(MiB))
+        count = await within(response.readinto(buffer))
+        assert bytes(buffer[:count]) == sent
+        with pytest.raises(HttpError, match=re.escape("no data for 0.2 s")) as caught:
+            await within(response.readinto(buffer))
+        assert isinstance(caught.value.__cause__, TimeoutError)
+        response.release()
+
+
+@pytest.mark.asyncio
 async def test_a_cancelled_pumped_read_ends_at_once_and_writes_nothing_after() -> None:
     """A 1 MiB read waiting on a silent server (read timeout 30 s) is cancelled: it ends
     within a second, the connection is closed (the server sees the end of the stream),
