@@ -2,10 +2,12 @@
 
 A range's body is received into its buffer and written from it a buffer at a time, so
 every range in flight holds one. At ``chunk_size`` each, 64 files x 16 ranges would hold
-a gigabyte. Instead the run's buffers share a budget, 40 MiB per range of a file
-(``workers_per_file``), 128 MiB at most: a new range gets ``chunk_size`` while plenty
-is left, half of what is left once it runs low, and never less than a floor: half the
-budget's fair share among the ranges the run can have in flight, between 64 KiB and
+4 GiB. Instead the run's buffers share a budget, 40 MiB per range of a file
+(``workers_per_file``), 128 MiB at most: a new range gets ``chunk_size`` or, where the
+run knows how many ranges it can have in flight, its fair share of the budget if that
+is less (else the first ranges take the chunk size and the last ones crawl on the
+floor); half of what is left once the budget runs low; and never less than a floor:
+half the budget's fair share among the ranges the run can have in flight, between 64 KiB and
 256 KiB. Every buffer costs a receive and a write hop to a worker thread, so a range
 starved to a tiny buffer crawls: with a 64 KiB floor the mixed benchmark set (204
 objects, 64 in flight) took 0.86-1.34 s instead of 0.63-0.73 s with 256 KiB. So the
@@ -38,6 +40,7 @@ class BufferBudget:
         budget: int | None = None,
         ranges_per_file: int = 1,
         most_ranges: int | None = None,
+        in_flight: int | None = None,
     ) -> None:
         self._largest = largest
         default = min(BUDGET_BYTES * ranges_per_file, MOST_BYTES)
@@ -46,6 +49,9 @@ class BufferBudget:
         # budget again, so buffers in use stay under 1.5 times the budget.
         share = self._budget // (2 * (most_ranges or 1))
         self.floor = max(SMALLEST_BYTES, min(FLOOR_BYTES, share))
+        # The fair share among the ranges that can be in flight at once, where the run
+        # knows them: the first ranges to start do not take what the last ones need.
+        self._cap = self._budget // in_flight if in_flight else self._budget
         self.in_use = 0
         self._kept: dict[int, list[bytearray]] = {}
         self.kept_bytes = 0
@@ -54,7 +60,8 @@ class BufferBudget:
     def size_for(self, wanted: int) -> Iterator[int]:
         """The buffer size for a range that could use ``wanted`` bytes, while it runs."""
         left = self._budget - self.in_use
-        size = max(min(wanted, self.floor), min(wanted, self._largest, left // 2))
+        cap = self._cap if wanted > self._largest else wanted
+        size = max(min(wanted, self.floor), min(wanted, self._largest, cap, left // 2))
         self.in_use += size
         try:
             yield size

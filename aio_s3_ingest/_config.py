@@ -14,7 +14,10 @@ from .errors import ConfigError
 
 MiB = 1024 * 1024
 DEFAULT_PART_SIZE = 8 * MiB
-DEFAULT_CHUNK_SIZE = 1 * MiB
+# Every buffer filled costs a receive and a write hop to worker threads: 4 objects of
+# 256 MiB, one stream each, took 1.08 s with 1 MiB buffers and 0.89 s with 4 MiB (import
+# included, median of 5); 8 MiB gained nothing more.
+DEFAULT_CHUNK_SIZE = 4 * MiB
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -169,7 +169,15 @@ async def _sync_dataset(
     ``failures``, which keys failed and why)."""
     plan, records = planned
     manifest = LocalManifest(layout.state_dir)
-    context = TransferContext.for_run(config, s3.client, s3.getter, layout, manifest, tally.notify)
+    context = TransferContext.for_run(
+        config,
+        s3.client,
+        s3.getter,
+        layout,
+        manifest,
+        tally.notify,
+        sizes=[item.obj.size for item in plan.to_fetch],
+    )
     await anyio.to_thread.run_sync(manifest.open_journal)
     try:
         if config.processes > 1 and len(plan.to_fetch) > 1:

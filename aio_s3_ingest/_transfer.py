@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import math
 import os
 import pathlib
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -35,6 +35,7 @@ from ._progress import (
     ProgressCallback,
     RetryScheduled,
 )
+from ._ranges import ranges_in_flight, split_ranges
 from ._retry import backoff, describe
 from ._s3errors import s3_errors
 from ._tally import current
@@ -143,8 +144,11 @@ class TransferContext:
         layout: DatasetLayout,
         manifest: LocalManifest,
         notify: ProgressCallback,
+        *,
+        sizes: Sequence[int] = (),
     ) -> TransferContext:
-        """The context of one run (or one worker's share of it) from its configuration."""
+        """The context of one run (or one worker's share of it) from its configuration;
+        ``sizes``, the objects it will fetch if known, let the buffers be shared fairly."""
         return cls(
             client=client,
             getter=getter,
@@ -161,16 +165,9 @@ class TransferContext:
                 config.chunk_size,
                 ranges_per_file=config.workers_per_file,
                 most_ranges=config.max_requests,
+                in_flight=ranges_in_flight(config, sizes),
             ),
         )
-
-
-def split_ranges(size: int, workers: int, part_size: int) -> list[tuple[int, int]]:
-    """Up to ``workers`` contiguous [start, end) ranges of equal length (the last may be
-    shorter), that length never below ``part_size``: small objects stay one range."""
-    parts = max(1, min(workers, size // part_size))
-    step = max(1, math.ceil(size / parts))
-    return [(start, min(start + step, size)) for start in range(0, size, step)] or [(0, 0)]
 
 
 async def fetch_file(ctx: TransferContext, item: WantedFile) -> FileRecord:

@@ -11,6 +11,8 @@ import pytest
 
 import aio_s3_ingest._buffers
 from aio_s3_ingest._buffers import FLOOR_BYTES, SMALLEST_BYTES, BufferBudget
+from aio_s3_ingest._config import IngestConfig
+from aio_s3_ingest._ranges import ranges_in_flight
 from tests._helpers import MakeIngester
 
 MiB = 1024 * 1024
@@ -63,6 +65,53 @@ def test_the_floor_is_the_fair_share_between_the_smallest_and_the_largest_floor(
         sizes = [stack.enter_context(budget.size_for(8 * MiB)) for _ in range(most_ranges)]
         assert min(sizes) == floor
         assert sum(sizes) <= budget_bytes + most_ranges * floor
+
+
+def test_known_ranges_in_flight_share_the_budget_evenly() -> None:
+    """4 files x 8 parts on 128 MiB with 8 MiB chunks: each of the 32 ranges gets its
+    fair 4 MiB, not the first ones the chunk size and the last ones the floor."""
+    budget = BufferBudget(largest=8 * MiB, budget=128 * MiB, most_ranges=512, in_flight=32)
+    with ExitStack() as stack:
+        sizes = [stack.enter_context(budget.size_for(32 * MiB)) for _ in range(32)]
+        assert sizes[:31] == [4 * MiB] * 31
+        assert sizes[31] == 2 * MiB  # what is left, halved: the budget is never exceeded
+    unknown = BufferBudget(largest=8 * MiB, budget=128 * MiB, most_ranges=512)
+    with ExitStack() as stack:
+        sizes = [stack.enter_context(unknown.size_for(32 * MiB)) for _ in range(32)]
+        assert sizes[0] == 8 * MiB
+        assert min(sizes) == unknown.floor < 1 * MiB
+
+
+def test_the_fair_share_does_not_cut_a_body_read_whole() -> None:
+    """An object up to a chunk is read whole into its buffer, held only while it is
+    received: it needs its full size, whatever the share of the streamed ranges."""
+    budget = BufferBudget(largest=4 * MiB, budget=40 * MiB, most_ranges=64, in_flight=64)
+    with budget.size_for(1 * MiB) as whole, budget.size_for(64 * MiB) as streamed:
+        assert whole == 1 * MiB
+        assert streamed == 40 * MiB // 64
+
+
+@pytest.mark.parametrize(
+    ("sizes", "workers", "limit", "expected"),
+    [
+        ([], 8, 64, None),  # not known: no fair share, the budget alone bounds
+        ([256 * MiB] * 4, 8, 64, 32),  # 4 files x 8 parts
+        ([64 * MiB] * 4 + [1 * MiB] * 200, 8, 64, 4 * 8 + 60),  # the 64 largest in flight
+        ([256 * MiB] * 100, 16, 64, 64 * 16),
+        ([1 * MiB] * 10, 1, 64, 10),
+    ],
+)
+def test_ranges_in_flight_counts_the_files_split_into_the_most_ranges(
+    sizes: list[int], workers: int, limit: int, expected: int | None
+) -> None:
+    config = IngestConfig(
+        s3_bucket_name="b",
+        s3_key_prefix="p/",
+        dataset_id="d",
+        workers_per_file=workers,
+        max_concurrent_files=limit,
+    )
+    assert ranges_in_flight(config, sizes) == expected
 
 
 @pytest.mark.asyncio
