@@ -28,11 +28,16 @@ def aio_tuned(kind: str, shaped: bool) -> list[str]:
     one process (a second one measured slower here for the large and mixed sets, 5
     interleaved runs), and ranged GETs per object: eight behind the shaped origin's cap
     per connection (large: 1.33 s against 1.49 s with 16, 4 runs each; mixed alike),
-    two on the plain origin."""
+    two on the plain origin. Behind the cap, 2 MiB buffers instead of the default 4 MiB
+    (large: 1.05 s against 1.12 s, 5 interleaved runs each)."""
     if kind in ("small", "sync"):
         return ["--max-concurrent-files", "128", "--workers-per-file", "1", "--processes", "2"]
-    workers = "8" if shaped else "2"
-    return ["--max-concurrent-files", "64", "--workers-per-file", workers, "--processes", "1"]
+    if shaped:
+        return [
+            *("--max-concurrent-files", "64", "--workers-per-file", "8", "--processes", "1"),
+            *("--chunk-size", str(2 * 1024 * 1024)),
+        ]
+    return ["--max-concurrent-files", "64", "--workers-per-file", "2", "--processes", "1"]
 
 
 def s5cmd_tuned(kind: str, shaped: bool) -> list[str]:

@@ -14,6 +14,7 @@ def main() -> None:
     p.add_argument("--max-concurrent-files", type=int, default=64)
     p.add_argument("--workers-per-file", type=int, default=1)
     p.add_argument("--processes", type=int, default=1)
+    p.add_argument("--chunk-size", type=int, default=None)
     args = p.parse_args()
     dest = Path(args.dest)
     ingester = S3Ingester(
@@ -25,6 +26,7 @@ def main() -> None:
         max_concurrent_files=args.max_concurrent_files,
         workers_per_file=args.workers_per_file,
         processes=args.processes,
+        **({"chunk_size": args.chunk_size} if args.chunk_size else {}),
         manifest_file_name=None,
         endpoint_url=args.endpoint,
     )
