@@ -5,6 +5,7 @@ Every function here is blocking and is called through a worker thread.
 
 from __future__ import annotations
 
+import itertools
 import os
 import pathlib
 import secrets
@@ -34,6 +35,10 @@ class DatasetLayout:
         self.lock_path = self.state_dir / "lock"
         self._real_root = ""
         self._checked_folders: set[pathlib.Path] = set()
+        # Temp names: one random prefix per layout (so per process), then a counter; a
+        # random name per file cost a getrandom call each.
+        self._temp_prefix = secrets.token_hex(8)
+        self._temp_numbers = itertools.count()
 
     def create(self) -> None:
         """Make the dataset, state and temp folders; remember where the root really is."""
@@ -102,7 +107,7 @@ class DatasetLayout:
         self, size: int, *, data: bytes | bytearray | memoryview | None = None
     ) -> pathlib.Path:
         """A fresh temp file holding ``data``, or pre-sized so ranges can land at offsets."""
-        path = self.temp_dir / f"{secrets.token_hex(8)}{TEMP_SUFFIX}"
+        path = self.temp_dir / f"{self._temp_prefix}-{next(self._temp_numbers)}{TEMP_SUFFIX}"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         try:
             if data is None:

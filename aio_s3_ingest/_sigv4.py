@@ -35,6 +35,7 @@ class GetSigner:
         self._region = region
         self._service = service
         self._key_cache: tuple[str, str, bytes] | None = None  # (secret, date, key)
+        self._hosts: dict[str, str] = {}  # Host header by scheme://netloc
 
     def sign(
         self,
@@ -56,16 +57,16 @@ class GetSigner:
         signed["X-Amz-Content-SHA256"] = EMPTY_SHA256
         if credentials.token:
             signed["X-Amz-Security-Token"] = credentials.token
-        parts = urllib.parse.urlsplit(url)
+        origin, path, query_string = self._split(url)
         canonical = {name.lower(): " ".join(value.split()) for name, value in signed.items()}
-        canonical["host"] = host_header(parts)
+        canonical["host"] = origin
         names = sorted(canonical)
         signed_headers = ";".join(names)
         request = "\n".join(
             (
                 "GET",
-                parts.path or "/",
-                "&".join(sorted(parts.query.split("&"))) if parts.query else "",
+                path,
+                "&".join(sorted(query_string.split("&"))) if query_string else "",
                 "".join(f"{name}:{canonical[name]}\n" for name in names),
                 signed_headers,
                 EMPTY_SHA256,
@@ -82,6 +83,17 @@ class GetSigner:
             f"SignedHeaders={signed_headers}, Signature={signature}"
         )
         return signed
+
+    def _split(self, url: str) -> tuple[str, str, str]:
+        """The Host header, path and query of ``url``; the host parsed once per origin
+        (``urlsplit`` per request was a tenth of the loop's time on small objects)."""
+        path_start = url.find("/", url.find("://") + 3)
+        origin = url if path_start < 0 else url[:path_start]
+        host = self._hosts.get(origin)
+        if host is None:
+            host = self._hosts[origin] = host_header(urllib.parse.urlsplit(origin))
+        path, _, query_string = ("/" if path_start < 0 else url[path_start:]).partition("?")
+        return host, path, query_string
 
     def _signing_key(self, secret: str, date: str) -> bytes:
         cached = self._key_cache

@@ -43,6 +43,18 @@ def test_signature_matches_botocore(key: str, base: str, token: str | None) -> N
     assert ours == expected
 
 
+def test_one_signer_signs_for_every_origin_it_is_given() -> None:
+    """The Host header is kept per origin: a signer used for several endpoints in turn
+    signs each as botocore does."""
+    signer = GetSigner("eu-west-1")
+    creds = Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", None)
+    urls = [base + "data/x.bin" for base in HOSTS] + [HOSTS[0] + "y.bin"]
+    for url in urls * 2:
+        expected = _botocore(url, {}, creds, "eu-west-1")
+        when = dt.datetime.strptime(expected["X-Amz-Date"], "%Y%m%dT%H%M%SZ")
+        assert signer.sign(url, {}, creds, when.replace(tzinfo=dt.timezone.utc)) == expected
+
+
 PARAMS = [
     {"list-type": "2", "prefix": "data/", "encoding-type": "url"},
     {"list-type": "2", "prefix": "a b/ü+=&;,~'()!*$@", "encoding-type": "url"},
