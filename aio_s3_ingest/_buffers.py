@@ -7,10 +7,10 @@ every range in flight holds one. At ``chunk_size`` each, 64 files x 16 ranges wo
 run knows how many ranges it can have in flight, its fair share of the budget if that
 is less (else the first ranges take the chunk size and the last ones crawl on the
 floor); half of what is left once the budget runs low; and never less than a floor:
-half the budget's fair share among the ranges the run can have in flight, between 64 KiB and
-256 KiB. Every buffer costs a receive and a write hop to a worker thread, so a range
-starved to a tiny buffer crawls: with a 64 KiB floor the mixed benchmark set (204
-objects, 64 in flight) took 0.86-1.34 s instead of 0.63-0.73 s with 256 KiB. So the
+half the budget's fair share among the requests the run can have in flight, between
+64 KiB and 256 KiB. Every buffer costs a receive and a write hop to a worker thread,
+so a range starved to a tiny buffer crawls: with a 64 KiB floor the mixed benchmark set
+(204 objects, 64 in flight) took 0.86-1.34 s instead of 0.63-0.73 s with 256 KiB. So the
 buffers in use stay below 1.5 times the budget however many ranges are in flight, and
 a run with few of them keeps the full size.
 
