@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import mmap
 import os
 import pathlib
+import sys
 from contextlib import ExitStack
 from typing import Any
 
 import pytest
 
 import aio_s3_ingest._buffers
-from aio_s3_ingest._buffers import FLOOR_BYTES, SMALLEST_BYTES, BufferBudget
+from aio_s3_ingest._buffers import (
+    FLOOR_BYTES,
+    POPULATE_BYTES,
+    SMALLEST_BYTES,
+    BufferBudget,
+    fresh_buffer,
+)
 from aio_s3_ingest._config import IngestConfig
 from aio_s3_ingest._ranges import ranges_in_flight
 from tests._helpers import MakeIngester
@@ -192,3 +200,22 @@ async def test_objects_up_to_a_chunk_land_whole_or_streamed_when_the_budget_is_s
     for key, body in objects.items():
         assert (dataset / key.removeprefix("data/")).read_bytes() == body
     assert list((dataset / ".aio-s3-ingest" / "tmp").iterdir()) == []
+
+
+@pytest.mark.parametrize("size", [1_000, 64 * 1024, POPULATE_BYTES, 3 * MiB + 5])
+def test_fresh_buffers_are_zeroed_writable_and_exactly_sized(size: int) -> None:
+    buffer = fresh_buffer(size)
+    view = memoryview(buffer)
+    assert len(view) == size
+    assert not view.readonly
+    assert view[:64].tobytes() == bytes(min(64, size))
+    assert view[-1] == 0
+    view[-3:] = b"xyz"
+    assert bytes(buffer[-3:]) == b"xyz"
+    view.release()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="MAP_POPULATE is Linux's")
+def test_large_fresh_buffers_are_populated_mappings_small_ones_heap() -> None:
+    assert isinstance(fresh_buffer(POPULATE_BYTES), mmap.mmap)
+    assert isinstance(fresh_buffer(POPULATE_BYTES - 1), bytearray)
