@@ -1,61 +1,133 @@
-"""The one place that builds S3 clients: profile, region, endpoint, signing, pool size."""
+"""The one place that builds S3 clients: profile, region, endpoint, signing, pool size.
+
+A run on the direct path gets its object URL and credentials from botocore
+(:mod:`._resolve`) and opens an aiobotocore client only once it needs one: a HEAD after
+an object changed, or whatever the direct path declines (a redirect to another region).
+Without the direct path the client is opened at the start.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from aiobotocore.config import AioConfig
-from aiobotocore.session import AioSession
-from botocore import UNSIGNED
+import anyio
 from botocore.utils import parse_timestamp as botocore_parse_timestamp
 
 from ._config import IngestConfig
 from ._directget import DirectGetter
-from ._getter import BotocoreGetter, FallbackGetter, Getter, UseBotocore
+from ._getter import Body, FallbackGetter, Getter, UseBotocore
 from ._log import logger
+from ._models import ObjectInfo
+from ._resolve import NO_CREDENTIALS, resolve_endpoint
 from ._s3errors import s3_errors
 from ._throttle import Throttle
 from .errors import CredentialsError
 
 if TYPE_CHECKING:
+    from aiobotocore.session import AioSession
     from types_aiobotocore_s3 import S3Client
 
 # Listing, HEADs and the S3 manifest share the pool with the data GETs.
 _SPARE_CONNECTIONS = 4
 
 
-@dataclass(frozen=True, slots=True)
 class S3Handles:
-    """The botocore client (HEAD, the S3 manifest, and whatever the direct path declines),
-    the getter that fetches object bytes, and the direct path if the run has one."""
+    """The getter that fetches object bytes, the direct path if the run has one, and the
+    aiobotocore client (HEAD, and whatever the direct path declines), opened on demand."""
 
-    client: S3Client
-    getter: Getter
-    direct: DirectGetter | None = None
+    def __init__(self, config: IngestConfig, stack: AsyncExitStack) -> None:
+        self._config = config
+        self._stack = stack
+        self._throttle = Throttle(config.max_requests)
+        self._client: S3Client | None = None
+        self._botocore_getter: Getter | None = None
+        self._opening = anyio.Lock()
+        self.direct: DirectGetter | None = None
+        self.getter: Getter = _LazyBotocoreGetter(self)
+
+    async def client(self) -> S3Client:
+        """The aiobotocore client, opened the first time it is asked for."""
+        if self._client is None:
+            async with self._opening:
+                if self._client is None:
+                    await self._open_botocore()
+        assert self._client is not None
+        return self._client
+
+    async def botocore_getter(self) -> Getter:
+        await self.client()
+        assert self._botocore_getter is not None
+        return self._botocore_getter
+
+    async def _open_botocore(self) -> None:
+        from ._botocoreget import BotocoreGetter  # imports aiobotocore and aiohttp
+
+        with s3_errors(bucket=self._config.s3_bucket_name):
+            session = _aio_session(self._config)
+            if not self._config.anonymous:
+                await _require_credentials(session)
+            client = await self._stack.enter_async_context(_create_client(session, self._config))
+        self._botocore_getter = BotocoreGetter(client, self._config.s3_bucket_name, self._throttle)
+        self._client = client
+
+    async def open_direct(self) -> None:
+        """The direct path, in front of the botocore getter; raises :class:`UseBotocore`
+        where it does not serve."""
+        endpoint = await anyio.to_thread.run_sync(resolve_endpoint, self._config)
+        direct = DirectGetter.create(endpoint, self._config, self._throttle)
+        self.direct = direct
+        self.getter = FallbackGetter(direct, self.getter)
+        self._stack.push_async_callback(self.getter.aclose)
+
+
+class _LazyBotocoreGetter:
+    """The botocore getter, for a run that may never need it."""
+
+    def __init__(self, handles: S3Handles) -> None:
+        self._handles = handles
+
+    async def open(self, obj: ObjectInfo, start: int, end: int) -> Body:
+        getter = await self._handles.botocore_getter()
+        return await getter.open(obj, start, end)
+
+    async def aclose(self) -> None:
+        """The client belongs to the handles' exit stack."""
 
 
 async def open_s3(config: IngestConfig, stack: AsyncExitStack) -> S3Handles:
     """Clients whose pools fit every request the run keeps in flight.
 
-    A new session per call, so credentials changed between runs are picked up.
+    Resolved anew per call, so credentials changed between runs are picked up.
     """
-    with s3_errors(bucket=config.s3_bucket_name):
-        session = AioSession(profile=config.aws_profile_name)
-        session.get_component("response_parser_factory").set_parser_defaults(
-            timestamp_parser=parse_timestamp
-        )
-        if not config.anonymous:
-            await _require_credentials(session)
-        client: S3Client = await stack.enter_async_context(_create_client(session, config))
-        getter, direct = await _open_getter(config, client, session, stack)
-    return S3Handles(client=client, getter=getter, direct=direct)
+    handles = S3Handles(config, stack)
+    if config.direct_get:
+        try:
+            with s3_errors(bucket=config.s3_bucket_name):
+                await handles.open_direct()
+        except UseBotocore as exc:
+            logger.debug("direct GETs unavailable: %s", exc)
+    if handles.direct is None:
+        handles.getter = await handles.botocore_getter()
+    return handles
+
+
+def _aio_session(config: IngestConfig) -> AioSession:
+    from aiobotocore.session import AioSession
+
+    session = AioSession(profile=config.aws_profile_name)
+    session.get_component("response_parser_factory").set_parser_defaults(
+        timestamp_parser=parse_timestamp
+    )
+    return session
 
 
 def _create_client(session: AioSession, config: IngestConfig) -> Any:
+    from aiobotocore.config import AioConfig
+    from botocore import UNSIGNED
+
     client_config = AioConfig(
         max_pool_connections=config.max_requests + _SPARE_CONNECTIONS,
         connect_timeout=config.connect_timeout,
@@ -72,23 +144,6 @@ def _create_client(session: AioSession, config: IngestConfig) -> Any:
     )
 
 
-async def _open_getter(
-    config: IngestConfig, client: S3Client, session: AioSession, stack: AsyncExitStack
-) -> tuple[Getter, DirectGetter | None]:
-    throttle = Throttle(config.max_requests)
-    botocore_getter = BotocoreGetter(client, config.s3_bucket_name, throttle)
-    if not config.direct_get:
-        return botocore_getter, None
-    try:
-        direct = await DirectGetter.create(client, session, config, throttle)
-    except UseBotocore as exc:
-        logger.debug("direct GETs unavailable: %s", exc)
-        return botocore_getter, None
-    getter = FallbackGetter(direct, botocore_getter)
-    stack.push_async_callback(getter.aclose)
-    return getter, direct
-
-
 def parse_timestamp(value: str | int | float) -> dt.datetime:
     """S3's ISO-8601 listing times, parsed without dateutil (most of a listing's CPU)."""
     if isinstance(value, str) and len(value) >= 20 and value[10:11] == "T":
@@ -103,7 +158,4 @@ def parse_timestamp(value: str | int | float) -> dt.datetime:
 async def _require_credentials(session: AioSession) -> None:
     credentials = await session.get_credentials()
     if credentials is None:
-        raise CredentialsError(
-            "no AWS credentials found: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
-            "configure a profile (aws_profile_name), or pass anonymous=True for a public bucket"
-        )
+        raise CredentialsError(NO_CREDENTIALS)

@@ -2,9 +2,9 @@
 
 Through ``get_object`` a small GET costs about a millisecond of CPU (endpoint rules,
 event hooks, user-agent, header and date parsing) before a byte is written. Here the
-object URL comes from botocore once per run (a presigned URL for a probe key gives the
-addressing style and host), each request is signed (:mod:`._sigv4`, checked against
-botocore's signer) with the session's (refreshing) credentials, and S3 errors are
+object URL comes from botocore once per run (:mod:`._resolve`: a presigned URL for a
+probe key gives the addressing style and host), each request is signed (:mod:`._sigv4`,
+checked against botocore's signer) with botocore's (refreshing) credentials, and S3 errors are
 parsed and mapped exactly as the botocore path maps them. Retries follow botocore's
 standard mode: 5xx, throttling and connection errors, jittered exponential backoff,
 ``max_attempts`` in all.
@@ -13,8 +13,6 @@ standard mode: 5xx, throttling and connection errors, jittered exponential backo
 from __future__ import annotations
 
 import asyncio
-import os
-import ssl
 import urllib.parse
 import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING, Any
@@ -26,18 +24,15 @@ from ._http import HttpPool, Response
 from ._models import ObjectInfo
 from ._retry import backoff, describe
 from ._s3errors import is_object_changed, translate
-from ._sigv4 import Credentials, GetSigner, host_header, query
+from ._sigv4 import GetSigner, host_header, query
 from ._tally import THROTTLE_CODES, current
 from ._throttle import Throttle
 from .errors import EndpointError, TransferError
 
 if TYPE_CHECKING:
-    from aiobotocore.session import AioSession
-    from types_aiobotocore_s3 import S3Client
-
     from ._config import IngestConfig
+    from ._resolve import CredentialSource, Endpoint
 
-_PROBE_KEY = "aio-s3-ingest-probe"
 _LISTING_LIMIT = 64 * 1024 * 1024  # a page of 1,000 keys of 1,024 bytes is under 2 MiB
 _RETRY_STATUS = frozenset({500, 502, 503, 504})
 _RETRY_CODES = THROTTLE_CODES | {
@@ -50,7 +45,6 @@ _RETRY_CODES = THROTTLE_CODES | {
 _REGION_CODES = frozenset(
     {"AuthorizationHeaderMalformed", "PermanentRedirect", "TemporaryRedirect"}
 )
-_PROXY_VARIABLES = frozenset({"http_proxy", "https_proxy", "all_proxy"})
 
 
 class _GaveUp(Exception):
@@ -67,7 +61,7 @@ class DirectGetter:
         *,
         bucket: str,
         region: str,
-        credentials: Any | None,
+        credentials: CredentialSource | None,
         max_attempts: int,
         throttle: Throttle,
     ) -> None:
@@ -83,29 +77,24 @@ class DirectGetter:
         self._signer = GetSigner(region)
 
     @classmethod
-    async def create(
-        cls, client: S3Client, session: AioSession, config: IngestConfig, throttle: Throttle
-    ) -> DirectGetter:
-        """Resolve the object URL and the credentials once, through botocore."""
-        _require_no_proxy(client)
-        base_url = await _object_base_url(client, config.s3_bucket_name)
-        credentials = None if config.anonymous else await session.get_credentials()
-        parts = urllib.parse.urlsplit(base_url)
+    def create(cls, endpoint: Endpoint, config: IngestConfig, throttle: Throttle) -> DirectGetter:
+        """A getter on its own connection pool for what botocore resolved."""
+        parts = urllib.parse.urlsplit(endpoint.base_url)
         https = parts.scheme == "https"
         http = HttpPool(
             parts.hostname or "",
             parts.port or (443 if https else 80),
-            tls=_ssl_context(session) if https else None,
+            tls=endpoint.tls,
             limit=config.max_requests,
             connect_timeout=config.connect_timeout,
             read_timeout=config.read_timeout,
         )
         return cls(
             http,
-            base_url,
+            endpoint.base_url,
             bucket=config.s3_bucket_name,
-            region=client.meta.region_name,
-            credentials=credentials,
+            region=endpoint.region,
+            credentials=endpoint.credentials,
             max_attempts=config.max_attempts,
             throttle=throttle,
         )
@@ -170,9 +159,7 @@ class DirectGetter:
     async def _signed(self, url: str, headers: dict[str, str]) -> dict[str, str]:
         if self._credentials is None:
             return headers
-        frozen = await self._credentials.get_frozen_credentials()
-        credentials = Credentials(frozen.access_key, frozen.secret_key, frozen.token)
-        return self._signer.sign(url, headers, credentials)
+        return self._signer.sign(url, headers, await self._credentials.frozen())
 
     async def _error(self, response: Response, key: str | None) -> BaseException:
         """The error to retry on, or raise the one that ends this object."""
@@ -194,33 +181,6 @@ class DirectGetter:
         if key is not None and is_object_changed(error):
             raise ObjectChanged
         raise translate(error, bucket=self._bucket, key=key) from error
-
-
-def _require_no_proxy(client: S3Client) -> None:
-    """Proxies (configured or from the environment) stay botocore's business."""
-    configured = getattr(client.meta.config, "proxies", None)
-    from_env = [name for name in os.environ if name.lower() in _PROXY_VARIABLES]
-    if configured or from_env:
-        raise UseBotocore(f"a proxy is configured ({', '.join(from_env) or 'proxies'})")
-
-
-async def _object_base_url(client: S3Client, bucket: str) -> str:
-    """Everything before the key, in the addressing style botocore chose for this bucket."""
-    url = await client.generate_presigned_url(
-        "get_object", Params={"Bucket": bucket, "Key": _PROBE_KEY}
-    )
-    base = url.split("?", 1)[0]
-    if not base.endswith("/" + _PROBE_KEY):
-        raise UseBotocore(f"unexpected object URL shape {base!r}")
-    return base[: -len(_PROBE_KEY)]
-
-
-def _ssl_context(session: AioSession) -> ssl.SSLContext:
-    """Verify TLS against the same CA bundle botocore would use."""
-    from botocore.httpsession import get_cert_path
-
-    bundle = session.get_config_variable("ca_bundle") or get_cert_path(True)
-    return ssl.create_default_context(cafile=bundle if isinstance(bundle, str) else None)
 
 
 def _parse_error(body: bytes, status: int) -> tuple[str, str]:

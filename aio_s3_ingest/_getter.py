@@ -1,26 +1,19 @@
 """Ranged GETs pinned to an ETag, behind one small interface with two implementations.
 
-:class:`BotocoreGetter` goes through aiobotocore's ``get_object``: every feature of
-botocore, at about a millisecond of CPU per request. :class:`~._directget.DirectGetter`
-signs like botocore and sends on a lean HTTP/1.1 client, for a fraction of that;
-:class:`FallbackGetter` uses it, and switches to botocore for the rest of the run the
-first time it meets something it does not handle (a redirect to another region).
+:class:`~._botocoreget.BotocoreGetter` goes through aiobotocore's ``get_object``: every
+feature of botocore, at about a millisecond of CPU per request.
+:class:`~._directget.DirectGetter` signs like botocore and sends on a lean HTTP/1.1
+client, for a fraction of that; :class:`FallbackGetter` uses it, and switches to botocore
+for the rest of the run the first time it meets something it does not handle (a
+redirect to another region).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
-
-import botocore.exceptions as bce
+from typing import Protocol
 
 from ._log import logger
 from ._models import ObjectInfo
-from ._s3errors import is_object_changed, translate
-from ._tally import count_botocore_requests, requesting
-from ._throttle import Throttle
-
-if TYPE_CHECKING:
-    from types_aiobotocore_s3 import S3Client
 
 
 class ObjectChanged(Exception):
@@ -53,52 +46,6 @@ class Getter(Protocol):
     async def open(self, obj: ObjectInfo, start: int, end: int) -> Body: ...
 
     async def aclose(self) -> None: ...
-
-
-class _BotocoreBody:
-    def __init__(self, response: dict[str, object]) -> None:
-        self._stream = response["Body"]
-        self.content_length = int(response["ContentLength"])  # type: ignore[call-overload]
-
-    async def readinto(self, view: memoryview, /) -> int:
-        data: bytes = await self._stream.read(len(view))  # type: ignore[attr-defined]
-        view[: len(data)] = data
-        return len(data)
-
-    def close(self) -> None:
-        self._stream.close()  # type: ignore[attr-defined]
-
-
-class BotocoreGetter:
-    """GETs through aiobotocore's ``get_object`` (botocore's retries and error parsing)."""
-
-    def __init__(self, client: S3Client, bucket: str, throttle: Throttle) -> None:
-        self._client = client
-        self._bucket = bucket
-        self._throttle = throttle
-        count_botocore_requests(client, throttle)
-
-    async def open(self, obj: ObjectInfo, start: int, end: int) -> Body:
-        try:
-            async with self._throttle.slot():
-                with requesting(obj.key):
-                    response = await self._client.get_object(
-                        Bucket=self._bucket,
-                        Key=obj.key,
-                        IfMatch=obj.etag,
-                        Range=f"bytes={start}-{end - 1}",
-                    )
-        except bce.ClientError as exc:
-            if is_object_changed(exc):
-                raise ObjectChanged from exc
-            raise translate(exc, bucket=self._bucket, key=obj.key) from exc
-        except bce.BotoCoreError as exc:
-            raise translate(exc, bucket=self._bucket, key=obj.key) from exc
-        self._throttle.on_success()
-        return _BotocoreBody(response)  # type: ignore[arg-type]
-
-    async def aclose(self) -> None:
-        """The client belongs to the caller."""
 
 
 class FallbackGetter:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import urllib.parse
 import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING
@@ -9,14 +10,15 @@ from typing import TYPE_CHECKING
 from . import _select
 from ._client import S3Handles, parse_timestamp
 from ._config import IngestConfig
-from ._getter import UseBotocore
+from ._connection import HttpError
+from ._getter import Getter, ObjectChanged, UseBotocore
 from ._log import logger
 from ._models import ObjectInfo, WantedFile
+from ._retry import backoff
 from ._s3errors import s3_errors
+from .errors import ObjectChangedError, TransferError
 
 if TYPE_CHECKING:
-    from types_aiobotocore_s3 import S3Client
-
     from ._directget import DirectGetter
 
 
@@ -32,8 +34,8 @@ async def list_objects(s3: S3Handles, bucket: str, prefix: str) -> list[ObjectIn
         except UseBotocore as exc:
             logger.debug("direct listing declined: %s; listing through botocore", exc)
     objects: list[ObjectInfo] = []
-    paginator = s3.client.get_paginator("list_objects_v2")
     with s3_errors(bucket=bucket, prefix=prefix):
+        paginator = (await s3.client()).get_paginator("list_objects_v2")
         async for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
             objects.extend(
                 ObjectInfo(
@@ -98,7 +100,7 @@ async def wanted_files(s3: S3Handles, config: IngestConfig) -> list[WantedFile]:
     bucket, prefix = config.s3_bucket_name, config.s3_key_prefix
     listed = await list_objects(s3, bucket, prefix)
     base = _select.base_of(prefix)
-    candidates = await _apply_manifest(s3.client, config, listed, base)
+    candidates = await _apply_manifest(s3.getter, config, listed, base)
     wanted = _select.select(candidates, base, config.file_patterns)
     _select.require_matches(wanted, f"s3://{bucket}/{prefix}", config.file_patterns)
     _select.check_safe(wanted)
@@ -107,7 +109,7 @@ async def wanted_files(s3: S3Handles, config: IngestConfig) -> list[WantedFile]:
 
 
 async def _apply_manifest(
-    client: S3Client, config: IngestConfig, listed: list[ObjectInfo], base: str
+    getter: Getter, config: IngestConfig, listed: list[ObjectInfo], base: str
 ) -> list[ObjectInfo]:
     # Redshift's UNLOAD ... MANIFEST writes it at <prefix>manifest, whatever the prefix ends in.
     name = config.manifest_file_name
@@ -116,15 +118,39 @@ async def _apply_manifest(
     if manifest is None:
         return listed
     others = {obj.key: obj for obj in listed if obj.key != manifest.key}
-    body = await _read_object(client, config.s3_bucket_name, manifest)
+    body = await _read_object(getter, manifest, config.max_attempts)
     entries = _select.parse_s3_manifest(manifest.key, body)
     logger.debug("S3 manifest %r lists %d object(s)", manifest.key, len(entries))
     return _select.apply_s3_manifest(manifest.key, entries, others, config.s3_bucket_name)
 
 
-async def _read_object(client: S3Client, bucket: str, obj: ObjectInfo) -> bytes:
-    with s3_errors(bucket=bucket, key=obj.key):
-        response = await client.get_object(Bucket=bucket, Key=obj.key, IfMatch=obj.etag)
-        async with response["Body"] as body:
-            data: bytes = await body.read()
-    return data
+async def _read_object(getter: Getter, obj: ObjectInfo, attempts: int) -> bytes:
+    """The listed object's bytes, on the getter the data GETs use (so the direct path);
+    read again from the start if the body breaks off."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return await _read_once(getter, obj)
+        except ObjectChanged as exc:
+            raise ObjectChangedError(obj.key, "it changed while it was being read") from exc
+        except (ConnectionError, asyncio.TimeoutError) as exc:
+            if attempt == attempts:
+                raise TransferError(obj.key, f"gave up after {attempts} attempt(s): {exc}") from exc
+            await backoff(attempt)
+    raise AssertionError("unreachable")
+
+
+async def _read_once(getter: Getter, obj: ObjectInfo) -> bytes:
+    if not obj.size:
+        return b""
+    data = bytearray(obj.size)
+    view, filled = memoryview(data), 0
+    body = await getter.open(obj, 0, obj.size)
+    try:
+        while filled < obj.size:
+            count = await body.readinto(view[filled:])
+            if count == 0:
+                raise HttpError(f"the body ended at {filled} of {obj.size} bytes")
+            filled += count
+    finally:
+        body.close()
+    return bytes(data)

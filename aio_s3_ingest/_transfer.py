@@ -13,12 +13,11 @@ import errno
 import os
 import pathlib
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 import aiofiles
-import aiohttp
 import anyio
 import botocore.exceptions as bce
 
@@ -52,9 +51,7 @@ _RESUMABLE = (
     bce.ResponseStreamingError,
     bce.IncompleteReadError,
     bce.ReadTimeoutError,
-    aiohttp.ClientPayloadError,
-    aiohttp.ClientConnectionError,
-    ConnectionError,  # includes the direct path's HttpError
+    ConnectionError,  # includes HttpError, which aiohttp's errors in bodies become
     asyncio.TimeoutError,
 )
 
@@ -122,7 +119,7 @@ class _Cursor:
 class TransferContext:
     """What every file of one run shares."""
 
-    client: S3Client
+    client: Callable[[], Awaitable[S3Client]]  # opens aiobotocore on first use
     getter: Getter
     bucket: str
     layout: DatasetLayout
@@ -139,7 +136,7 @@ class TransferContext:
     def for_run(
         cls,
         config: IngestConfig,
-        client: S3Client,
+        client: Callable[[], Awaitable[S3Client]],
         getter: Getter,
         layout: DatasetLayout,
         manifest: LocalManifest,
@@ -393,7 +390,8 @@ def _finalize(
 
 async def _head(ctx: TransferContext, key: str) -> ObjectInfo:
     with s3_errors(bucket=ctx.bucket, key=key):
-        response = await ctx.client.head_object(Bucket=ctx.bucket, Key=key)
+        client = await ctx.client()
+        response = await client.head_object(Bucket=ctx.bucket, Key=key)
     return ObjectInfo(
         key=key,
         size=response["ContentLength"],

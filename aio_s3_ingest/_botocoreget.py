@@ -1,0 +1,72 @@
+"""GETs through aiobotocore, for what the direct path declines; imported only then.
+
+Importing aiobotocore (and aiohttp under it) costs a process about 0.15 s of its start
+and exit here, so a run on the direct path never does.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import aiohttp
+import botocore.exceptions as bce
+
+from ._connection import HttpError
+from ._getter import Body, ObjectChanged
+from ._models import ObjectInfo
+from ._s3errors import is_object_changed, translate
+from ._tally import count_botocore_requests, requesting
+from ._throttle import Throttle
+
+if TYPE_CHECKING:
+    from types_aiobotocore_s3 import S3Client
+
+
+class _BotocoreBody:
+    def __init__(self, response: dict[str, object]) -> None:
+        self._stream = response["Body"]
+        self.content_length = int(response["ContentLength"])  # type: ignore[call-overload]
+
+    async def readinto(self, view: memoryview, /) -> int:
+        try:
+            data: bytes = await self._stream.read(len(view))  # type: ignore[attr-defined]
+        except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError) as exc:
+            # A broken body is resumed like the direct path's (a ConnectionError).
+            raise HttpError(f"the body broke off: {exc}") from exc
+        view[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._stream.close()  # type: ignore[attr-defined]
+
+
+class BotocoreGetter:
+    """GETs through aiobotocore's ``get_object`` (botocore's retries and error parsing)."""
+
+    def __init__(self, client: S3Client, bucket: str, throttle: Throttle) -> None:
+        self._client = client
+        self._bucket = bucket
+        self._throttle = throttle
+        count_botocore_requests(client, throttle)
+
+    async def open(self, obj: ObjectInfo, start: int, end: int) -> Body:
+        try:
+            async with self._throttle.slot():
+                with requesting(obj.key):
+                    response = await self._client.get_object(
+                        Bucket=self._bucket,
+                        Key=obj.key,
+                        IfMatch=obj.etag,
+                        Range=f"bytes={start}-{end - 1}",
+                    )
+        except bce.ClientError as exc:
+            if is_object_changed(exc):
+                raise ObjectChanged from exc
+            raise translate(exc, bucket=self._bucket, key=obj.key) from exc
+        except bce.BotoCoreError as exc:
+            raise translate(exc, bucket=self._bucket, key=obj.key) from exc
+        self._throttle.on_success()
+        return _BotocoreBody(response)  # type: ignore[arg-type]
+
+    async def aclose(self) -> None:
+        """The client belongs to the caller."""
