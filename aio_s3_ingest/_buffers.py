@@ -82,14 +82,25 @@ class BufferBudget:
 
         Nothing may hold on to the view once the block has ended.
         """
-        with self.size_for(wanted) as size:
-            buffer = self._take(size)
-            try:
-                yield memoryview(buffer)
-            finally:
-                self._keep(buffer)
+        with self.lease_for(wanted) as lease:
+            yield lease.view()
 
-    def _take(self, size: int) -> Buffer:
+    @contextlib.contextmanager
+    def lease_for(self, wanted: int) -> Iterator[Lease]:
+        """Like :meth:`buffer_for`, but the buffer is taken on the lease's first
+        :meth:`~Lease.view`: a range sends its GET first, so a fresh buffer is faulted
+        in while the response is on its way (0.35 ms per MiB here), and a range
+        that fails before its body never takes one."""
+        with self.size_for(wanted) as size:
+            lease = Lease(self, size)
+            try:
+                yield lease
+            finally:
+                if lease.buffer is not None:
+                    self._keep(lease.buffer)
+
+    def take(self, size: int) -> Buffer:
+        """A kept buffer of this size, or a fresh one (see :meth:`lease_for`)."""
         kept = self._kept.get(size)
         if kept:
             self.kept_bytes -= size
@@ -124,3 +135,21 @@ def fresh_buffer(size: int) -> Buffer:
         flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | _POPULATE
         return mmap.mmap(-1, size, flags=flags)
     return bytearray(size)
+
+
+class Lease:
+    """A buffer size granted by the budget; the buffer itself once :meth:`view` is called."""
+
+    __slots__ = ("_budget", "_view", "buffer", "size")
+
+    def __init__(self, budget: BufferBudget, size: int) -> None:
+        self._budget = budget
+        self.size = size
+        self.buffer: Buffer | None = None
+        self._view: memoryview | None = None
+
+    def view(self) -> memoryview:
+        if self._view is None:
+            self.buffer = self._budget.take(self.size)
+            self._view = memoryview(self.buffer)
+        return self._view

@@ -21,7 +21,7 @@ import aiofiles
 import anyio
 import botocore.exceptions as bce
 
-from ._buffers import BufferBudget
+from ._buffers import BufferBudget, Lease
 from ._getter import Body, Getter, ObjectChanged
 from ._layout import DatasetLayout, pieces
 from ._log import logger
@@ -80,9 +80,13 @@ class _Sink(Protocol):
 class _MemorySink:
     """A body that fits one buffer, received in place into the bytes then written whole."""
 
-    def __init__(self, data: memoryview) -> None:
-        self.data = data
+    def __init__(self, data: memoryview | Lease) -> None:
+        self._data = data
         self._position = 0
+
+    @property
+    def data(self) -> memoryview:
+        return self._data if isinstance(self._data, memoryview) else self._data.view()
 
     def space(self, size: int, /) -> memoryview:
         return self.data[self._position : self._position + size]
@@ -96,16 +100,16 @@ class _FileSink:
     in one hop to a worker thread (in pieces: see :data:`._layout.WRITE_BYTES`)."""
 
     def __init__(
-        self, handle: aiofiles.threadpool.binary.AsyncBufferedReader, buffer: memoryview
+        self, handle: aiofiles.threadpool.binary.AsyncBufferedReader, lease: Lease
     ) -> None:
         self._handle = handle
-        self._buffer = buffer
+        self._lease = lease
 
     def space(self, size: int, /) -> memoryview:
-        return self._buffer[:size]
+        return self._lease.view()[:size]
 
     async def commit(self, size: int, /) -> None:
-        await self._handle.writelines(pieces(self._buffer[:size]))
+        await self._handle.writelines(pieces(self._lease.view()[:size]))
 
 
 @dataclass(slots=True)
@@ -217,14 +221,14 @@ async def _fetch_one_buffer(
     """An object up to a chunk, received whole into one budgeted buffer and stored like a
     small file: one blocking step instead of the five hops of a streamed range. None if
     the budget is short of its size, as then it must be streamed."""
-    with ctx.buffers.buffer_for(obj.size) as buffer:
-        if len(buffer) < obj.size:
+    with ctx.buffers.lease_for(obj.size) as lease:
+        if lease.size < obj.size:
             return None
-        sink = _MemorySink(buffer)
+        sink = _MemorySink(lease)
         await _read_range(ctx, obj, sink, 0, obj.size)
         # A worker thread's write is waited for even on cancellation: the buffer is
         # reused only once it is done.
-        return await ctx.small_writes.run(lambda: _store_whole(ctx, relpath, obj, buffer))
+        return await ctx.small_writes.run(lambda: _store_whole(ctx, relpath, obj, sink.data))
 
 
 async def _fetch_large(
@@ -275,8 +279,8 @@ async def _fetch_range_to_file(
     try:
         if start:
             await handle.seek(start)
-        with ctx.buffers.buffer_for(end - start) as buffer:
-            await _read_range(ctx, obj, _FileSink(handle, buffer), start, end)
+        with ctx.buffers.lease_for(end - start) as lease:
+            await _read_range(ctx, obj, _FileSink(handle, lease), start, end)
     finally:
         with anyio.CancelScope(shield=True):
             await handle.close()

@@ -219,3 +219,19 @@ def test_fresh_buffers_are_zeroed_writable_and_exactly_sized(size: int) -> None:
 def test_large_fresh_buffers_are_populated_mappings_small_ones_heap() -> None:
     assert isinstance(fresh_buffer(POPULATE_BYTES), mmap.mmap)
     assert isinstance(fresh_buffer(POPULATE_BYTES - 1), bytearray)
+
+
+def test_a_lease_takes_its_buffer_only_when_first_viewed() -> None:
+    """The size is granted at once; the buffer comes on first use, and an unused lease
+    keeps nothing."""
+    budget = BufferBudget(largest=1 * MiB, budget=32 * MiB)
+    with budget.lease_for(1 * MiB) as unused:
+        assert unused.size == 1 * MiB
+        assert budget.in_use == 1 * MiB
+        assert unused.buffer is None
+    assert budget.kept_bytes == 0
+    with budget.lease_for(1 * MiB) as lease:
+        view = lease.view()
+        assert lease.view() is view
+        assert len(view) == 1 * MiB
+    assert budget.kept_bytes == 1 * MiB
