@@ -12,8 +12,10 @@ on plain TCP are received on worker threads instead (:mod:`._pump`).
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 
+from . import _splice
 from ._pump import PUMP_THRESHOLD, ReceivePool
 
 _HEAD_LIMIT = 64 * 1024
@@ -198,6 +200,34 @@ class Connection(asyncio.BufferedProtocol):
             self.closed = True
             self.error = self.error or error
         return count
+
+    def can_splice(self, size: int) -> bool:
+        return _splice.AVAILABLE and self._pumpable(size)
+
+    async def splice_into(self, fd: int, offset: int, count: int, timeout: float | None) -> int:
+        """Up to ``count`` body bytes written to ``fd`` at ``offset``: those already
+        received, else the rest moved by the kernel on a worker thread (:mod:`._splice`);
+        fewer only if the connection ended (0 if nothing came)."""
+        if self._spill:
+            written = min(count, len(self._spill))
+            os.pwrite(fd, memoryview(self._spill)[:written], offset)
+            del self._spill[:written]
+            return written
+        assert self._sock is not None
+        self._pause()
+        self._pumping = True
+        try:
+            moved, error = await self._receiver.splice(self._sock, fd, offset, count, timeout)
+        finally:
+            self._pumping = False
+            if self.closed:
+                self._release_socket()
+        if moved:
+            self.received_any = True
+        if moved < count:
+            self.closed = True
+            self.error = self.error or error
+        return moved
 
     def leftover(self) -> int:
         return len(self._spill)

@@ -10,7 +10,7 @@ redirect to another region).
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from ._log import logger
 from ._models import ObjectInfo
@@ -34,6 +34,17 @@ class Body(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class FileBody(Body, Protocol):
+    """A body the kernel can write to a file itself (:mod:`._splice`)."""
+
+    def can_splice(self, size: int, /) -> bool: ...
+
+    async def splice_into(self, fd: int, offset: int, size: int, /) -> int:
+        """Up to ``size`` bytes into ``fd`` at ``offset``; 0 only at the end of the body."""
+        ...
 
 
 class Getter(Protocol):

@@ -64,6 +64,22 @@ class Response:
         self._remaining -= count
         return count
 
+    def can_splice(self, size: int) -> bool:
+        """Whether :meth:`splice_into` can take the next ``size`` bytes (plain TCP, Linux)."""
+        return self._connection.can_splice(min(size, self._remaining))
+
+    async def splice_into(self, fd: int, offset: int, size: int, /) -> int:
+        """Up to ``size`` body bytes written to the file ``fd`` at ``offset``, without a
+        buffer; at least one, 0 only at the end of the body."""
+        size = min(size, self._remaining)
+        if size == 0:
+            return 0
+        count = await self._connection.splice_into(fd, offset, size, self._pool.read_timeout)
+        if count == 0:
+            raise self._connection.broken(f"with {self._remaining} body bytes still to come")
+        self._remaining -= count
+        return count
+
     async def read(self, size: int, /) -> bytes:
         buffer = bytearray(min(size, self._remaining))
         count = await self.readinto(memoryview(buffer)) if buffer else 0

@@ -20,6 +20,12 @@ import asyncio
 import concurrent.futures
 import contextlib
 import socket
+from collections.abc import Callable
+from typing import Any
+
+from ._splice import splice_to_file
+
+_Received = tuple[int, OSError | None]
 
 # Below this a read stays on the loop: 64 KiB objects measured no faster pumped.
 PUMP_THRESHOLD = 128 * 1024
@@ -44,11 +50,23 @@ class ReceivePool:
         cancellation the socket is shut down and the thread waited for: once this
         returns or raises, nothing writes into ``view`` any more.
         """
+        return await self._run(sock, _receive, sock, view, timeout)
+
+    async def splice(
+        self, sock: socket.socket, fd: int, offset: int, count: int, timeout: float | None
+    ) -> tuple[int, OSError | None]:
+        """Like :meth:`fill`, but the bytes go from the socket to ``fd`` at ``offset``
+        without a buffer (:mod:`._splice`); an error writing the file is raised."""
+        return await self._run(sock, splice_to_file, sock, fd, offset, count, timeout)
+
+    async def _run(
+        self, sock: socket.socket, job_function: Callable[..., _Received], *args: Any
+    ) -> _Received:
         if self._executor is None:
             self._executor = concurrent.futures.ThreadPoolExecutor(
                 self._limit, thread_name_prefix="aio-s3-ingest-recv"
             )
-        job = self._executor.submit(_receive, sock, view, timeout)
+        job = self._executor.submit(job_function, *args)
         try:
             return await asyncio.shield(asyncio.wrap_future(job))
         except asyncio.CancelledError:

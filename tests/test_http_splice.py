@@ -1,0 +1,209 @@
+"""Bodies on plain TCP spliced from the socket to the file (``_splice``): the same bytes,
+errors and timeouts as reads into a buffer, at the offsets asked for, and a file error
+raised as the file's, not as a broken connection."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import os
+import pathlib
+import random
+import re
+import socket
+import struct
+
+import pytest
+
+from aio_s3_ingest import _splice
+from aio_s3_ingest._http import HttpError, Response
+from tests._scripted_server import OK, Peer, Script, ScriptedServer, read_body, replying, within
+
+MiB = 1024 * 1024
+
+pytestmark = pytest.mark.skipif(not _splice.AVAILABLE, reason="splice(2) is Linux's")
+
+
+def _head(length: int) -> bytes:
+    return f"HTTP/1.1 206 Partial Content\r\nContent-Length: {length}\r\n\r\n".encode()
+
+
+def _body_then_ok(body: bytes) -> Script:
+    async def script(peer: Peer) -> None:
+        await peer.request()
+        await peer.send(_head(len(body)) + body)
+        await replying(OK)(peer)
+
+    return script
+
+
+async def _splice_all(response: Response, fd: int, offset: int, step: int) -> int:
+    """Splice the body ``step`` bytes at a time; the count of bytes written."""
+    total = 0
+    while count := await response.splice_into(fd, offset + total, step):
+        total += count
+    return total
+
+
+@pytest.mark.asyncio
+async def test_a_body_lands_byte_exact_at_its_offset_and_the_connection_serves_on(
+    tmp_path: pathlib.Path,
+) -> None:
+    """9 MiB + 7 bytes spliced 4 MiB at a time to offset 1,000 of a file: the bytes before
+    are untouched, the body is exact, and the next GET reuses the connection."""
+    body = random.Random(21).randbytes(9 * MiB + 7)
+    path = tmp_path / "out"
+    path.write_bytes(b"\xaa" * 1000)
+    async with ScriptedServer(_body_then_ok(body)) as server:
+        pool = server.pool()
+        response = await within(pool.get("/large", server.headers()))
+        assert response.can_splice(4 * MiB)
+        fd = os.open(path, os.O_RDWR)
+        try:
+            assert await within(_splice_all(response, fd, 1000, 4 * MiB)) == len(body)
+        finally:
+            os.close(fd)
+        response.release()
+        assert path.read_bytes() == b"\xaa" * 1000 + body
+        second = await within(pool.get("/next", server.headers()))
+        assert await within(read_body(second)) == b"hello"
+        second.release()
+        assert server.connections == 1
+
+
+@pytest.mark.asyncio
+async def test_a_body_cut_short_writes_what_came_then_raises_http_error(
+    tmp_path: pathlib.Path,
+) -> None:
+    sent = random.Random(22).randbytes(300 * 1024)
+    async with ScriptedServer(replying(_head(4 * MiB) + sent, per_connection=1)) as server:
+        response = await within(server.pool().get("/cut", server.headers()))
+        path = tmp_path / "out"
+        fd = os.open(path, os.O_RDWR | os.O_CREAT)
+        try:
+            with pytest.raises(HttpError, match="body bytes still to come"):
+                await within(_splice_all(response, fd, 0, 4 * MiB))
+        finally:
+            os.close(fd)
+        response.release()
+        assert path.read_bytes() == sent
+
+
+@pytest.mark.asyncio
+async def test_a_reset_mid_body_raises_http_error_naming_it(tmp_path: pathlib.Path) -> None:
+    sent = random.Random(23).randbytes(200 * 1024)
+
+    async def script(peer: Peer) -> None:
+        await peer.request()
+        await peer.send(_head(2 * MiB) + sent)
+        await asyncio.sleep(0.05)
+        sock = peer.writer.get_extra_info("socket")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        peer.writer.transport.abort()
+
+    async with ScriptedServer(script) as server:
+        response = await within(server.pool().get("/reset", server.headers()))
+        path = tmp_path / "out"
+        fd = os.open(path, os.O_RDWR | os.O_CREAT)
+        try:
+            with pytest.raises(HttpError, match="body bytes still to come") as raised:
+                await within(_splice_all(response, fd, 0, MiB))
+        finally:
+            os.close(fd)
+        response.release()
+        assert path.read_bytes() == sent
+        assert "reset" in str(raised.value).lower()
+
+
+@pytest.mark.asyncio
+async def test_silence_times_out_and_bytes_before_a_stall_are_kept(tmp_path: pathlib.Path) -> None:
+    """300 KiB then silence: those bytes are written, then the read timeout is raised;
+    with nothing at all, the read timeout too."""
+    sent = random.Random(24).randbytes(300 * 1024)
+
+    async def script(peer: Peer) -> None:
+        await peer.request()
+        await peer.send(_head(2 * MiB) + sent)
+        await peer.hold()
+
+    async with ScriptedServer(script) as server:
+        response = await within(server.pool(timeout=0.2).get("/stall", server.headers()))
+        fd = os.open(tmp_path / "out", os.O_RDWR | os.O_CREAT)
+        try:
+            total = 0
+            while total < len(sent):  # what came with the head is written first
+                total += await within(response.splice_into(fd, total, MiB))
+            # The head may have brought every byte sent (then the wait itself times
+            # out) or not (then the bytes are returned, and the connection is broken).
+            silence = re.escape("no data for 0.2 s")
+            with pytest.raises((HttpError, asyncio.TimeoutError), match=silence):
+                await within(response.splice_into(fd, total, MiB))
+        finally:
+            os.close(fd)
+        response.release()
+        assert (tmp_path / "out").read_bytes() == sent
+
+    async def silent(peer: Peer) -> None:
+        await peer.request()
+        await peer.send(_head(2 * MiB))
+        await peer.hold()
+
+    async with ScriptedServer(silent) as server:
+        response = await within(server.pool(timeout=0.2).get("/silent", server.headers()))
+        fd = os.open(tmp_path / "empty", os.O_RDWR | os.O_CREAT)
+        try:
+            with pytest.raises(asyncio.TimeoutError, match=re.escape("no data for 0.2 s")):
+                await within(response.splice_into(fd, 0, MiB))
+        finally:
+            os.close(fd)
+        response.release()
+
+
+@pytest.mark.asyncio
+async def test_a_cancelled_splice_ends_at_once_and_writes_nothing_after(
+    tmp_path: pathlib.Path,
+) -> None:
+    seen_eof = asyncio.Event()
+
+    async def script(peer: Peer) -> None:
+        await peer.request()
+        await peer.send(_head(2 * MiB))
+        await peer.reader.read()  # returns at the client's end of stream
+        seen_eof.set()
+        peer.writer.write(b"x" * 256 * 1024)
+
+    async with ScriptedServer(script) as server:
+        response = await within(server.pool(timeout=30).get("/hold", server.headers()))
+        fd = os.open(tmp_path / "out", os.O_RDWR | os.O_CREAT)
+        try:
+            task = asyncio.ensure_future(response.splice_into(fd, 0, MiB))
+            await asyncio.sleep(0.2)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await within(task, seconds=1)
+            response.release()
+            await within(seen_eof.wait(), seconds=5)
+            await asyncio.sleep(0.1)
+        finally:
+            os.close(fd)
+        assert (tmp_path / "out").read_bytes() == b""
+
+
+@pytest.mark.asyncio
+async def test_a_file_that_cannot_be_written_raises_the_file_error(tmp_path: pathlib.Path) -> None:
+    """A descriptor open for reading only: the OSError is the file's (EBADF), not an
+    HttpError, so the transfer reports the file instead of retrying the connection."""
+    body = random.Random(25).randbytes(2 * MiB)
+    path = tmp_path / "read-only"
+    path.write_bytes(b"")
+    async with ScriptedServer(_body_then_ok(body)) as server:
+        response = await within(server.pool().get("/large", server.headers()))
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            with pytest.raises(OSError, match="Bad file descriptor") as raised:
+                await within(_splice_all(response, fd, 0, MiB))
+        finally:
+            os.close(fd)
+        response.release()
+        assert not isinstance(raised.value, HttpError)
+        assert raised.value.errno == errno.EBADF
