@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+from collections.abc import Coroutine
 
 from . import _splice
 from ._pump import PUMP_THRESHOLD, ReceivePool
@@ -186,17 +187,25 @@ class Connection(asyncio.BufferedProtocol):
         """All of ``view`` received on a worker thread (see :mod:`._pump`), the
         transport's reading paused meanwhile; fewer bytes if the connection ended."""
         assert self._sock is not None
+        job = self._receiver.fill(self._sock, view, timeout)
+        return await self._on_thread(job, len(view))
+
+    async def _on_thread(
+        self, job: Coroutine[None, None, tuple[int, OSError | None]], wanted: int
+    ) -> int:
+        """Run a receive thread's ``job`` while the transport's reading is paused; a
+        count short of ``wanted`` means the connection ended (its error is kept)."""
         self._pause()
         self._pumping = True
         try:
-            count, error = await self._receiver.fill(self._sock, view, timeout)
+            count, error = await job
         finally:
             self._pumping = False
             if self.closed:
                 self._release_socket()
         if count:
             self.received_any = True
-        if count < len(view):
+        if count < wanted:
             self.closed = True
             self.error = self.error or error
         return count
@@ -214,20 +223,8 @@ class Connection(asyncio.BufferedProtocol):
             del self._spill[:written]
             return written
         assert self._sock is not None
-        self._pause()
-        self._pumping = True
-        try:
-            moved, error = await self._receiver.splice(self._sock, fd, offset, count, timeout)
-        finally:
-            self._pumping = False
-            if self.closed:
-                self._release_socket()
-        if moved:
-            self.received_any = True
-        if moved < count:
-            self.closed = True
-            self.error = self.error or error
-        return moved
+        job = self._receiver.splice(self._sock, fd, offset, count, timeout)
+        return await self._on_thread(job, count)
 
     def leftover(self) -> int:
         return len(self._spill)

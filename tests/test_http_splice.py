@@ -5,6 +5,7 @@ raised as the file's, not as a broken connection."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import os
 import pathlib
@@ -12,6 +13,7 @@ import random
 import re
 import socket
 import struct
+from collections.abc import Iterator
 
 import pytest
 
@@ -37,6 +39,15 @@ def _body_then_ok(body: bytes) -> Script:
     return script
 
 
+@contextlib.contextmanager
+def _opened(path: pathlib.Path, flags: int) -> Iterator[int]:
+    fd = os.open(path, flags)
+    try:
+        yield fd
+    finally:
+        os.close(fd)
+
+
 async def _splice_all(response: Response, fd: int, offset: int, step: int) -> int:
     """Splice the body ``step`` bytes at a time; the count of bytes written."""
     total = 0
@@ -58,11 +69,8 @@ async def test_a_body_lands_byte_exact_at_its_offset_and_the_connection_serves_o
         pool = server.pool()
         response = await within(pool.get("/large", server.headers()))
         assert response.can_splice(4 * MiB)
-        fd = os.open(path, os.O_RDWR)
-        try:
+        with _opened(path, os.O_RDWR) as fd:
             assert await within(_splice_all(response, fd, 1000, 4 * MiB)) == len(body)
-        finally:
-            os.close(fd)
         response.release()
         assert path.read_bytes() == b"\xaa" * 1000 + body
         second = await within(pool.get("/next", server.headers()))
@@ -79,12 +87,11 @@ async def test_a_body_cut_short_writes_what_came_then_raises_http_error(
     async with ScriptedServer(replying(_head(4 * MiB) + sent, per_connection=1)) as server:
         response = await within(server.pool().get("/cut", server.headers()))
         path = tmp_path / "out"
-        fd = os.open(path, os.O_RDWR | os.O_CREAT)
-        try:
-            with pytest.raises(HttpError, match="body bytes still to come"):
-                await within(_splice_all(response, fd, 0, 4 * MiB))
-        finally:
-            os.close(fd)
+        with (
+            _opened(path, os.O_RDWR | os.O_CREAT) as fd,
+            pytest.raises(HttpError, match="body bytes still to come"),
+        ):
+            await within(_splice_all(response, fd, 0, 4 * MiB))
         response.release()
         assert path.read_bytes() == sent
 
@@ -104,12 +111,11 @@ async def test_a_reset_mid_body_raises_http_error_naming_it(tmp_path: pathlib.Pa
     async with ScriptedServer(script) as server:
         response = await within(server.pool().get("/reset", server.headers()))
         path = tmp_path / "out"
-        fd = os.open(path, os.O_RDWR | os.O_CREAT)
-        try:
-            with pytest.raises(HttpError, match="body bytes still to come") as raised:
-                await within(_splice_all(response, fd, 0, MiB))
-        finally:
-            os.close(fd)
+        with (
+            _opened(path, os.O_RDWR | os.O_CREAT) as fd,
+            pytest.raises(HttpError, match="body bytes still to come") as raised,
+        ):
+            await within(_splice_all(response, fd, 0, MiB))
         response.release()
         assert path.read_bytes() == sent
         assert "reset" in str(raised.value).lower()
@@ -128,8 +134,7 @@ async def test_silence_times_out_and_bytes_before_a_stall_are_kept(tmp_path: pat
 
     async with ScriptedServer(script) as server:
         response = await within(server.pool(timeout=0.2).get("/stall", server.headers()))
-        fd = os.open(tmp_path / "out", os.O_RDWR | os.O_CREAT)
-        try:
+        with _opened(tmp_path / "out", os.O_RDWR | os.O_CREAT) as fd:
             total = 0
             while total < len(sent):  # what came with the head is written first
                 total += await within(response.splice_into(fd, total, MiB))
@@ -138,8 +143,6 @@ async def test_silence_times_out_and_bytes_before_a_stall_are_kept(tmp_path: pat
             silence = re.escape("no data for 0.2 s")
             with pytest.raises((HttpError, asyncio.TimeoutError), match=silence):
                 await within(response.splice_into(fd, total, MiB))
-        finally:
-            os.close(fd)
         response.release()
         assert (tmp_path / "out").read_bytes() == sent
 
@@ -150,12 +153,11 @@ async def test_silence_times_out_and_bytes_before_a_stall_are_kept(tmp_path: pat
 
     async with ScriptedServer(silent) as server:
         response = await within(server.pool(timeout=0.2).get("/silent", server.headers()))
-        fd = os.open(tmp_path / "empty", os.O_RDWR | os.O_CREAT)
-        try:
-            with pytest.raises(asyncio.TimeoutError, match=re.escape("no data for 0.2 s")):
-                await within(response.splice_into(fd, 0, MiB))
-        finally:
-            os.close(fd)
+        with (
+            _opened(tmp_path / "empty", os.O_RDWR | os.O_CREAT) as fd,
+            pytest.raises(asyncio.TimeoutError, match=re.escape("no data for 0.2 s")),
+        ):
+            await within(response.splice_into(fd, 0, MiB))
         response.release()
 
 
@@ -174,8 +176,7 @@ async def test_a_cancelled_splice_ends_at_once_and_writes_nothing_after(
 
     async with ScriptedServer(script) as server:
         response = await within(server.pool(timeout=30).get("/hold", server.headers()))
-        fd = os.open(tmp_path / "out", os.O_RDWR | os.O_CREAT)
-        try:
+        with _opened(tmp_path / "out", os.O_RDWR | os.O_CREAT) as fd:
             task = asyncio.ensure_future(response.splice_into(fd, 0, MiB))
             await asyncio.sleep(0.2)
             task.cancel()
@@ -184,8 +185,6 @@ async def test_a_cancelled_splice_ends_at_once_and_writes_nothing_after(
             response.release()
             await within(seen_eof.wait(), seconds=5)
             await asyncio.sleep(0.1)
-        finally:
-            os.close(fd)
         assert (tmp_path / "out").read_bytes() == b""
 
 
@@ -198,12 +197,11 @@ async def test_a_file_that_cannot_be_written_raises_the_file_error(tmp_path: pat
     path.write_bytes(b"")
     async with ScriptedServer(_body_then_ok(body)) as server:
         response = await within(server.pool().get("/large", server.headers()))
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            with pytest.raises(OSError, match="Bad file descriptor") as raised:
-                await within(_splice_all(response, fd, 0, MiB))
-        finally:
-            os.close(fd)
+        with (
+            _opened(path, os.O_RDONLY) as fd,
+            pytest.raises(OSError, match="Bad file descriptor") as raised,
+        ):
+            await within(_splice_all(response, fd, 0, MiB))
         response.release()
         assert not isinstance(raised.value, HttpError)
         assert raised.value.errno == errno.EBADF
