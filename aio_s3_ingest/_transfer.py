@@ -15,15 +15,15 @@ import pathlib
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 import aiofiles
 import anyio
 import botocore.exceptions as bce
 
-from ._buffers import BufferBudget, Lease
-from ._getter import Body, Getter, ObjectChanged
-from ._layout import DatasetLayout, pieces
+from ._buffers import BufferBudget
+from ._getter import Body, FileBody, Getter, ObjectChanged
+from ._layout import DatasetLayout
 from ._log import logger
 from ._manifest import LocalManifest
 from ._models import FileRecord, ObjectInfo, WantedFile
@@ -37,6 +37,7 @@ from ._progress import (
 from ._ranges import ranges_in_flight, split_ranges
 from ._retry import backoff, describe
 from ._s3errors import s3_errors
+from ._sinks import FileSink, MemorySink, Sink
 from ._tally import current
 from ._writes import SmallWrites
 from .errors import IngestError, IntegrityError, ObjectChangedError, TransferError
@@ -65,51 +66,6 @@ WHOLE_IN_MEMORY_LIMIT = 256 * 1024
 
 class _ShortBody(Exception):
     """The body ended before the bytes announced for the range."""
-
-
-class _Sink(Protocol):
-    """Where a body's bytes go: the body is read straight into ``space(n)`` (at most
-    ``n`` bytes, fewer if the sink's buffer is smaller), then ``commit(n)`` takes the
-    first ``n`` bytes of it."""
-
-    def space(self, size: int, /) -> memoryview: ...
-
-    async def commit(self, size: int, /) -> None: ...
-
-
-class _MemorySink:
-    """A body that fits one buffer, received in place into the bytes then written whole."""
-
-    def __init__(self, data: memoryview | Lease) -> None:
-        self._data = data
-        self._position = 0
-
-    @property
-    def data(self) -> memoryview:
-        return self._data if isinstance(self._data, memoryview) else self._data.view()
-
-    def space(self, size: int, /) -> memoryview:
-        return self.data[self._position : self._position + size]
-
-    async def commit(self, size: int, /) -> None:
-        self._position += size
-
-
-class _FileSink:
-    """One reused buffer per range; each filled buffer is written at the handle's position,
-    in one hop to a worker thread (in pieces: see :data:`._layout.WRITE_BYTES`)."""
-
-    def __init__(
-        self, handle: aiofiles.threadpool.binary.AsyncBufferedReader, lease: Lease
-    ) -> None:
-        self._handle = handle
-        self._lease = lease
-
-    def space(self, size: int, /) -> memoryview:
-        return self._lease.view()[:size]
-
-    async def commit(self, size: int, /) -> None:
-        await self._handle.writelines(pieces(self._lease.view()[:size]))
 
 
 @dataclass(slots=True)
@@ -210,7 +166,7 @@ async def _fetch_version(ctx: TransferContext, relpath: str, obj: ObjectInfo) ->
 async def _fetch_small(ctx: TransferContext, relpath: str, obj: ObjectInfo) -> FileRecord:
     """One GET into memory, then one blocking step writes and renames it (see
     :mod:`._writes` for where it runs)."""
-    sink = _MemorySink(memoryview(bytearray(obj.size)))
+    sink = MemorySink(memoryview(bytearray(obj.size)))
     await _read_range(ctx, obj, sink, 0, obj.size)
     return await ctx.small_writes.run(lambda: _store_whole(ctx, relpath, obj, sink.data))
 
@@ -224,7 +180,7 @@ async def _fetch_one_buffer(
     with ctx.buffers.lease_for(obj.size) as lease:
         if lease.size < obj.size:
             return None
-        sink = _MemorySink(lease)
+        sink = MemorySink(lease)
         await _read_range(ctx, obj, sink, 0, obj.size)
         # A worker thread's write is waited for even on cancellation: the buffer is
         # reused only once it is done.
@@ -280,14 +236,14 @@ async def _fetch_range_to_file(
         if start:
             await handle.seek(start)
         with ctx.buffers.lease_for(end - start) as lease:
-            await _read_range(ctx, obj, _FileSink(handle, lease), start, end)
+            await _read_range(ctx, obj, FileSink(handle, lease, start), start, end)
     finally:
         with anyio.CancelScope(shield=True):
             await handle.close()
 
 
 async def _read_range(
-    ctx: TransferContext, obj: ObjectInfo, sink: _Sink, start: int, end: int
+    ctx: TransferContext, obj: ObjectInfo, sink: Sink, start: int, end: int
 ) -> None:
     """Bytes [start, end) into ``sink`` in order, resuming a broken body where it stopped.
 
@@ -312,7 +268,7 @@ async def _read_range(
 
 
 async def _stream(
-    ctx: TransferContext, obj: ObjectInfo, sink: _Sink, cursor: _Cursor, end: int
+    ctx: TransferContext, obj: ObjectInfo, sink: Sink, cursor: _Cursor, end: int
 ) -> None:
     """One ranged GET pinned to the listed ETag, its body written chunk by chunk."""
     body = await ctx.getter.open(obj, cursor.offset, end)
@@ -323,13 +279,17 @@ async def _stream(
                 obj.key, f"asked for {expected} bytes, S3 announced {body.content_length}"
             )
         while cursor.offset < end:
-            await _fill(ctx, obj, body, sink, cursor, min(ctx.chunk_size, end - cursor.offset))
+            size = min(ctx.chunk_size, end - cursor.offset)
+            if isinstance(sink, FileSink) and isinstance(body, FileBody) and body.can_splice(size):
+                await _commit_spliced(ctx, obj, cursor, await sink.splice(body, size))
+            else:
+                await _fill(ctx, obj, body, sink, cursor, size)
     finally:
         body.close()
 
 
 async def _fill(
-    ctx: TransferContext, obj: ObjectInfo, body: Body, sink: _Sink, cursor: _Cursor, size: int
+    ctx: TransferContext, obj: ObjectInfo, body: Body, sink: Sink, cursor: _Cursor, size: int
 ) -> None:
     """Fill the sink's space (up to ``size`` bytes) and commit it; if the body breaks,
     commit what did arrive first, so the resume asks only for the rest."""
@@ -349,8 +309,15 @@ async def _fill(
     await _commit(ctx, obj, sink, cursor, filled)
 
 
+async def _commit_spliced(
+    ctx: TransferContext, obj: ObjectInfo, cursor: _Cursor, size: int
+) -> None:
+    cursor.offset += size
+    ctx.notify(BytesReceived(key=obj.key, nbytes=size))
+
+
 async def _commit(
-    ctx: TransferContext, obj: ObjectInfo, sink: _Sink, cursor: _Cursor, size: int
+    ctx: TransferContext, obj: ObjectInfo, sink: Sink, cursor: _Cursor, size: int
 ) -> None:
     await sink.commit(size)
     cursor.offset += size
