@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
+import struct
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -117,6 +119,48 @@ def replying(response: bytes, *, per_connection: int | None = None) -> Script:
         while (per_connection is None or answered < per_connection) and await peer.request():
             await peer.send(response)
             answered += 1
+
+    return script
+
+
+def partial_head(length: int) -> bytes:
+    """A 206 response head announcing ``length`` body bytes."""
+    return f"HTTP/1.1 206 Partial Content\r\nContent-Length: {length}\r\n\r\n".encode()
+
+
+def body_then_ok(body: bytes) -> Script:
+    """Answer the first GET with ``body``, every later one with OK, on one connection."""
+
+    async def script(peer: Peer) -> None:
+        await peer.request()
+        await peer.send(partial_head(len(body)) + body)
+        await replying(OK)(peer)
+
+    return script
+
+
+def sending_then_reset(data: bytes, pause: float = 0.05) -> Script:
+    """Answer the first request with ``data``, then reset the connection (RST) ``pause``
+    seconds later, so the client has taken every byte sent."""
+
+    async def script(peer: Peer) -> None:
+        await peer.request()
+        await peer.send(data)
+        await asyncio.sleep(pause)
+        sock = peer.writer.get_extra_info("socket")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        peer.writer.transport.abort()
+
+    return script
+
+
+def sending_then_holding(data: bytes) -> Script:
+    """Answer the first request with ``data``, then keep the connection open and silent."""
+
+    async def script(peer: Peer) -> None:
+        await peer.request()
+        await peer.send(data)
+        await peer.hold()
 
     return script
 

@@ -8,8 +8,6 @@ import asyncio
 import hashlib
 import random
 import re
-import socket
-import struct
 import threading
 
 import pytest
@@ -18,31 +16,18 @@ import aio_s3_ingest._pump
 from aio_s3_ingest._http import HttpError
 from aio_s3_ingest._pump import PUMP_THRESHOLD
 from tests._scripted_server import (
-    OK,
     Peer,
-    Script,
     ScriptedServer,
+    body_then_ok,
+    partial_head,
     read_body,
     replying,
+    sending_then_holding,
+    sending_then_reset,
     within,
 )
 
 MiB = 1024 * 1024
-
-
-def _head(length: int) -> bytes:
-    return f"HTTP/1.1 206 Partial Content\r\nContent-Length: {length}\r\n\r\n".encode()
-
-
-def _body_then_ok(body: bytes) -> Script:
-    """Answer the first GET with ``body``, every later one with OK, on one connection."""
-
-    async def script(peer: Peer) -> None:
-        await peer.request()
-        await peer.send(_head(len(body)) + body)
-        await replying(OK)(peer)
-
-    return script
 
 
 def _receive_threads() -> set[str]:
@@ -58,7 +43,7 @@ async def test_a_large_body_read_a_mebibyte_at_a_time_arrives_byte_exact_on_work
     transport paused meanwhile) serves the next GET."""
     body = random.Random(11).randbytes(8 * MiB + 5)
 
-    async with ScriptedServer(_body_then_ok(body)) as server:
+    async with ScriptedServer(body_then_ok(body)) as server:
         pool = server.pool()
         response = await within(pool.get("/large", server.headers()))
         buffer = memoryview(bytearray(MiB))
@@ -82,7 +67,7 @@ async def test_a_body_cut_short_on_the_pump_path_returns_its_bytes_then_raises()
     """Content-Length 4 MiB, but 300 KiB and a close: the first read returns exactly those
     bytes, the next raises HttpError (a ConnectionError, so the transfer resumes)."""
     sent = random.Random(12).randbytes(300 * 1024)
-    async with ScriptedServer(replying(_head(4 * MiB) + sent, per_connection=1)) as server:
+    async with ScriptedServer(replying(partial_head(4 * MiB) + sent, per_connection=1)) as server:
         pool = server.pool()
         response = await within(pool.get("/cut", server.headers()))
         buffer = memoryview(bytearray(MiB))
@@ -99,15 +84,7 @@ async def test_a_reset_mid_body_on_the_pump_path_raises_http_error_naming_the_re
     reads return exactly those bytes, then raise HttpError whose message names the reset."""
     sent = random.Random(13).randbytes(200 * 1024)
 
-    async def script(peer: Peer) -> None:
-        await peer.request()
-        await peer.send(_head(2 * MiB) + sent)
-        await asyncio.sleep(0.05)
-        sock = peer.writer.get_extra_info("socket")
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        peer.writer.transport.abort()
-
-    async with ScriptedServer(script) as server:
+    async with ScriptedServer(sending_then_reset(partial_head(2 * MiB) + sent)) as server:
         response = await within(server.pool().get("/reset", server.headers()))
         buffer = memoryview(bytearray(MiB))
         received = bytearray()
@@ -129,12 +106,9 @@ async def test_silence_on_the_pump_path_raises_the_read_timeout() -> None:
     """Head and 10 body bytes, then silence with the socket open: a 1 MiB read times out
     after read_timeout (0.2 s) with the same error as on the loop."""
 
-    async def script(peer: Peer) -> None:
-        await peer.request()
-        await peer.send(_head(2 * MiB) + b"0123456789")
-        await peer.hold()
-
-    async with ScriptedServer(script) as server:
+    async with ScriptedServer(
+        sending_then_holding(partial_head(2 * MiB) + b"0123456789")
+    ) as server:
         response = await within(server.pool(timeout=0.2).get("/stall", server.headers()))
         buffer = memoryview(bytearray(MiB))
         assert await within(response.readinto(buffer[:10])) == 10  # small: on the loop
@@ -150,12 +124,7 @@ async def test_bytes_received_before_a_stall_are_kept() -> None:
     raises HttpError caused by the timeout."""
     sent = random.Random(13).randbytes(300 * 1024)
 
-    async def script(peer: Peer) -> None:
-        await peer.request()
-        await peer.send(_head(2 * MiB) + sent)
-        await peer.hold()
-
-    async with ScriptedServer(script) as server:
+    async with ScriptedServer(sending_then_holding(partial_head(2 * MiB) + sent)) as server:
         response = await within(server.pool(timeout=0.2).get("/stall", server.headers()))
         buffer = memoryview(bytearray(MiB))
         count = await within(response.readinto(buffer))
@@ -175,7 +144,7 @@ async def test_a_cancelled_pumped_read_ends_at_once_and_writes_nothing_after() -
 
     async def script(peer: Peer) -> None:
         await peer.request()
-        await peer.send(_head(2 * MiB))
+        await peer.send(partial_head(2 * MiB))
         await peer.reader.read()  # returns at the client's end of stream
         seen_eof.set()
         peer.writer.write(b"x" * PUMP_THRESHOLD)
@@ -206,7 +175,7 @@ async def test_a_platform_without_the_low_water_mark_still_pumps_byte_exact(
     monkeypatch.setattr(aio_s3_ingest._pump, "_RCVLOWAT", option)
     body = random.Random(14).randbytes(3 * MiB + 1)
 
-    async with ScriptedServer(_body_then_ok(body)) as server:
+    async with ScriptedServer(body_then_ok(body)) as server:
         pool = server.pool()
         response = await within(pool.get("/large", server.headers()))
         received = await within(read_body(response, chunk=MiB))
@@ -226,7 +195,7 @@ async def test_a_trickle_below_the_low_water_mark_is_not_silence() -> None:
 
     async def script(peer: Peer) -> None:
         await peer.request()
-        await peer.send(_head(MiB))
+        await peer.send(partial_head(MiB))
         for piece in pieces:
             await asyncio.sleep(0.15)
             await peer.send(piece)

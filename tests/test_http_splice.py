@@ -11,8 +11,6 @@ import os
 import pathlib
 import random
 import re
-import socket
-import struct
 from collections.abc import Iterator
 from typing import Any
 
@@ -23,24 +21,21 @@ from aio_s3_ingest import _splice
 from aio_s3_ingest._http import HttpError, Response
 from tests._helpers import MakeIngester
 from tests._proxy import FaultProxy, proxy_fixture  # noqa: F401
-from tests._scripted_server import OK, Peer, Script, ScriptedServer, read_body, replying, within
+from tests._scripted_server import (
+    Peer,
+    ScriptedServer,
+    body_then_ok,
+    partial_head,
+    read_body,
+    replying,
+    sending_then_holding,
+    sending_then_reset,
+    within,
+)
 
 MiB = 1024 * 1024
 
 pytestmark = pytest.mark.skipif(not _splice.AVAILABLE, reason="splice(2) is Linux's")
-
-
-def _head(length: int) -> bytes:
-    return f"HTTP/1.1 206 Partial Content\r\nContent-Length: {length}\r\n\r\n".encode()
-
-
-def _body_then_ok(body: bytes) -> Script:
-    async def script(peer: Peer) -> None:
-        await peer.request()
-        await peer.send(_head(len(body)) + body)
-        await replying(OK)(peer)
-
-    return script
 
 
 @contextlib.contextmanager
@@ -69,7 +64,7 @@ async def test_a_body_lands_byte_exact_at_its_offset_and_the_connection_serves_o
     body = random.Random(21).randbytes(9 * MiB + 7)
     path = tmp_path / "out"
     path.write_bytes(b"\xaa" * 1000)
-    async with ScriptedServer(_body_then_ok(body)) as server:
+    async with ScriptedServer(body_then_ok(body)) as server:
         pool = server.pool()
         response = await within(pool.get("/large", server.headers()))
         assert response.can_splice(4 * MiB)
@@ -88,7 +83,7 @@ async def test_a_body_cut_short_writes_what_came_then_raises_http_error(
     tmp_path: pathlib.Path,
 ) -> None:
     sent = random.Random(22).randbytes(300 * 1024)
-    async with ScriptedServer(replying(_head(4 * MiB) + sent, per_connection=1)) as server:
+    async with ScriptedServer(replying(partial_head(4 * MiB) + sent, per_connection=1)) as server:
         response = await within(server.pool().get("/cut", server.headers()))
         path = tmp_path / "out"
         with (
@@ -104,15 +99,7 @@ async def test_a_body_cut_short_writes_what_came_then_raises_http_error(
 async def test_a_reset_mid_body_raises_http_error_naming_it(tmp_path: pathlib.Path) -> None:
     sent = random.Random(23).randbytes(200 * 1024)
 
-    async def script(peer: Peer) -> None:
-        await peer.request()
-        await peer.send(_head(2 * MiB) + sent)
-        await asyncio.sleep(0.05)
-        sock = peer.writer.get_extra_info("socket")
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        peer.writer.transport.abort()
-
-    async with ScriptedServer(script) as server:
+    async with ScriptedServer(sending_then_reset(partial_head(2 * MiB) + sent)) as server:
         response = await within(server.pool().get("/reset", server.headers()))
         path = tmp_path / "out"
         with (
@@ -131,12 +118,7 @@ async def test_silence_times_out_and_bytes_before_a_stall_are_kept(tmp_path: pat
     with nothing at all, the read timeout too."""
     sent = random.Random(24).randbytes(300 * 1024)
 
-    async def script(peer: Peer) -> None:
-        await peer.request()
-        await peer.send(_head(2 * MiB) + sent)
-        await peer.hold()
-
-    async with ScriptedServer(script) as server:
+    async with ScriptedServer(sending_then_holding(partial_head(2 * MiB) + sent)) as server:
         response = await within(server.pool(timeout=0.2).get("/stall", server.headers()))
         with _opened(tmp_path / "out", os.O_RDWR | os.O_CREAT) as fd:
             total = 0
@@ -150,12 +132,7 @@ async def test_silence_times_out_and_bytes_before_a_stall_are_kept(tmp_path: pat
         response.release()
         assert (tmp_path / "out").read_bytes() == sent
 
-    async def silent(peer: Peer) -> None:
-        await peer.request()
-        await peer.send(_head(2 * MiB))
-        await peer.hold()
-
-    async with ScriptedServer(silent) as server:
+    async with ScriptedServer(sending_then_holding(partial_head(2 * MiB))) as server:
         response = await within(server.pool(timeout=0.2).get("/silent", server.headers()))
         with (
             _opened(tmp_path / "empty", os.O_RDWR | os.O_CREAT) as fd,
@@ -173,7 +150,7 @@ async def test_a_cancelled_splice_ends_at_once_and_writes_nothing_after(
 
     async def script(peer: Peer) -> None:
         await peer.request()
-        await peer.send(_head(2 * MiB))
+        await peer.send(partial_head(2 * MiB))
         await peer.reader.read()  # returns at the client's end of stream
         seen_eof.set()
         peer.writer.write(b"x" * 256 * 1024)
@@ -199,7 +176,7 @@ async def test_a_file_that_cannot_be_written_raises_the_file_error(tmp_path: pat
     body = random.Random(25).randbytes(2 * MiB)
     path = tmp_path / "read-only"
     path.write_bytes(b"")
-    async with ScriptedServer(_body_then_ok(body)) as server:
+    async with ScriptedServer(body_then_ok(body)) as server:
         response = await within(server.pool().get("/large", server.headers()))
         with (
             _opened(path, os.O_RDONLY) as fd,
