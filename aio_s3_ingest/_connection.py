@@ -218,8 +218,8 @@ class Connection(asyncio.BufferedProtocol):
         received, else the rest moved by the kernel on a worker thread (:mod:`._splice`);
         fewer only if the connection ended (0 if nothing came)."""
         if self._spill:
-            written = min(count, len(self._spill))
-            os.pwrite(fd, memoryview(self._spill)[:written], offset)
+            take = min(count, len(self._spill))
+            written = os.pwrite(fd, memoryview(self._spill)[:take], offset)  # may be short
             del self._spill[:written]
             return written
         assert self._sock is not None

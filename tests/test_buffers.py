@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import mmap
 import os
 import pathlib
 import sys
+from collections.abc import Iterator
 from contextlib import ExitStack
 from typing import Any
 
@@ -142,11 +144,18 @@ async def test_buffers_smaller_than_their_ranges_still_land_byte_exact(
         assert (dest / "ds" / key.removeprefix("data/")).read_bytes() == body
 
 
+@contextlib.contextmanager
+def _buffer(budget: BufferBudget, wanted: int) -> Iterator[memoryview]:
+    """A leased buffer, taken at once."""
+    with budget.lease_for(wanted) as lease:
+        yield lease.view()
+
+
 def test_buffers_given_back_are_reused() -> None:
     budget = BufferBudget(largest=1 * MiB, budget=32 * MiB)
-    with budget.buffer_for(4 * MiB) as first:
+    with _buffer(budget, 4 * MiB) as first:
         first[:3] = b"abc"
-    with budget.buffer_for(4 * MiB) as second:
+    with _buffer(budget, 4 * MiB) as second:
         assert len(second) == 1 * MiB
         assert second.obj is first.obj  # the same bytearray, not a fresh one
     assert budget.kept_bytes == 1 * MiB
@@ -158,7 +167,7 @@ def test_kept_buffers_of_other_sizes_make_room_within_the_budget() -> None:
     budget = BufferBudget(largest=1 * MiB, budget=4 * MiB)
     for length in range(200_000, 1_000_000, 37_000):
         with ExitStack() as stack:
-            held = [stack.enter_context(budget.buffer_for(length)) for _ in range(2)]
+            held = [stack.enter_context(_buffer(budget, length)) for _ in range(2)]
             assert all(len(view) == length for view in held)
             assert budget.in_use + budget.kept_bytes <= 4 * MiB
         assert budget.kept_bytes <= 4 * MiB
@@ -170,10 +179,10 @@ def test_room_is_made_after_a_size_was_taken_back_out() -> None:
     the kept buffer of another size is dropped."""
     budget = BufferBudget(largest=1 * MiB, budget=2 * MiB)
     for length in (1 * MiB, 512 * 1024):
-        with budget.buffer_for(length):
+        with _buffer(budget, length):
             pass
     assert budget.kept_bytes == 1 * MiB + 512 * 1024
-    with budget.buffer_for(1 * MiB), budget.buffer_for(300_000), budget.buffer_for(600_000):
+    with _buffer(budget, 1 * MiB), _buffer(budget, 300_000), _buffer(budget, 600_000):
         assert budget.in_use + budget.kept_bytes <= 2 * MiB
     assert budget.in_use == 0
 
