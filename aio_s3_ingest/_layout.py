@@ -107,19 +107,23 @@ class DatasetLayout:
         self, size: int, *, data: bytes | bytearray | memoryview | None = None
     ) -> pathlib.Path:
         """A fresh temp file holding ``data``, or pre-sized so ranges can land at offsets."""
-        path = self.temp_dir / f"{self._temp_prefix}-{next(self._temp_numbers)}{TEMP_SUFFIX}"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        path, fd = self.open_temp()
         try:
             if data is None:
                 os.ftruncate(fd, size)
             else:
-                _write_all(fd, data)
+                write_all(fd, data)
         except BaseException:
             os.close(fd)
             path.unlink(missing_ok=True)
             raise
         os.close(fd)
         return path
+
+    def open_temp(self) -> tuple[pathlib.Path, int]:
+        """A fresh, empty temp file and a descriptor to write it (the caller closes it)."""
+        path = self.temp_dir / f"{self._temp_prefix}-{next(self._temp_numbers)}{TEMP_SUFFIX}"
+        return path, os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
 
     def delete(self, relpaths: Iterable[str]) -> list[str]:
         """Delete tracked files that left the selection, and folders they leave empty."""
@@ -153,7 +157,13 @@ def pieces(data: bytes | bytearray | memoryview) -> list[memoryview]:
     return [view[start : start + WRITE_BYTES] for start in range(0, len(view), WRITE_BYTES)]
 
 
-def _write_all(fd: int, data: bytes | bytearray | memoryview) -> None:
+def write_all(fd: int, data: bytes | bytearray | memoryview, offset: int | None = None) -> None:
+    """All of ``data`` to ``fd``, at ``offset`` if given, in slices of :data:`WRITE_BYTES`."""
     for piece in pieces(data):
         while piece:
-            piece = piece[os.write(fd, piece) :]
+            if offset is None:
+                written = os.write(fd, piece)
+            else:
+                written = os.pwrite(fd, piece, offset)
+                offset += written
+            piece = piece[written:]

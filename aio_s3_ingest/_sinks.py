@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import pathlib
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 import aiofiles.threadpool.binary
 
 from ._buffers import Lease
 from ._getter import FileBody
-from ._layout import pieces
+from ._layout import pieces, write_all
 
 
 class Sink(Protocol):
@@ -72,3 +75,63 @@ class FileSink:
         self._position += count
         self._moved = True
         return count
+
+
+class WholeFileSink:
+    """An object up to a chunk: spliced into a temp file opened on the first splice, or,
+    where the body cannot splice (TLS, the botocore getter), received into the lease's
+    buffer, which is taken only then.
+
+    Spliced, a 1 MiB object costs the loop no write at all: mixed set behind the plain
+    origin, 0.80 against 0.64 s (5 interleaved runs).
+    """
+
+    def __init__(self, lease: Lease, open_temp: Callable[[], Awaitable[tuple[pathlib.Path, int]]]):
+        self._lease = lease
+        self._open_temp = open_temp
+        self.temp: pathlib.Path | None = None
+        self._fd: int | None = None
+        self._position = 0  # bytes received so far, spliced or buffered
+        self._in_file = 0  # how many of them are in the file
+
+    @property
+    def spliced(self) -> bool:
+        return self.temp is not None
+
+    @property
+    def data(self) -> memoryview:
+        """The buffered bytes of a body that never spliced."""
+        return self._lease.view()[: self._position]
+
+    def space(self, size: int, /) -> memoryview:
+        return self._lease.view()[self._position : self._position + size]
+
+    async def commit(self, size: int, /) -> None:
+        self._position += size
+
+    async def splice(self, body: FileBody, size: int) -> int:
+        if self.temp is None:
+            self.temp, self._fd = await self._open_temp()
+        assert self._fd is not None, "closed"
+        self.flush()  # rare: only a body resumed on a connection that can splice
+        count = await body.splice_into(self._fd, self._position, size)
+        self._position += count
+        self._in_file = self._position
+        return count
+
+    def flush(self) -> None:
+        """Blocking: buffered bytes not yet in the file are written to it."""
+        if self._fd is not None and self._in_file < self._position:
+            write_all(self._fd, self._lease.view()[self._in_file : self._position], self._in_file)
+            self._in_file = self._position
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def discard(self) -> None:
+        """Blocking: the descriptor closed and the temp file removed, if there is one."""
+        self.close()
+        if self.temp is not None:
+            self.temp.unlink(missing_ok=True)

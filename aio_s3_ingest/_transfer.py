@@ -37,7 +37,7 @@ from ._progress import (
 from ._ranges import ranges_in_flight, split_ranges
 from ._retry import backoff, describe
 from ._s3errors import s3_errors
-from ._sinks import FileSink, MemorySink, Sink
+from ._sinks import FileSink, MemorySink, Sink, WholeFileSink
 from ._tally import current
 from ._writes import SmallWrites
 from .errors import IngestError, IntegrityError, ObjectChangedError, TransferError
@@ -58,10 +58,15 @@ _RESUMABLE = (
 
 
 # Objects up to this size are read whole into bytes of their own, then written and renamed
-# in one step (the cheapest path for small files). Objects up to a chunk are read whole
-# too, into a buffer of the run's budget (see :mod:`._buffers`); larger ones stream to
-# their temp file a buffer at a time, so memory stays bounded by the budget.
+# in one step (the cheapest path for small files). Objects up to a chunk are spliced into
+# their temp file on plain HTTP, else read whole into a buffer of the run's budget (see
+# :mod:`._buffers`); larger ones stream to their temp file a buffer at a time (or
+# spliced), so memory stays bounded by the budget.
 WHOLE_IN_MEMORY_LIMIT = 256 * 1024
+
+
+# Sinks a body may be spliced into, where it can be.
+_SPLICING = (FileSink, WholeFileSink)
 
 
 class _ShortBody(Exception):
@@ -174,17 +179,22 @@ async def _fetch_small(ctx: TransferContext, relpath: str, obj: ObjectInfo) -> F
 async def _fetch_one_buffer(
     ctx: TransferContext, relpath: str, obj: ObjectInfo
 ) -> FileRecord | None:
-    """An object up to a chunk, received whole into one budgeted buffer and stored like a
-    small file: one blocking step instead of the five hops of a streamed range. None if
-    the budget is short of its size, as then it must be streamed."""
+    """An object up to a chunk, spliced into its temp file or received whole into one
+    budgeted buffer (see :class:`._sinks.WholeFileSink`), and stored like a small file:
+    one blocking step instead of the five hops of a streamed range. None if the budget
+    is short of its size, as then it must be streamed."""
     with ctx.buffers.lease_for(obj.size) as lease:
         if lease.size < obj.size:
             return None
-        sink = MemorySink(lease)
-        await _read_range(ctx, obj, sink, 0, obj.size)
-        # A worker thread's write is waited for even on cancellation: the buffer is
-        # reused only once it is done.
-        return await ctx.small_writes.run(lambda: _store_whole(ctx, relpath, obj, sink.data))
+        sink = WholeFileSink(lease, lambda: ctx.small_writes.run(ctx.layout.open_temp))
+        try:
+            await _read_range(ctx, obj, sink, 0, obj.size)
+            # A worker thread's write is waited for even on cancellation: the buffer is
+            # reused only once it is done.
+            return await ctx.small_writes.run(lambda: _store_received(ctx, relpath, obj, sink))
+        except BaseException:
+            sink.discard()
+            raise
 
 
 async def _fetch_large(
@@ -280,7 +290,7 @@ async def _stream(
             )
         while cursor.offset < end:
             size = min(ctx.chunk_size, end - cursor.offset)
-            if isinstance(sink, FileSink) and isinstance(body, FileBody) and body.can_splice(size):
+            if isinstance(sink, _SPLICING) and isinstance(body, FileBody) and body.can_splice(size):
                 await _commit_spliced(ctx, obj, cursor, await sink.splice(body, size))
             else:
                 await _fill(ctx, obj, body, sink, cursor, size)
@@ -335,6 +345,17 @@ def _store_whole(
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
+
+
+def _store_received(
+    ctx: TransferContext, relpath: str, obj: ObjectInfo, sink: WholeFileSink
+) -> FileRecord:
+    if not sink.spliced:
+        return _store_whole(ctx, relpath, obj, sink.data)
+    sink.flush()
+    sink.close()
+    assert sink.temp is not None
+    return _finalize(ctx, sink.temp, ctx.layout.target(relpath, obj.key), relpath, obj)
 
 
 def _finalize(
