@@ -9,16 +9,20 @@ same botocore code either way.
 
 from __future__ import annotations
 
+import json
 import os
 import ssl
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
 import anyio
+import botocore.loaders
 import botocore.session
 from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.credentials import RefreshableCredentials
+from botocore.exceptions import DataNotFoundError
 
 from ._config import IngestConfig
 from ._getter import UseBotocore
@@ -76,6 +80,7 @@ def resolve_endpoint(config: IngestConfig) -> Endpoint:
     if from_env:  # proxies stay botocore's business
         raise UseBotocore(f"a proxy is configured ({', '.join(from_env)})")
     session = botocore.session.Session(profile=config.aws_profile_name)
+    session.register_component("data_loader", _data_loader(session))
     credentials = None if config.anonymous else _credentials(session)
     client = session.create_client(
         "s3",
@@ -120,3 +125,59 @@ def _ssl_context(session: botocore.session.Session) -> ssl.SSLContext:
 
     bundle = session.get_config_variable("ca_bundle") or get_cert_path(True)
     return ssl.create_default_context(cafile=bundle if isinstance(bundle, str) else None)
+
+
+# botocore's models, loaded for the resolve's session a little faster.
+#
+# Building the S3 client took 87 ms here, as much as a small dataset's whole transfer:
+# botocore parses its JSON models into OrderedDicts, and checks that "s3" exists by
+# listing every service it knows (872 folders, twice). Plain dicts keep the same order
+# and parse in half the time (S3's model: 7 against 12 ms; endpoints.json: 6 against
+# 20 ms), and the GC leaves out those that hold no containers; asking for one service
+# looks in that service's folder only. The client build: 51 to 62 ms against 83 to 92;
+# the mixed set behind the shaped origin, 0.567 against 0.615 s (8 interleaved runs).
+
+
+def _data_loader(session: botocore.session.Session) -> botocore.loaders.Loader:
+    """The loader botocore would make (``AWS_DATA_PATH`` honoured), with the changes above."""
+    data_path = session.get_config_variable("data_path")
+    extra = None
+    if data_path is not None:
+        extra = [os.path.expanduser(os.path.expandvars(p)) for p in data_path.split(os.pathsep)]
+    return _Loader(extra_search_paths=extra, file_loader=_PlainJSONFiles())
+
+
+class _PlainJSONFiles(botocore.loaders.JSONFileLoader):
+    def _load_file(self, full_path: str, open_method: Callable[..., IO[bytes]]) -> Any:
+        if not os.path.isfile(full_path):
+            return None
+        with open_method(full_path, "rb") as fp:
+            return json.loads(fp.read())
+
+
+class _Loader(botocore.loaders.Loader):
+    # Not a list: botocore's load_service_model only asks ``in`` of it, and iterates it
+    # for its error message.
+    def list_available_services(self, type_name: str) -> _KnownServices:  # type: ignore[override]
+        return _KnownServices(self, type_name)
+
+
+class _KnownServices:
+    """The services botocore has a ``type_name`` model for: a lookup checks the one
+    asked about; only listing them all (botocore's error message) walks every folder."""
+
+    def __init__(self, loader: _Loader, type_name: str) -> None:
+        self._loader = loader
+        self._type_name = type_name
+
+    def __contains__(self, name: object) -> bool:
+        if not isinstance(name, str):
+            return False
+        try:
+            return bool(self._loader.list_api_versions(name, self._type_name))
+        except DataNotFoundError:
+            return False
+
+    def __iter__(self) -> Iterator[str]:
+        everything = botocore.loaders.Loader.list_available_services
+        return iter(everything(self._loader, self._type_name))

@@ -136,3 +136,62 @@ async def test_an_s3_manifest_that_changes_while_read_is_an_object_changed_error
     proxy.before_forward(rewrite, key="data/manifest", times=1)
     with pytest.raises(ObjectChangedError, match="data/manifest"):
         await make_ingester(endpoint_url=proxy.url).fetch_data()
+
+
+@pytest.mark.asyncio
+async def test_an_assume_role_profile_gets_its_keys_from_sts(
+    s3: Any,
+    bucket: str,
+    dest: pathlib.Path,
+    tmp_path: pathlib.Path,
+    monkeypatch: pytest.MonkeyPatch,
+    proxy: FaultProxy,
+    make_ingester: MakeIngester,
+    moto_endpoint: str,
+) -> None:
+    """The resolve's session loads models its own way (``_resolve._Loader``); a profile
+    that assumes a role makes botocore build an STS client from that session too, and
+    the run signs with the role's temporary keys."""
+    config = tmp_path / "aws-config"
+    config.write_text(
+        "[profile base]\naws_access_key_id = basekey\naws_secret_access_key = base\n"
+        "[profile reader]\nrole_arn = arn:aws:iam::123456789012:role/reader\n"
+        "source_profile = base\nregion = us-east-1\n"
+    )
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.setenv("AWS_ENDPOINT_URL_STS", moto_endpoint)
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    s3.put_object(Bucket=bucket, Key="data/a.bin", Body=b"a" * 3000)
+    keys_seen: list[str] = []
+    proxy.before_forward(
+        lambda request: keys_seen.append(
+            request.headers.get("authorization", "").split("Credential=", 1)[-1].split("/")[0]
+        ),
+        method=None,
+    )
+    await make_ingester(endpoint_url=proxy.url, aws_profile_name="reader").fetch_data()
+
+    assert data_files(dest / "ds") == ["a.bin"]
+    assert len(keys_seen) == 2  # the listing and the GET
+    assert all(key.startswith("ASIA") for key in keys_seen), keys_seen
+
+
+def test_the_resolve_loader_keeps_aws_data_path_and_botocore_s_unknown_service_error(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import botocore.exceptions
+    import botocore.session
+
+    from aio_s3_ingest._resolve import _data_loader
+
+    monkeypatch.setenv("AWS_DATA_PATH", f"{tmp_path / 'a'}{os.pathsep}~/models")
+    session = botocore.session.Session()
+    loader = _data_loader(session)
+    assert loader.search_paths[:2] == [str(tmp_path / "a"), os.path.expanduser("~/models")]
+    session.register_component("data_loader", loader)
+    with pytest.raises(botocore.exceptions.UnknownServiceError) as raised:
+        session.create_client("no-such-service", region_name="us-east-1")
+    listed = str(raised.value)  # botocore's message lists every service it knows
+    assert "s3" in listed
+    assert "sts" in listed
