@@ -9,12 +9,13 @@ same botocore code either way.
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import ssl
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import Any
 
 import anyio
 import botocore.loaders
@@ -148,11 +149,17 @@ def _data_loader(session: botocore.session.Session) -> botocore.loaders.Loader:
 
 
 class _PlainJSONFiles(botocore.loaders.JSONFileLoader):
-    def _load_file(self, full_path: str, open_method: Callable[..., IO[bytes]]) -> Any:
-        if not os.path.isfile(full_path):
-            return None
-        with open_method(full_path, "rb") as fp:
-            return json.loads(fp.read())
+    """botocore's file loader, but ``.json`` and ``.json.gz`` files parse to plain dicts;
+    any other form botocore may know is left to it."""
+
+    def load_file(self, file_path: str) -> Any:
+        if os.path.isfile(file_path + ".json"):
+            with open(file_path + ".json", "rb") as plain:
+                return json.loads(plain.read())
+        if os.path.isfile(file_path + ".json.gz"):
+            with gzip.open(file_path + ".json.gz", "rb") as packed:
+                return json.loads(packed.read())
+        return super().load_file(file_path)
 
 
 class _Loader(botocore.loaders.Loader):

@@ -1,4 +1,5 @@
-"""Where a body's bytes go: into one buffer for a whole object, or a range's temp file."""
+"""Where a body's bytes go: into memory for a small object, a whole object's temp file
+(spliced, or from a buffer), or a range's temp file."""
 
 from __future__ import annotations
 
@@ -25,15 +26,11 @@ class Sink(Protocol):
 
 
 class MemorySink:
-    """A body that fits one buffer, received in place into the bytes then written whole."""
+    """A small body received in place into bytes of its own, then written whole."""
 
-    def __init__(self, data: memoryview | Lease) -> None:
-        self._data = data
+    def __init__(self, data: memoryview) -> None:
+        self.data = data
         self._position = 0
-
-    @property
-    def data(self) -> memoryview:
-        return self._data if isinstance(self._data, memoryview) else self._data.view()
 
     def space(self, size: int, /) -> memoryview:
         return self.data[self._position : self._position + size]
