@@ -147,10 +147,13 @@ def render(
         f"- single stream: {stats.single_stream_gb_s:.2f} GB/s "
         f"(curl, {stats.single_stream_object} to /dev/null, median of 3)"
     )
-    out.append(
-        f"- small GETs: {stats.small_gets_per_s:,.0f}/s (wrk, 1 thread, 64 connections, "
-        f"{datasets.size_label(stats.small_object_size)} objects)"
-    )
+    if stats.small_object_size:
+        out.append(
+            f"- small GETs: {stats.small_gets_per_s:,.0f}/s (wrk, 1 thread, 64 connections, "
+            f"{datasets.size_label(stats.small_object_size)} objects)"
+        )
+    else:
+        out.append("- small GETs: not measured (no object of at most 1 MiB in these cells)")
     if stats.shaped_ttfb_ms:
         out.append(
             f"- shaped listener check: {stats.shaped_stream_mib_s:.1f} MiB/s on one stream, "
