@@ -161,7 +161,7 @@ async def _fetch_version(ctx: TransferContext, relpath: str, obj: ObjectInfo) ->
     if len(ranges) == 1 and obj.size <= min(ctx.chunk_size, WHOLE_IN_MEMORY_LIMIT):
         record = await _fetch_small(ctx, relpath, obj)
     elif len(ranges) == 1 and obj.size <= ctx.chunk_size:
-        record = await _fetch_one_buffer(ctx, relpath, obj)
+        record = await _fetch_whole(ctx, relpath, obj)
     if record is None:
         record = await _fetch_large(ctx, relpath, obj, ranges)
     ctx.notify(FileFinished(key=obj.key, size=obj.size))
@@ -176,9 +176,7 @@ async def _fetch_small(ctx: TransferContext, relpath: str, obj: ObjectInfo) -> F
     return await ctx.small_writes.run(lambda: _store_whole(ctx, relpath, obj, sink.data))
 
 
-async def _fetch_one_buffer(
-    ctx: TransferContext, relpath: str, obj: ObjectInfo
-) -> FileRecord | None:
+async def _fetch_whole(ctx: TransferContext, relpath: str, obj: ObjectInfo) -> FileRecord | None:
     """An object up to a chunk, spliced into its temp file or received whole into one
     budgeted buffer (see :class:`._sinks.WholeFileSink`), and stored like a small file:
     one blocking step instead of the five hops of a streamed range. None if the budget
