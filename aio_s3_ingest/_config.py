@@ -45,6 +45,7 @@ class IngestConfig:
     read_timeout: float = 60.0
     lock_timeout: float | None = None
     processes: int = 1
+    prune_unselected: bool = False
     progress: ProgressOption = None
 
     def __post_init__(self) -> None:
@@ -64,6 +65,7 @@ class IngestConfig:
         _check_endpoint(self.endpoint_url)
         _check_type("anonymous", self.anonymous, bool)
         _check_type("direct_get", self.direct_get, bool)
+        _check_type("prune_unselected", self.prune_unselected, bool)
         _check_type("destination_directory", self.destination_directory, pathlib.Path)
         if self.aws_profile_name is not None:
             _check_type("aws_profile_name", self.aws_profile_name, str)

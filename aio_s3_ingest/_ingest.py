@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import pathlib
 import time
-from collections.abc import Iterable
+from collections.abc import Mapping
 from contextlib import AsyncExitStack
 from types import TracebackType
 from typing import TypeVar
 
 import anyio
 
+from ._archived import refuse_archived
 from ._bar import progress_listener
 from ._client import S3Handles, open_s3
 from ._config import IngestConfig
@@ -20,7 +22,7 @@ from ._listing import wanted_files
 from ._lock import dataset_lock
 from ._log import logger
 from ._manifest import LocalManifest
-from ._models import FileRecord, Plan, WantedFile
+from ._models import FileRecord, Plan, Selection
 from ._options import IngesterOptions
 from ._plan import make_plan
 from ._procs import fetch_in_processes, warm_up
@@ -107,31 +109,27 @@ async def run_ingest(
     The summary is logged once the progress bar is closed, so the two never share a line.
     """
     started = time.monotonic()
-    failures: dict[str, Exception] = {}
     with progress_listener(config.progress) as notify, counting(notify) as tally:
-        wanted = await wanted_files(s3, config)
+        selection = await wanted_files(s3, config)
         layout = DatasetLayout(config.dataset_directory)
         if dry_run:
-            plan, _ = await _plan(config, layout, wanted, force=force, writable=False)
-            to_fetch = [item.relpath for item in plan.to_fetch]
-            report = _report(
-                config,
-                plan,
-                tally,
-                started,
-                fetched=to_fetch,
-                bytes_fetched=plan.bytes_to_fetch,
-                dry_run=True,
-            )
+            plan, _ = await _plan(config, layout, selection, force=force, writable=False)
+            plan, failures = await refuse_archived(s3, config, plan)
+            fetched = {item.relpath: item.obj.size for item in plan.to_fetch}
         else:
             await anyio.to_thread.run_sync(layout.create)
             async with dataset_lock(layout.lock_path, config.lock_timeout):
                 await anyio.to_thread.run_sync(layout.clear_temp)
-                planned = await _plan(config, layout, wanted, force=force, writable=True)
-                notify(_planned(planned[0]))
-                report = await _sync_dataset(s3, config, layout, planned, tally, failures, started)
+                plan, records = await _plan(config, layout, selection, force=force, writable=True)
+                plan, failures = await refuse_archived(s3, config, plan)
+                notify(_planned(plan))
+                done = await _sync_dataset(s3, config, layout, (plan, records), tally, failures)
+                fetched = {path: record.size for path, record in done.items()}
+        report = _report(config, plan, tally, started, fetched, selection.skipped, failures)
+        if dry_run:
+            report = dataclasses.replace(report, dry_run=True)
     logger.info("%s", report.summary())
-    if failures:
+    if failures and not dry_run:
         raise IngestFailed(failures, report=report)
     return report
 
@@ -139,7 +137,7 @@ async def run_ingest(
 async def _plan(
     config: IngestConfig,
     layout: DatasetLayout,
-    wanted: list[WantedFile],
+    selection: Selection,
     *,
     force: bool,
     writable: bool,
@@ -147,11 +145,13 @@ async def _plan(
     """Compare the listing with the local manifest and the files on disk."""
     probe = layout.ignores_case if writable else layout.ignores_case_without_writing
     if await anyio.to_thread.run_sync(probe):
-        check_case_clashes(wanted)
+        check_case_clashes(selection.wanted)
     records = await anyio.to_thread.run_sync(LocalManifest(layout.state_dir).load)
-    tracked = [item.relpath for item in wanted if item.relpath in records]
+    tracked = [item.relpath for item in selection.wanted if item.relpath in records]
     disk = await anyio.to_thread.run_sync(layout.stat_files, tracked)
-    plan = make_plan(wanted, records, disk, force=force)
+    plan = make_plan(
+        selection, records, disk, force=force, prune_unselected=config.prune_unselected
+    )
     _log_verdict(config, plan, force=force)
     return plan, records
 
@@ -163,10 +163,9 @@ async def _sync_dataset(
     planned: tuple[Plan, dict[str, FileRecord]],
     tally: RunTally,
     failures: dict[str, Exception],
-    started: float,
-) -> IngestReport:
-    """Transfer, delete, and save the manifest; report what happened (and in
-    ``failures``, which keys failed and why)."""
+) -> dict[str, FileRecord]:
+    """Transfer, delete, and save the manifest; return the records of the files fetched
+    (and in ``failures``, which keys failed and why)."""
     plan, records = planned
     manifest = LocalManifest(layout.state_dir)
     context = TransferContext.for_run(
@@ -191,15 +190,7 @@ async def _sync_dataset(
         await anyio.to_thread.run_sync(manifest.save, kept | fetched)
     finally:
         manifest.close_journal()
-    return _report(
-        config,
-        plan,
-        tally,
-        started,
-        fetched=fetched,
-        bytes_fetched=sum(record.size for record in fetched.values()),
-        failed={key: cause_text(exc) for key, exc in sorted(failures.items())},
-    )
+    return fetched
 
 
 def _planned(plan: Plan) -> RunPlanned:
@@ -216,25 +207,24 @@ def _report(
     plan: Plan,
     tally: RunTally,
     started: float,
-    *,
-    fetched: Iterable[str],
-    bytes_fetched: int,
-    failed: dict[str, str] | None = None,
-    dry_run: bool = False,
+    fetched: Mapping[str, int],
+    skipped: Mapping[str, str],
+    failed: Mapping[str, BaseException],
 ) -> IngestReport:
-    """The report of a run (or, with ``dry_run``, of what a run would do)."""
+    """The report of a run: ``fetched`` maps each path fetched to its size."""
     return IngestReport(
         dataset_directory=config.dataset_directory,
         fetched=tuple(sorted(fetched)),
         kept=tuple(sorted(item.relpath for item in plan.to_keep)),
         deleted=tuple(sorted(plan.to_delete)),
-        bytes_fetched=bytes_fetched,
+        unselected=plan.unselected,
+        bytes_fetched=sum(fetched.values()),
         seconds=time.monotonic() - started,
         requests=tally.requests,
         retries=tally.retries,
         throttled=tally.throttled,
-        dry_run=dry_run,
-        failed=failed or {},
+        failed={key: cause_text(exc) for key, exc in sorted(failed.items())},
+        skipped=dict(skipped),
     )
 
 

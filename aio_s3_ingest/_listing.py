@@ -7,13 +7,13 @@ import urllib.parse
 import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING
 
-from . import _select
+from . import _s3manifest, _select
 from ._client import S3Handles, parse_timestamp
 from ._config import IngestConfig
 from ._connection import HttpError
 from ._getter import Getter, ObjectChanged, UseBotocore
 from ._log import logger
-from ._models import ObjectInfo, WantedFile
+from ._models import ObjectInfo, Selection
 from ._retry import backoff
 from ._s3errors import s3_errors
 from .errors import ObjectChangedError, TransferError
@@ -43,6 +43,7 @@ async def list_objects(s3: S3Handles, bucket: str, prefix: str) -> list[ObjectIn
                     size=item["Size"],
                     etag=item["ETag"],
                     last_modified=item["LastModified"],
+                    storage_class=item.get("StorageClass") or "STANDARD",
                 )
                 for item in page.get("Contents", ())
             )
@@ -77,6 +78,7 @@ def parse_list_page(body: bytes) -> tuple[list[ObjectInfo], str | None]:
         size = item.findtext(ns + "Size")
         etag = item.findtext(ns + "ETag")
         stamp = item.findtext(ns + "LastModified")
+        storage_class = item.findtext(ns + "StorageClass") or "STANDARD"
         if key is None or size is None or etag is None or stamp is None:
             raise UseBotocore("a listed object without Key, Size, ETag or LastModified")
         objects.append(
@@ -85,6 +87,7 @@ def parse_list_page(body: bytes) -> tuple[list[ObjectInfo], str | None]:
                 size=int(size),
                 etag=etag,
                 last_modified=parse_timestamp(stamp),
+                storage_class=storage_class,
             )
         )
     if root.findtext(ns + "IsTruncated") != "true":
@@ -95,33 +98,40 @@ def parse_list_page(body: bytes) -> tuple[list[ObjectInfo], str | None]:
     return objects, token
 
 
-async def wanted_files(s3: S3Handles, config: IngestConfig) -> list[WantedFile]:
+async def wanted_files(s3: S3Handles, config: IngestConfig) -> Selection:
     """List, narrow by the S3 manifest, match the patterns, and check every path is safe."""
     bucket, prefix = config.s3_bucket_name, config.s3_key_prefix
     listed = await list_objects(s3, bucket, prefix)
-    base = _select.base_of(prefix)
-    candidates = await _apply_manifest(s3.getter, config, listed, base)
-    wanted = _select.select(candidates, base, config.file_patterns)
+    candidates = await _apply_manifest(s3.getter, config, listed)
+    wanted = _select.select(candidates, prefix, config.file_patterns)
+    skipped = _select.skipped_folder_markers(candidates, prefix, config.file_patterns)
+    for key, why in skipped.items():
+        logger.warning("skipping s3://%s/%s: %s", bucket, key, why)
     _select.require_matches(wanted, f"s3://{bucket}/{prefix}", config.file_patterns)
     _select.check_safe(wanted)
     _select.check_timestamps(wanted, config.s3_timestamp_tolerance)
-    return wanted
+    present = {obj.key: _select.relative_path(obj.key, prefix) for obj in candidates}
+    return Selection(wanted=wanted, present=present, skipped=skipped)
 
 
 async def _apply_manifest(
-    getter: Getter, config: IngestConfig, listed: list[ObjectInfo], base: str
+    getter: Getter, config: IngestConfig, listed: list[ObjectInfo]
 ) -> list[ObjectInfo]:
-    # Redshift's UNLOAD ... MANIFEST writes it at <prefix>manifest, whatever the prefix ends in.
-    name = config.manifest_file_name
-    manifest_key = config.s3_key_prefix + name if name is not None else None
-    manifest = next((obj for obj in listed if obj.key == manifest_key), None)
+    """The candidates: the listed objects the S3 manifest names, or all of them without one.
+    Objects that are manifests by their place are never data."""
+    prefix, name = config.s3_key_prefix, config.manifest_file_name
+    manifest, places = _s3manifest.find_manifest(listed, prefix, name)
     if manifest is None:
         return listed
-    others = {obj.key: obj for obj in listed if obj.key != manifest.key}
+    for other in places:
+        if other is not manifest:
+            logger.warning("S3 manifest %r is ignored: %r is used", other.key, manifest.key)
+    skip = {obj.key for obj in places}
+    others = {obj.key: obj for obj in listed if obj.key not in skip}
     body = await _read_object(getter, manifest, config.max_attempts)
-    entries = _select.parse_s3_manifest(manifest.key, body)
+    entries = _s3manifest.parse_s3_manifest(manifest.key, body)
     logger.debug("S3 manifest %r lists %d object(s)", manifest.key, len(entries))
-    return _select.apply_s3_manifest(manifest.key, entries, others, config.s3_bucket_name)
+    return _s3manifest.apply_s3_manifest(manifest.key, entries, others, config.s3_bucket_name)
 
 
 async def _read_object(getter: Getter, obj: ObjectInfo, attempts: int) -> bytes:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+ARCHIVE_STORAGE_CLASSES = frozenset({"GLACIER", "DEEP_ARCHIVE"})
+"""Classes whose objects answer a GET with InvalidObjectState until they are restored."""
+
 
 @dataclass(frozen=True, slots=True)
 class ObjectInfo:
@@ -14,6 +17,12 @@ class ObjectInfo:
     size: int
     etag: str
     last_modified: dt.datetime
+    storage_class: str = "STANDARD"
+
+    @property
+    def archived(self) -> bool:
+        """True in a storage class whose objects must be restored before a GET can read them."""
+        return self.storage_class in ARCHIVE_STORAGE_CLASSES
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +31,21 @@ class WantedFile:
 
     relpath: str
     obj: ObjectInfo
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """What the listing offers a run.
+
+    ``wanted`` are the files to have; ``present`` maps every candidate object's key (in S3
+    and, when there is one, in the S3 manifest) to its local path, selected or not, so a
+    tracked file is deleted only when its object is gone; ``skipped`` maps keys that match
+    but cannot be stored as files to why.
+    """
+
+    wanted: list[WantedFile]
+    present: dict[str, str]
+    skipped: dict[str, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,11 +77,13 @@ class DiskState:
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """What a run must do: fetch, keep as is, and delete (paths relative to the dataset)."""
+    """What a run must do: fetch, keep as is, and delete (paths relative to the dataset);
+    ``unselected`` are tracked files outside the selection that stay on disk untouched."""
 
     to_fetch: tuple[WantedFile, ...]
     to_keep: tuple[WantedFile, ...]
     to_delete: tuple[str, ...]
+    unselected: tuple[str, ...] = ()
 
     @property
     def bytes_to_fetch(self) -> int:

@@ -48,6 +48,7 @@ class IngesterOptions:
         read_timeout: float = 60.0,
         lock_timeout: float | None = None,
         processes: int = 1,
+        prune_unselected: bool = False,
         progress: ProgressOption = None,
     ) -> None:
         """Create an ingester; see the README's parameter table for each option.
@@ -80,6 +81,7 @@ class IngesterOptions:
             read_timeout=read_timeout,
             lock_timeout=lock_timeout,
             processes=processes,
+            prune_unselected=prune_unselected,
             progress=progress,
         )
 

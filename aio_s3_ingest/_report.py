@@ -12,9 +12,13 @@ from typing import Any
 class IngestReport:
     """The outcome of one run of :meth:`AsyncS3Ingester.sync` or :meth:`~AsyncS3Ingester.plan`.
 
-    Paths in ``fetched``, ``kept``, ``deleted`` are relative to ``dataset_directory``
-    (``/``-separated); ``failed`` maps an object key to what ended it. In a dry run
-    (``dry_run=True``) the three lists say what a run would do and nothing was fetched.
+    Paths in ``fetched``, ``kept``, ``deleted`` and ``unselected`` are relative to
+    ``dataset_directory`` (``/``-separated). ``unselected`` are files an earlier run fetched
+    whose objects are still there but outside the current patterns: left on disk, not
+    returned. ``failed`` maps an object key to what ended it (archived objects are refused
+    there before any GET); ``skipped`` maps keys that cannot be files (a key ending in
+    ``/`` that holds data) to why. In a dry run (``dry_run=True``) the lists say what a run
+    would do and nothing was fetched.
     """
 
     dataset_directory: pathlib.Path
@@ -28,6 +32,8 @@ class IngestReport:
     throttled: int
     dry_run: bool = False
     failed: Mapping[str, str] = field(default_factory=dict)
+    unselected: tuple[str, ...] = ()
+    skipped: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def paths(self) -> list[pathlib.Path]:
@@ -57,7 +63,9 @@ class IngestReport:
             "fetched": list(self.fetched),
             "kept": list(self.kept),
             "deleted": list(self.deleted),
+            "unselected": list(self.unselected),
             "failed": dict(self.failed),
+            "skipped": dict(self.skipped),
             "bytes_fetched": self.bytes_fetched,
             "seconds": round(self.seconds, 6),
             "throughput": round(self.throughput, 1),
@@ -70,16 +78,29 @@ class IngestReport:
         """One line for people and logs."""
         if self.dry_run:
             size = human_bytes(self.bytes_fetched)
-            return (
+            line = (
                 f"dry run: would fetch {len(self.fetched)} file(s) ({size}), "
                 f"keep {len(self.kept)}, delete {len(self.deleted)}"
             )
-        return (
-            f"fetched {len(self.fetched)} file(s), {human_bytes(self.bytes_fetched)} in "
-            f"{self.seconds:.2f} s ({human_bytes(int(self.throughput))}/s); kept {len(self.kept)}, "
-            f"deleted {len(self.deleted)}, failed {len(self.failed)}; {self.requests} request(s), "
-            f"{self.retries} retried, {self.throttled} throttled"
-        )
+        else:
+            line = (
+                f"fetched {len(self.fetched)} file(s), {human_bytes(self.bytes_fetched)} in "
+                f"{self.seconds:.2f} s ({human_bytes(int(self.throughput))}/s); "
+                f"kept {len(self.kept)}, deleted {len(self.deleted)}, failed {len(self.failed)}; "
+                f"{self.requests} request(s), {self.retries} retried, {self.throttled} throttled"
+            )
+        return line + self._notes()
+
+    def _notes(self) -> str:
+        """What a user should not miss: refused, skipped and left-alone files."""
+        notes = []
+        if self.dry_run and self.failed:
+            notes.append(f"{len(self.failed)} would fail")
+        if self.skipped:
+            notes.append(f"{len(self.skipped)} key(s) skipped")
+        if self.unselected:
+            notes.append(f"{len(self.unselected)} unselected file(s) left on disk")
+        return f" ({'; '.join(notes)})" if notes else ""
 
 
 def human_bytes(size: int) -> str:

@@ -1,14 +1,12 @@
-"""From a listing to the wanted set: S3 manifest, patterns, safe local paths. Pure."""
+"""From the listed candidates to the wanted set: local paths, patterns, safety checks. Pure."""
 
 from __future__ import annotations
 
 import fnmatch
-import json
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 
 from ._models import ObjectInfo, WantedFile
-from .errors import ManifestError, NoMatchingFilesError, TimestampToleranceError, UnsafeKeyError
+from .errors import NoMatchingFilesError, TimestampToleranceError, UnsafeKeyError
 
 STATE_DIR_NAME = ".aio-s3-ingest"
 """Hidden folder in the dataset directory that holds the local manifest, lock and temp files."""
@@ -16,81 +14,22 @@ STATE_DIR_NAME = ".aio-s3-ingest"
 MAX_NAME_BYTES = 255
 
 
-@dataclass(frozen=True, slots=True)
-class ManifestEntry:
-    """One ``entries`` item of an S3 (Redshift UNLOAD) manifest."""
-
-    bucket: str
-    key: str
-    content_length: int | None
-
-
 def base_of(prefix: str) -> str:
-    """The folder keys are made relative to: a prefix ending inside a name maps to its folder."""
+    """The folder of the prefix: ``data/file_`` gives ``data/``, ``data`` gives ``""``."""
     return prefix[: prefix.rfind("/") + 1]
 
 
-def relative_path(key: str, base: str) -> str:
-    """The path of ``key`` relative to ``base`` (its folder-prefix)."""
-    return key[len(base) :]
+def relative_path(key: str, prefix: str) -> str:
+    """Where ``key`` lands, relative to the dataset directory.
 
-
-def parse_s3_manifest(key: str, body: bytes) -> list[ManifestEntry]:
-    """Parse ``{"entries": [{"url": "s3://bucket/key", "meta": {"content_length": N}}]}``."""
-    try:
-        document = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ManifestError(f"S3 manifest {key!r} is not valid JSON: {exc}") from exc
-    entries = document.get("entries") if isinstance(document, dict) else None
-    if not isinstance(entries, list):
-        raise ManifestError(f"S3 manifest {key!r} has no 'entries' list")
-    return [_parse_entry(key, index, entry) for index, entry in enumerate(entries)]
-
-
-def _parse_entry(manifest_key: str, index: int, entry: object) -> ManifestEntry:
-    where = f"S3 manifest {manifest_key!r}, entry {index}"
-    url = entry.get("url") if isinstance(entry, dict) else None
-    if not isinstance(url, str) or not url.startswith("s3://") or "/" not in url[5:]:
-        raise ManifestError(f"{where}: 'url' must be 's3://bucket/key', got {url!r}")
-    bucket, _, key = url[5:].partition("/")
-    assert isinstance(entry, dict)
-    meta = entry.get("meta")
-    length = meta.get("content_length") if isinstance(meta, dict) else None
-    if length is not None and (isinstance(length, bool) or not isinstance(length, int)):
-        raise ManifestError(f"{where}: 'content_length' must be an integer, got {length!r}")
-    return ManifestEntry(bucket=bucket, key=key, content_length=length)
-
-
-def apply_s3_manifest(
-    manifest_key: str,
-    entries: Sequence[ManifestEntry],
-    listed: Mapping[str, ObjectInfo],
-    bucket: str,
-) -> list[ObjectInfo]:
-    """Keep only the listed objects the manifest names; a dataset missing any is an error."""
-    problems: list[str] = []
-    chosen: dict[str, ObjectInfo] = {}
-    for entry in entries:
-        obj = listed.get(entry.key) if entry.bucket == bucket else None
-        if entry.bucket != bucket:
-            problems.append(f"s3://{entry.bucket}/{entry.key} is in another bucket")
-        elif obj is None:
-            problems.append(f"s3://{bucket}/{entry.key} is missing under the prefix")
-        elif entry.content_length is not None and entry.content_length != obj.size:
-            problems.append(
-                f"s3://{bucket}/{entry.key} has {obj.size} bytes, "
-                f"the manifest says {entry.content_length}"
-            )
-        else:
-            chosen[obj.key] = obj
-    if problems:
-        shown = "\n  ".join(problems[:20])
-        more = f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""
-        raise ManifestError(
-            f"dataset is incomplete: S3 manifest {manifest_key!r} lists objects "
-            f"that do not match S3:\n  {shown}{more}"
-        )
-    return list(chosen.values())
+    A key that continues the prefix with ``/`` maps below ``prefix/`` (the prefix names a
+    folder, with or without its trailing slash); any other key under the prefix continues
+    it inside a name (``data/file_`` and ``data/file_1.csv``) and maps below the prefix's
+    folder.
+    """
+    if prefix and not prefix.endswith("/") and key.startswith(prefix + "/"):
+        return key[len(prefix) + 1 :]
+    return key[len(base_of(prefix)) :]
 
 
 def matches(relpath: str, patterns: Iterable[str]) -> bool:
@@ -103,14 +42,28 @@ def matches(relpath: str, patterns: Iterable[str]) -> bool:
     )
 
 
-def select(objects: Iterable[ObjectInfo], base: str, patterns: Sequence[str]) -> list[WantedFile]:
+def select(objects: Iterable[ObjectInfo], prefix: str, patterns: Sequence[str]) -> list[WantedFile]:
     """The objects whose relative path matches, folder markers skipped, sorted by path."""
-    wanted = [
-        WantedFile(relpath=relative_path(obj.key, base), obj=obj)
-        for obj in objects
-        if not obj.key.endswith("/") and matches(relative_path(obj.key, base), patterns)
-    ]
+    wanted = []
+    for obj in objects:
+        relpath = relative_path(obj.key, prefix)
+        if not obj.key.endswith("/") and matches(relpath, patterns):
+            wanted.append(WantedFile(relpath=relpath, obj=obj))
     return sorted(wanted, key=lambda item: item.relpath)
+
+
+def skipped_folder_markers(
+    objects: Iterable[ObjectInfo], prefix: str, patterns: Sequence[str]
+) -> dict[str, str]:
+    """Keys ending in ``/`` that hold data: no file can have that name, so they are skipped,
+    but said so (an empty one is only a folder marker and skipped without a word)."""
+    return {
+        obj.key: f"the key ends in '/' but holds {obj.size} byte(s); no file can take its name"
+        for obj in objects
+        if obj.key.endswith("/")
+        and obj.size > 0
+        and matches(relative_path(obj.key, prefix).rstrip("/"), patterns)
+    }
 
 
 def require_matches(wanted: Sequence[WantedFile], where: str, patterns: Sequence[str]) -> None:
@@ -122,7 +75,13 @@ def require_matches(wanted: Sequence[WantedFile], where: str, patterns: Sequence
 def check_safe(wanted: Sequence[WantedFile]) -> None:
     """Refuse, before anything is written, keys that cannot be stored safely."""
     problems = {item.obj.key: why for item in wanted if (why := path_problem(item.relpath))}
-    by_path = {item.relpath: item.obj.key for item in wanted}
+    by_path: dict[str, str] = {}
+    for item in wanted:
+        other = by_path.setdefault(item.relpath, item.obj.key)
+        if other != item.obj.key:
+            same = f"maps to the same local path {item.relpath!r} as"
+            problems[item.obj.key] = f"{same} {other!r}"
+            problems.setdefault(other, f"{same} {item.obj.key!r}")
     for item in wanted:
         parts = item.relpath.split("/")
         for depth in range(1, len(parts)):

@@ -15,6 +15,7 @@
      +-- TransferError                              one object could not be fetched
      |    +-- ObjectChangedError                    it kept changing while being fetched
      |    +-- IntegrityError                        the bytes received do not add up
+     |    +-- ObjectArchivedError                   in Glacier: restore it before fetching
      +-- IngestFailed                               one or more transfers failed
 
 Library errors are raised ``from`` the botocore/aiohttp/OS error behind them, so
@@ -101,6 +102,19 @@ class ObjectChangedError(TransferError):
 
 class IntegrityError(TransferError):
     """The bytes received do not match what S3 announced."""
+
+
+class ObjectArchivedError(TransferError):
+    """The object is archived (GLACIER, DEEP_ARCHIVE) and not restored, so no GET can read
+    it; ``storage_class`` names its class. Refused in the plan, before any GET."""
+
+    def __init__(self, key: str, storage_class: str) -> None:
+        self.storage_class = storage_class
+        super().__init__(
+            key,
+            f"is in storage class {storage_class} and not restored: restore it first "
+            "(S3 RestoreObject), then run again",
+        )
 
 
 class IngestFailed(IngestError):

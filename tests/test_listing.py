@@ -153,13 +153,14 @@ async def test_prefix_ending_inside_a_name_maps_relative_to_its_folder(
 
 
 @pytest.mark.asyncio
-async def test_prefix_without_trailing_slash_keeps_the_folder_name(
+async def test_prefix_without_trailing_slash_names_a_folder_for_keys_below_it(
     s3: Any, bucket: str, dest: pathlib.Path, make_ingester: MakeIngester
 ) -> None:
-    """Prefix ``data`` ends inside a name at the bucket root, so paths keep the ``data/`` folder."""
+    """Prefix ``data``: ``data/a.csv`` lands at ``a.csv``; ``database/b.csv``, which continues
+    the prefix inside a name, keeps its path from the bucket root."""
     put(s3, bucket, "data/a.csv", "database/b.csv", "other/c.csv")
     await make_ingester("data").fetch_data()
-    assert data_files(dest / "ds") == ["data/a.csv", "database/b.csv"]
+    assert data_files(dest / "ds") == ["a.csv", "database/b.csv"]
 
 
 @pytest.mark.asyncio

@@ -13,19 +13,24 @@ from aio_s3_ingest import (
     TimestampToleranceError,
     UnsafeKeyError,
 )
-from aio_s3_ingest._models import DiskState, FileRecord, ObjectInfo, WantedFile
+from aio_s3_ingest._models import DiskState, FileRecord, ObjectInfo, Selection, WantedFile
 from aio_s3_ingest._plan import make_plan
-from aio_s3_ingest._select import (
+from aio_s3_ingest._s3manifest import (
     ManifestEntry,
     apply_s3_manifest,
+    find_manifest,
+    manifest_keys,
+    parse_s3_manifest,
+)
+from aio_s3_ingest._select import (
     base_of,
     check_safe,
     check_timestamps,
     matches,
-    parse_s3_manifest,
     relative_path,
     require_matches,
     select,
+    skipped_folder_markers,
 )
 
 T0 = dt.datetime(2024, 5, 1, 12, 0, 0, tzinfo=dt.timezone.utc)
@@ -41,6 +46,12 @@ def wanted(
 ) -> WantedFile:
     """A selected object landing at ``relpath`` (its key defaults to ``data/<relpath>``)."""
     return WantedFile(relpath=relpath, obj=obj(key or f"data/{relpath}", size=size, when=when))
+
+
+def chosen(items: list[WantedFile], *unselected: WantedFile) -> Selection:
+    """The selection of ``items``, with ``unselected`` objects present in S3 beside them."""
+    present = {item.obj.key: item.relpath for item in (*items, *unselected)}
+    return Selection(wanted=list(items), present=present, skipped={})
 
 
 def record_of(item: WantedFile, mtime_ns: int = 1_000) -> FileRecord:
@@ -73,11 +84,46 @@ def test_base_of_is_the_folder_of_the_prefix(prefix: str, base: str) -> None:
     assert base_of(prefix) == base
 
 
-def test_relative_path_strips_the_base() -> None:
-    """A key's relative path is the key without its folder-prefix."""
-    assert relative_path("data/sub/a.csv", "data/") == "sub/a.csv"
-    assert relative_path("data/file_1.csv", base_of("data/file_")) == "file_1.csv"
-    assert relative_path("a.csv", "") == "a.csv"
+@pytest.mark.parametrize(
+    ("key", "prefix", "relpath"),
+    [
+        ("data/sub/a.csv", "data/", "sub/a.csv"),
+        ("data/file_1.csv", "data/file_", "file_1.csv"),
+        ("a.csv", "", "a.csv"),
+        # a prefix without its trailing '/' names a folder for the keys that continue it so
+        ("test-prefix/test-file1.csv", "test-prefix", "test-file1.csv"),
+        ("test-prefix/nested/test-file2.csv", "test-prefix", "nested/test-file2.csv"),
+        ("kaggle/a/indian-food-101/indian_food.csv", "kaggle/a/indian-food-101", "indian_food.csv"),
+        # ... and keys that continue it inside a name map below the prefix's folder
+        ("data2/y", "data", "data2/y"),
+        ("data", "data", "data"),
+        ("exports/sales-2026.csv", "exports/sales", "sales-2026.csv"),
+    ],
+)
+def test_relative_path_follows_the_prefix_rule(key: str, prefix: str, relpath: str) -> None:
+    """``prefix/`` is stripped from keys that continue the prefix with '/', else its folder."""
+    assert relative_path(key, prefix) == relpath
+
+
+def test_select_maps_each_key_by_its_own_rule_under_one_prefix() -> None:
+    """Prefix ``data``: ``data/x`` lands at ``x``, ``data2/y`` at ``data2/y``."""
+    chosen = select([obj("data/x"), obj("data2/y"), obj("data/sub/z")], "data", ["*"])
+    assert [(w.relpath, w.obj.key) for w in chosen] == [
+        ("data2/y", "data2/y"),
+        ("sub/z", "data/sub/z"),
+        ("x", "data/x"),
+    ]
+
+
+def test_check_safe_refuses_two_keys_mapping_to_one_path_naming_both() -> None:
+    """Prefix ``data``: ``data/data2/y`` and ``data2/y`` both map to ``data2/y``: both refused."""
+    chosen = select([obj("data/data2/y"), obj("data2/y"), obj("data/ok")], "data", ["*"])
+    with pytest.raises(UnsafeKeyError) as info:
+        check_safe(chosen)
+    assert info.value.keys == ["data/data2/y", "data2/y"]
+    assert "'data2/y'" in info.value.problems["data/data2/y"]
+    assert "'data/data2/y'" in info.value.problems["data2/y"]
+    assert "same local path" in str(info.value)
 
 
 # --- patterns --------------------------------------------------------------------------------
@@ -371,7 +417,7 @@ def test_apply_s3_manifest_truncates_a_long_problem_list() -> None:
 def test_plan_fetches_everything_on_first_run() -> None:
     """With no records, every wanted file is fetched and nothing is deleted."""
     items = [wanted("a", size=5), wanted("b", size=7)]
-    plan = make_plan(items, {}, {}, force=False)
+    plan = make_plan(chosen(items), {}, {}, force=False)
     assert plan.to_fetch == tuple(items)
     assert plan.to_keep == ()
     assert plan.to_delete == ()
@@ -381,7 +427,9 @@ def test_plan_fetches_everything_on_first_run() -> None:
 def test_plan_keeps_current_files() -> None:
     """A file whose record matches S3 and whose disk size/mtime match the record is kept."""
     item = wanted("a", size=5)
-    plan = make_plan([item], {"a": record_of(item)}, {"a": DiskState(5, 1_000)}, force=False)
+    plan = make_plan(
+        chosen([item]), {"a": record_of(item)}, {"a": DiskState(5, 1_000)}, force=False
+    )
     assert plan.to_keep == (item,)
     assert plan.to_fetch == ()
     assert plan.bytes_to_fetch == 0
@@ -412,7 +460,7 @@ def test_plan_refetches_stale_files(
         "mtime_ns": 1_000,
     }
     record = FileRecord(**{**fields, **record_change})  # type: ignore[arg-type]
-    plan = make_plan([item], {"a": record}, {"a": disk}, force=False)
+    plan = make_plan(chosen([item]), {"a": record}, {"a": disk}, force=False)
     assert plan.to_fetch == (item,)
     assert plan.to_keep == ()
 
@@ -420,13 +468,13 @@ def test_plan_refetches_stale_files(
 def test_plan_refetches_when_disk_state_is_unknown() -> None:
     """A tracked path absent from the disk map counts as missing."""
     item = wanted("a")
-    assert make_plan([item], {"a": record_of(item)}, {}, force=False).to_fetch == (item,)
+    assert make_plan(chosen([item]), {"a": record_of(item)}, {}, force=False).to_fetch == (item,)
 
 
 def test_plan_force_fetches_current_files_too() -> None:
     """force=True fetches every wanted file even when the cache is current."""
     item = wanted("a", size=5)
-    plan = make_plan([item], {"a": record_of(item)}, {"a": DiskState(5, 1_000)}, force=True)
+    plan = make_plan(chosen([item]), {"a": record_of(item)}, {"a": DiskState(5, 1_000)}, force=True)
     assert plan.to_fetch == (item,)
     assert plan.to_keep == ()
 
@@ -440,7 +488,10 @@ def test_plan_deletes_only_tracked_paths_that_left_the_selection() -> None:
         "gone": record_of(wanted("gone")),
     }
     plan = make_plan(
-        [keep], records, {"keep": DiskState(1, 1_000), "untracked": DiskState(1, 1)}, force=False
+        chosen([keep]),
+        records,
+        {"keep": DiskState(1, 1_000), "untracked": DiskState(1, 1)},
+        force=False,
     )
     assert plan.to_delete == ("gone", "z-gone")
     assert plan.to_keep == (keep,)
@@ -449,4 +500,86 @@ def test_plan_deletes_only_tracked_paths_that_left_the_selection() -> None:
 def test_plan_force_still_deletes() -> None:
     """force=True does not keep files that left the selection."""
     records = {"gone": record_of(wanted("gone"))}
-    assert make_plan([wanted("new")], records, {}, force=True).to_delete == ("gone",)
+    assert make_plan(chosen([wanted("new")]), records, {}, force=True).to_delete == ("gone",)
+
+
+def test_plan_leaves_tracked_files_outside_the_patterns_alone() -> None:
+    """A tracked file whose object is still there but no longer matches is left, not deleted."""
+    csv, parquet = wanted("a.csv"), wanted("b.parquet")
+    records = {"a.csv": record_of(csv), "b.parquet": record_of(parquet)}
+    disk = {"a.csv": DiskState(1, 1_000)}
+    plan = make_plan(chosen([csv], parquet), records, disk, force=False)
+    assert plan.unselected == ("b.parquet",)
+    assert plan.to_delete == ()
+    assert plan.to_keep == (csv,)
+
+
+def test_plan_prune_unselected_deletes_them() -> None:
+    """With prune_unselected, tracked files outside the patterns are deleted too."""
+    csv, parquet = wanted("a.csv"), wanted("b.parquet")
+    records = {"a.csv": record_of(csv), "b.parquet": record_of(parquet)}
+    plan = make_plan(chosen([csv], parquet), records, {}, force=False, prune_unselected=True)
+    assert plan.to_delete == ("b.parquet",)
+    assert plan.unselected == ()
+
+
+def test_plan_deletes_a_tracked_file_whose_key_now_maps_elsewhere() -> None:
+    """A record whose key is present but lands at another path now (an old layout) is deleted."""
+    moved = wanted("a.csv", key="data/a.csv")
+    records = {"data/a.csv": record_of(moved)}
+    plan = make_plan(chosen([moved]), records, {}, force=False)
+    assert plan.to_delete == ("data/a.csv",)
+    assert plan.to_fetch == (moved,)
+
+
+def test_plan_deletes_unselected_files_in_the_way_of_wanted_ones() -> None:
+    """A file left alone cannot stay where a wanted file needs its folder, nor below one."""
+    below, folder = wanted("x/y", key="data/x/y"), wanted("f", key="data/f")
+    new = [wanted("x", key="data/x"), wanted("f/g", key="data/f/g")]
+    records = {"x/y": record_of(below), "f": record_of(folder)}
+    plan = make_plan(chosen(new, below, folder), records, {}, force=False)
+    assert plan.to_delete == ("f", "x/y")
+    assert plan.unselected == ()
+
+
+# --- where the S3 manifest is ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("prefix", "name", "places"),
+    [
+        ("data/", "manifest", ("data/manifest",)),
+        ("data/part_", "manifest", ("data/part_manifest", "data/part_/manifest")),
+        ("test-prefix", "manifest", ("test-prefixmanifest", "test-prefix/manifest")),
+        ("", "manifest", ("manifest",)),
+        ("data/", None, ()),
+    ],
+)
+def test_manifest_keys_name_prefix_first_then_folder(
+    prefix: str, name: str | None, places: tuple[str, ...]
+) -> None:
+    """``<prefix><name>`` (UNLOAD's place) comes first; ``<prefix>/<name>`` when it may be a
+    folder."""
+    assert manifest_keys(prefix, name) == places
+
+
+def test_find_manifest_prefers_the_unload_place_and_names_both() -> None:
+    """With both places taken, ``<prefix><name>`` is read; both are manifests, never data."""
+    listed = [obj("test-prefix/a"), obj("test-prefix/manifest"), obj("test-prefixmanifest")]
+    chosen, places = find_manifest(listed, "test-prefix", "manifest")
+    assert chosen is not None
+    assert chosen.key == "test-prefixmanifest"
+    assert sorted(o.key for o in places) == ["test-prefix/manifest", "test-prefixmanifest"]
+    chosen, places = find_manifest(listed[:2], "test-prefix", "manifest")
+    assert chosen is not None
+    assert chosen.key == "test-prefix/manifest"
+    assert find_manifest(listed[:1], "test-prefix", "manifest") == (None, ())
+
+
+def test_skipped_folder_markers_are_only_those_holding_data() -> None:
+    """A key ending in '/' with bytes is reported (when it matches); an empty one is silent."""
+    objects = [obj("data/sub/", size=0), obj("data/full/", size=7), obj("data/x.csv/", size=3)]
+    skipped = skipped_folder_markers(objects, "data", ["*"])
+    assert sorted(skipped) == ["data/full/", "data/x.csv/"]
+    assert "7 byte(s)" in skipped["data/full/"]
+    assert list(skipped_folder_markers(objects, "data", ["*.csv"])) == ["data/x.csv/"]

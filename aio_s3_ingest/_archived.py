@@ -1,0 +1,74 @@
+"""Archived objects (GLACIER, DEEP_ARCHIVE) are refused in the plan, before any GET.
+
+The listing names each object's storage class; a GET of an archived object that was not
+restored only fails with InvalidObjectState. One HEAD per archived object to fetch tells a
+restored copy (``x-amz-restore: ongoing-request="false"``) from one that is not.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import anyio
+
+from ._client import S3Handles
+from ._config import IngestConfig
+from ._log import logger
+from ._models import Plan, WantedFile
+from ._s3errors import s3_errors
+from .errors import IngestError, ObjectArchivedError
+
+_NAMED_IN_LOG = 20
+
+
+async def refuse_archived(
+    s3: S3Handles, config: IngestConfig, plan: Plan
+) -> tuple[Plan, dict[str, Exception]]:
+    """The plan without the archived objects that are not restored, and why each was left."""
+    archived = [item for item in plan.to_fetch if item.obj.archived]
+    if not archived:
+        return plan, {}
+    bucket = config.s3_bucket_name
+    refused: dict[str, Exception] = {}
+    limit = anyio.Semaphore(config.max_concurrent_files)
+
+    async def check(item: WantedFile) -> None:
+        key = item.obj.key
+        async with limit:
+            try:
+                if not await _is_restored(s3, bucket, key):
+                    refused[key] = ObjectArchivedError(key, item.obj.storage_class)
+            except IngestError as exc:
+                refused[key] = exc
+
+    async with anyio.create_task_group() as group:
+        for item in archived:
+            group.start_soon(check, item)
+    _warn(refused)
+    to_fetch = tuple(item for item in plan.to_fetch if item.obj.key not in refused)
+    return dataclasses.replace(plan, to_fetch=to_fetch), refused
+
+
+async def _is_restored(s3: S3Handles, bucket: str, key: str) -> bool:
+    with s3_errors(bucket=bucket, key=key):
+        client = await s3.client()
+        response = await client.head_object(Bucket=bucket, Key=key)
+    return 'ongoing-request="false"' in response.get("Restore", "")
+
+
+def _warn(refused: dict[str, Exception]) -> None:
+    if not refused:
+        return
+    named = sorted(refused)[:_NAMED_IN_LOG]
+    shown = ", ".join(
+        f"{key} ({exc.storage_class})" if isinstance(exc, ObjectArchivedError) else key
+        for key, exc in ((key, refused[key]) for key in named)
+    )
+    more = f" and {len(refused) - len(named)} more" if len(refused) > len(named) else ""
+    logger.warning(
+        "skipping %d archived object(s) that must be restored before they can be fetched: "
+        "%s%s; the other files are fetched",
+        len(refused),
+        shown,
+        more,
+    )

@@ -1,0 +1,103 @@
+"""The S3 manifest (what Redshift's ``UNLOAD ... MANIFEST`` writes): where it is, what it says,
+and the listed objects it narrows the dataset to. Pure."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from ._models import ObjectInfo
+from .errors import ManifestError
+
+
+@dataclass(frozen=True, slots=True)
+class ManifestEntry:
+    """One ``entries`` item of an S3 (Redshift UNLOAD) manifest."""
+
+    bucket: str
+    key: str
+    content_length: int | None
+
+
+def manifest_keys(prefix: str, name: str | None) -> tuple[str, ...]:
+    """Where the manifest may be, first match wins.
+
+    ``<prefix><name>`` is where UNLOAD writes it (``data/`` gives ``data/manifest``,
+    ``data/part_`` gives ``data/part_manifest``). A prefix without its trailing ``/`` may
+    also name a folder, so ``<prefix>/<name>`` is looked at second.
+    """
+    if name is None:
+        return ()
+    if not prefix or prefix.endswith("/"):
+        return (prefix + name,)
+    return (prefix + name, f"{prefix}/{name}")
+
+
+def find_manifest(
+    listed: Sequence[ObjectInfo], prefix: str, name: str | None
+) -> tuple[ObjectInfo | None, tuple[ObjectInfo, ...]]:
+    """The manifest object to read (or None), and every listed object that is a manifest
+    by its place: none of them is ever data."""
+    places = manifest_keys(prefix, name)
+    found = {obj.key: obj for obj in listed if obj.key in places}
+    chosen = next((found[key] for key in places if key in found), None)
+    return chosen, tuple(found.values())
+
+
+def parse_s3_manifest(key: str, body: bytes) -> list[ManifestEntry]:
+    """Parse ``{"entries": [{"url": "s3://bucket/key", "meta": {"content_length": N}}]}``."""
+    try:
+        document = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ManifestError(f"S3 manifest {key!r} is not valid JSON: {exc}") from exc
+    entries = document.get("entries") if isinstance(document, dict) else None
+    if not isinstance(entries, list):
+        raise ManifestError(f"S3 manifest {key!r} has no 'entries' list")
+    return [_parse_entry(key, index, entry) for index, entry in enumerate(entries)]
+
+
+def _parse_entry(manifest_key: str, index: int, entry: object) -> ManifestEntry:
+    where = f"S3 manifest {manifest_key!r}, entry {index}"
+    url = entry.get("url") if isinstance(entry, dict) else None
+    if not isinstance(url, str) or not url.startswith("s3://") or "/" not in url[5:]:
+        raise ManifestError(f"{where}: 'url' must be 's3://bucket/key', got {url!r}")
+    bucket, _, key = url[5:].partition("/")
+    assert isinstance(entry, dict)
+    meta = entry.get("meta")
+    length = meta.get("content_length") if isinstance(meta, dict) else None
+    if length is not None and (isinstance(length, bool) or not isinstance(length, int)):
+        raise ManifestError(f"{where}: 'content_length' must be an integer, got {length!r}")
+    return ManifestEntry(bucket=bucket, key=key, content_length=length)
+
+
+def apply_s3_manifest(
+    manifest_key: str,
+    entries: Sequence[ManifestEntry],
+    listed: Mapping[str, ObjectInfo],
+    bucket: str,
+) -> list[ObjectInfo]:
+    """Keep only the listed objects the manifest names; a dataset missing any is an error."""
+    problems: list[str] = []
+    chosen: dict[str, ObjectInfo] = {}
+    for entry in entries:
+        obj = listed.get(entry.key) if entry.bucket == bucket else None
+        if entry.bucket != bucket:
+            problems.append(f"s3://{entry.bucket}/{entry.key} is in another bucket")
+        elif obj is None:
+            problems.append(f"s3://{bucket}/{entry.key} is missing under the prefix")
+        elif entry.content_length is not None and entry.content_length != obj.size:
+            problems.append(
+                f"s3://{bucket}/{entry.key} has {obj.size} bytes, "
+                f"the manifest says {entry.content_length}"
+            )
+        else:
+            chosen[obj.key] = obj
+    if problems:
+        shown = "\n  ".join(problems[:20])
+        more = f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""
+        raise ManifestError(
+            f"dataset is incomplete: S3 manifest {manifest_key!r} lists objects "
+            f"that do not match S3:\n  {shown}{more}"
+        )
+    return list(chosen.values())
