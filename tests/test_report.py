@@ -79,8 +79,9 @@ async def test_the_report_is_one_json_object(
     assert document["fetched"] == list(report.fetched)
     assert document["bytes_fetched"] == report.bytes_fetched
     assert set(document) == {
-        "dataset_directory", "dry_run", "fetched", "kept", "deleted", "failed",
-        "bytes_fetched", "seconds", "throughput", "requests", "retries", "throttled",
+        "dataset_directory", "dry_run", "fetched", "kept", "deleted", "unselected",
+        "failed", "skipped", "bytes_fetched", "seconds", "throughput", "requests",
+        "retries", "throttled",
     }  # fmt: skip
     assert "fetched 3 file(s)" in report.summary()
 
