@@ -110,12 +110,13 @@ class DirectGetter:
     async def list_page(self, params: dict[str, str]) -> bytes:
         """The body of one ListObjectsV2 page: the bucket's URL with ``params`` as query."""
         target = "?" + query(params)
+        prefix = params.get("prefix", "")
         if self._base_path != "/":  # path style: /bucket, not /bucket/
             target = self._base_path.rstrip("/") + target
         try:
-            response = await self._send(target, {}, key=None)
+            response = await self._send(target, {}, key=None, prefix=prefix)
         except _GaveUp as exc:
-            prefix, cause = params.get("prefix", ""), exc.__cause__
+            cause = exc.__cause__
             if isinstance(cause, bce.ClientError):  # 5xx or throttling to the last attempt
                 raise translate(cause, bucket=self._bucket, prefix=prefix) from cause
             where = f"s3://{self._bucket}/{prefix}"
@@ -125,9 +126,12 @@ class DirectGetter:
         finally:
             response.release()
 
-    async def _send(self, target: str, headers: dict[str, str], *, key: str | None) -> Response:
+    async def _send(
+        self, target: str, headers: dict[str, str], *, key: str | None, prefix: str | None = None
+    ) -> Response:
         """A signed GET of ``target`` (after the bucket's base path, or a whole path from
-        ``/``) with botocore's standard retries; a 2xx response with a length."""
+        ``/``) with botocore's standard retries; a 2xx response with a length. ``key``, or
+        for a listing ``prefix``, is what an error names."""
         path = target if target.startswith("/") else self._base_path + target
         url = self._origin + path
         last: BaseException | None = None
@@ -146,7 +150,7 @@ class DirectGetter:
                 if response.status in (200, 206) and (response.content_length >= 0 or key is None):
                     self._throttle.on_success()
                     return response
-                last = await self._error(response, key)
+                last = await self._error(response, key, prefix)
             if attempt < self._max_attempts:
                 await backoff(attempt)
         raise _GaveUp(
@@ -161,7 +165,9 @@ class DirectGetter:
             return headers
         return self._signer.sign(url, headers, await self._credentials.frozen())
 
-    async def _error(self, response: Response, key: str | None) -> BaseException:
+    async def _error(
+        self, response: Response, key: str | None, prefix: str | None
+    ) -> BaseException:
         """The error to retry on, or raise the one that ends this object."""
         if 200 <= response.status < 300:
             response.close()
@@ -180,7 +186,7 @@ class DirectGetter:
         error = bce.ClientError(_error_dict(code, message, response.status), operation)
         if key is not None and is_object_changed(error):
             raise ObjectChanged
-        raise translate(error, bucket=self._bucket, key=key) from error
+        raise translate(error, bucket=self._bucket, key=key, prefix=prefix) from error
 
 
 def _parse_error(body: bytes, status: int) -> tuple[str, str]:
