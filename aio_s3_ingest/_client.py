@@ -21,7 +21,7 @@ from ._directget import DirectGetter
 from ._getter import Body, FallbackGetter, Getter, UseBotocore
 from ._log import logger
 from ._models import ObjectInfo
-from ._resolve import NO_CREDENTIALS, resolve_endpoint
+from ._resolve import NO_CREDENTIALS, USER_AGENT_EXTRA, resolve_endpoint
 from ._s3errors import s3_errors
 from ._throttle import Throttle
 from .errors import CredentialsError
@@ -135,6 +135,7 @@ def _create_client(session: AioSession, config: IngestConfig) -> Any:
         # total_max_attempts counts the first try; botocore's max_attempts would not.
         retries={"mode": "standard", "total_max_attempts": config.max_attempts},
         signature_version=UNSIGNED if config.anonymous else None,
+        user_agent_extra=USER_AGENT_EXTRA,
     )
     return session.create_client(
         "s3",

@@ -64,6 +64,7 @@ class DirectGetter:
         credentials: CredentialSource | None,
         max_attempts: int,
         throttle: Throttle,
+        user_agent: str,
     ) -> None:
         self._http = http
         parts = urllib.parse.urlsplit(base_url)
@@ -75,6 +76,7 @@ class DirectGetter:
         self._max_attempts = max_attempts
         self._throttle = throttle
         self._signer = GetSigner(region)
+        self._user_agent = user_agent
 
     @classmethod
     def create(cls, endpoint: Endpoint, config: IngestConfig, throttle: Throttle) -> DirectGetter:
@@ -97,6 +99,7 @@ class DirectGetter:
             credentials=endpoint.credentials,
             max_attempts=config.max_attempts,
             throttle=throttle,
+            user_agent=endpoint.user_agent,
         )
 
     async def open(self, obj: ObjectInfo, start: int, end: int) -> Body:
@@ -141,8 +144,7 @@ class DirectGetter:
             run.retries += attempt > 1
             try:
                 async with self._throttle.slot():
-                    signed = await self._signed(url, headers)
-                    response = await self._http.get(path, {"Host": self._host, **signed})
+                    response = await self._http.get(path, await self._headers(url, headers))
             except (OSError, asyncio.TimeoutError) as exc:
                 last = exc
             else:
@@ -160,10 +162,13 @@ class DirectGetter:
     async def aclose(self) -> None:
         self._http.close()
 
-    async def _signed(self, url: str, headers: dict[str, str]) -> dict[str, str]:
-        if self._credentials is None:
-            return headers
-        return self._signer.sign(url, headers, await self._credentials.frozen())
+    async def _headers(self, url: str, headers: dict[str, str]) -> dict[str, str]:
+        """Host, ``headers`` signed, and the User-Agent, which botocore sends unsigned
+        (``user-agent`` is on its list of headers SigV4 leaves out)."""
+        signed = headers
+        if self._credentials is not None:
+            signed = self._signer.sign(url, headers, await self._credentials.frozen())
+        return {"Host": self._host, **signed, "User-Agent": self._user_agent}
 
     async def _error(
         self, response: Response, key: str | None, prefix: str | None
