@@ -97,7 +97,7 @@ def resolve_endpoint(config: IngestConfig) -> Endpoint:
     try:
         base_url = _object_base_url(client, config.s3_bucket_name)
         region: str = client.meta.region_name
-        user_agent: str = client.meta.config.user_agent
+        user_agent: str = client.meta.config.user_agent  # type: ignore[attr-defined]
     finally:
         client.close()
     tls = _ssl_context(session) if base_url.startswith("https:") else None
@@ -113,7 +113,7 @@ def _client_config(session: botocore.session.Session, config: IngestConfig) -> C
     so the app id (``AWS_SDK_UA_APP_ID``, ``sdk_ua_app_id``) is passed in explicitly;
     the retry mode is the one the direct path follows.
     """
-    return Config(
+    return Config(  # type: ignore[call-arg]  # botocore-stubs lack user_agent_appid
         signature_version=UNSIGNED if config.anonymous else None,
         retries={"mode": "standard"},
         user_agent_extra=USER_AGENT_EXTRA,
