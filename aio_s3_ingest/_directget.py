@@ -23,7 +23,7 @@ from ._getter import Body, ObjectChanged, UseBotocore
 from ._http import HttpPool, Response
 from ._models import ObjectInfo
 from ._retry import backoff, describe
-from ._s3errors import is_object_changed, translate
+from ._s3errors import certificate_failure, is_object_changed, translate
 from ._sigv4 import GetSigner, host_header, query
 from ._tally import THROTTLE_CODES, current
 from ._throttle import Throttle
@@ -146,6 +146,8 @@ class DirectGetter:
                 async with self._throttle.slot():
                     response = await self._http.get(path, await self._headers(url, headers))
             except (OSError, asyncio.TimeoutError) as exc:
+                if certificate_failure(exc) is not None:  # no attempt would fare better
+                    raise translate(exc, bucket=self._bucket, key=key, prefix=prefix) from exc
                 last = exc
             else:
                 # Object bytes need a length up front; a listing may come chunked.
