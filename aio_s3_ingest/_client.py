@@ -21,8 +21,8 @@ from ._directget import DirectGetter
 from ._getter import Body, FallbackGetter, Getter, UseBotocore
 from ._log import logger
 from ._models import ObjectInfo
-from ._resolve import NO_CREDENTIALS, resolve_endpoint
-from ._s3errors import s3_errors
+from ._resolve import NO_CREDENTIALS, USER_AGENT_EXTRA, resolve_endpoint
+from ._s3errors import certificate_failure, s3_errors
 from ._throttle import Throttle
 from .errors import CredentialsError
 
@@ -70,6 +70,7 @@ class S3Handles:
             if not self._config.anonymous:
                 await _require_credentials(session)
             client = await self._stack.enter_async_context(_create_client(session, self._config))
+        client.meta.events.register_first("needs-retry.s3", _final_on_certificate_failure)
         self._botocore_getter = BotocoreGetter(client, self._config.s3_bucket_name, self._throttle)
         self._client = client
 
@@ -135,6 +136,7 @@ def _create_client(session: AioSession, config: IngestConfig) -> Any:
         # total_max_attempts counts the first try; botocore's max_attempts would not.
         retries={"mode": "standard", "total_max_attempts": config.max_attempts},
         signature_version=UNSIGNED if config.anonymous else None,
+        user_agent_extra=USER_AGENT_EXTRA,
     )
     return session.create_client(
         "s3",
@@ -142,6 +144,15 @@ def _create_client(session: AioSession, config: IngestConfig) -> Any:
         endpoint_url=config.endpoint_url,
         config=client_config,
     )
+
+
+def _final_on_certificate_failure(
+    caught_exception: BaseException | None = None, **_: object
+) -> None:
+    """botocore's standard mode retries every connection error, a certificate it cannot
+    verify too; that fails the same way each time, so it ends the call at the first."""
+    if caught_exception is not None and certificate_failure(caught_exception) is not None:
+        raise caught_exception
 
 
 def parse_timestamp(value: str | int | float) -> dt.datetime:

@@ -23,7 +23,7 @@ from ._getter import Body, ObjectChanged, UseBotocore
 from ._http import HttpPool, Response
 from ._models import ObjectInfo
 from ._retry import backoff, describe
-from ._s3errors import is_object_changed, translate
+from ._s3errors import certificate_failure, is_object_changed, translate
 from ._sigv4 import GetSigner, host_header, query
 from ._tally import THROTTLE_CODES, current
 from ._throttle import Throttle
@@ -64,6 +64,7 @@ class DirectGetter:
         credentials: CredentialSource | None,
         max_attempts: int,
         throttle: Throttle,
+        user_agent: str,
     ) -> None:
         self._http = http
         parts = urllib.parse.urlsplit(base_url)
@@ -75,6 +76,7 @@ class DirectGetter:
         self._max_attempts = max_attempts
         self._throttle = throttle
         self._signer = GetSigner(region)
+        self._user_agent = user_agent
 
     @classmethod
     def create(cls, endpoint: Endpoint, config: IngestConfig, throttle: Throttle) -> DirectGetter:
@@ -97,6 +99,7 @@ class DirectGetter:
             credentials=endpoint.credentials,
             max_attempts=config.max_attempts,
             throttle=throttle,
+            user_agent=endpoint.user_agent,
         )
 
     async def open(self, obj: ObjectInfo, start: int, end: int) -> Body:
@@ -110,12 +113,13 @@ class DirectGetter:
     async def list_page(self, params: dict[str, str]) -> bytes:
         """The body of one ListObjectsV2 page: the bucket's URL with ``params`` as query."""
         target = "?" + query(params)
+        prefix = params.get("prefix", "")
         if self._base_path != "/":  # path style: /bucket, not /bucket/
             target = self._base_path.rstrip("/") + target
         try:
-            response = await self._send(target, {}, key=None)
+            response = await self._send(target, {}, key=None, prefix=prefix)
         except _GaveUp as exc:
-            prefix, cause = params.get("prefix", ""), exc.__cause__
+            cause = exc.__cause__
             if isinstance(cause, bce.ClientError):  # 5xx or throttling to the last attempt
                 raise translate(cause, bucket=self._bucket, prefix=prefix) from cause
             where = f"s3://{self._bucket}/{prefix}"
@@ -125,9 +129,12 @@ class DirectGetter:
         finally:
             response.release()
 
-    async def _send(self, target: str, headers: dict[str, str], *, key: str | None) -> Response:
+    async def _send(
+        self, target: str, headers: dict[str, str], *, key: str | None, prefix: str | None = None
+    ) -> Response:
         """A signed GET of ``target`` (after the bucket's base path, or a whole path from
-        ``/``) with botocore's standard retries; a 2xx response with a length."""
+        ``/``) with botocore's standard retries; a 2xx response with a length. ``key``, or
+        for a listing ``prefix``, is what an error names."""
         path = target if target.startswith("/") else self._base_path + target
         url = self._origin + path
         last: BaseException | None = None
@@ -137,16 +144,17 @@ class DirectGetter:
             run.retries += attempt > 1
             try:
                 async with self._throttle.slot():
-                    signed = await self._signed(url, headers)
-                    response = await self._http.get(path, {"Host": self._host, **signed})
+                    response = await self._http.get(path, await self._headers(url, headers))
             except (OSError, asyncio.TimeoutError) as exc:
+                if certificate_failure(exc) is not None:  # no attempt would fare better
+                    raise translate(exc, bucket=self._bucket, key=key, prefix=prefix) from exc
                 last = exc
             else:
                 # Object bytes need a length up front; a listing may come chunked.
                 if response.status in (200, 206) and (response.content_length >= 0 or key is None):
                     self._throttle.on_success()
                     return response
-                last = await self._error(response, key)
+                last = await self._error(response, key, prefix)
             if attempt < self._max_attempts:
                 await backoff(attempt)
         raise _GaveUp(
@@ -156,12 +164,17 @@ class DirectGetter:
     async def aclose(self) -> None:
         self._http.close()
 
-    async def _signed(self, url: str, headers: dict[str, str]) -> dict[str, str]:
-        if self._credentials is None:
-            return headers
-        return self._signer.sign(url, headers, await self._credentials.frozen())
+    async def _headers(self, url: str, headers: dict[str, str]) -> dict[str, str]:
+        """Host, ``headers`` signed, and the User-Agent, which botocore sends unsigned
+        (``user-agent`` is on its list of headers SigV4 leaves out)."""
+        signed = headers
+        if self._credentials is not None:
+            signed = self._signer.sign(url, headers, await self._credentials.frozen())
+        return {"Host": self._host, **signed, "User-Agent": self._user_agent}
 
-    async def _error(self, response: Response, key: str | None) -> BaseException:
+    async def _error(
+        self, response: Response, key: str | None, prefix: str | None
+    ) -> BaseException:
         """The error to retry on, or raise the one that ends this object."""
         if 200 <= response.status < 300:
             response.close()
@@ -180,7 +193,7 @@ class DirectGetter:
         error = bce.ClientError(_error_dict(code, message, response.status), operation)
         if key is not None and is_object_changed(error):
             raise ObjectChanged
-        raise translate(error, bucket=self._bucket, key=key) from error
+        raise translate(error, bucket=self._bucket, key=key, prefix=prefix) from error
 
 
 def _parse_error(body: bytes, status: int) -> tuple[str, str]:

@@ -16,7 +16,7 @@ from ._log import logger
 from ._models import ObjectInfo, Selection
 from ._retry import backoff
 from ._s3errors import s3_errors
-from .errors import ObjectChangedError, TransferError
+from .errors import IngestError, ObjectChangedError, TransferError
 
 if TYPE_CHECKING:
     from ._directget import DirectGetter
@@ -142,6 +142,8 @@ async def _read_object(getter: Getter, obj: ObjectInfo, attempts: int) -> bytes:
             return await _read_once(getter, obj)
         except ObjectChanged as exc:
             raise ObjectChangedError(obj.key, "it changed while it was being read") from exc
+        except IngestError:
+            raise  # the getter's verdict after its retries (EndpointError is a ConnectionError)
         except (ConnectionError, asyncio.TimeoutError) as exc:
             if attempt == attempts:
                 raise TransferError(obj.key, f"gave up after {attempts} attempt(s): {exc}") from exc

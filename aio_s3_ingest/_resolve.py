@@ -28,10 +28,14 @@ from botocore.exceptions import DataNotFoundError
 from ._config import IngestConfig
 from ._getter import UseBotocore
 from ._sigv4 import Credentials
+from ._version import __version__
 from .errors import CredentialsError
 
 _PROBE_KEY = "aio-s3-ingest-probe"
 _PROXY_VARIABLES = frozenset({"http_proxy", "https_proxy", "all_proxy"})
+
+# Appended to botocore's User-Agent on both GET paths, so S3 logs tell this library apart.
+USER_AGENT_EXTRA = f"aio-s3-ingest/{__version__}"
 
 NO_CREDENTIALS = (
     "no AWS credentials found: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
@@ -72,6 +76,7 @@ class Endpoint:
     region: str
     credentials: CredentialSource | None  # None: anonymous
     tls: ssl.SSLContext | None  # None: plain HTTP
+    user_agent: str  # botocore's, ending in USER_AGENT_EXTRA
 
 
 def resolve_endpoint(config: IngestConfig) -> Endpoint:
@@ -87,15 +92,33 @@ def resolve_endpoint(config: IngestConfig) -> Endpoint:
         "s3",
         region_name=config.aws_region_name,
         endpoint_url=config.endpoint_url,
-        config=Config(signature_version=UNSIGNED if config.anonymous else None),
+        config=_client_config(session, config),
     )
     try:
         base_url = _object_base_url(client, config.s3_bucket_name)
         region: str = client.meta.region_name
+        user_agent: str = client.meta.config.user_agent  # type: ignore[attr-defined]
     finally:
         client.close()
     tls = _ssl_context(session) if base_url.startswith("https:") else None
-    return Endpoint(base_url=base_url, region=region, credentials=credentials, tls=tls)
+    return Endpoint(
+        base_url=base_url, region=region, credentials=credentials, tls=tls, user_agent=user_agent
+    )
+
+
+def _client_config(session: botocore.session.Session, config: IngestConfig) -> Config:
+    """What shapes the client's User-Agent as botocore's own requests would carry it.
+
+    ``meta.config.user_agent`` is built from this Config, not from the session's settings,
+    so the app id (``AWS_SDK_UA_APP_ID``, ``sdk_ua_app_id``) is passed in explicitly;
+    the retry mode is the one the direct path follows.
+    """
+    return Config(  # type: ignore[call-arg]  # botocore-stubs lack user_agent_appid
+        signature_version=UNSIGNED if config.anonymous else None,
+        retries={"mode": "standard"},
+        user_agent_extra=USER_AGENT_EXTRA,
+        user_agent_appid=session.get_config_variable("user_agent_appid"),
+    )
 
 
 def _credentials(session: botocore.session.Session) -> CredentialSource:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -29,6 +30,10 @@ _CREDENTIAL_CODES = frozenset(
 _DENIED_CODES = frozenset({"AccessDenied", "AllAccessDisabled", "403", "Forbidden"})
 _CHANGED_CODES = frozenset({"PreconditionFailed", "412"})
 _MISSING_KEY_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
+_CA_BUNDLE_HINT = (
+    "if a private CA signed it, point AWS_CA_BUNDLE (or ca_bundle in the AWS config file) "
+    "at that CA's PEM file"
+)
 
 
 def error_code(exc: BaseException) -> str | None:
@@ -46,17 +51,45 @@ def is_object_changed(exc: BaseException) -> bool:
     return status == 412 or error_code(exc) in _CHANGED_CODES
 
 
+def certificate_failure(exc: BaseException) -> ssl.SSLCertVerificationError | None:
+    """The failed check of the server's certificate behind ``exc``, if that is its cause.
+
+    It fails the same way on every attempt, so no retry loop of either GET path retries
+    it. Both paths wrap it: the direct path in an ``HttpError``, aiobotocore in botocore's
+    ``SSLError`` around aiohttp's ``ClientConnectorCertificateError``.
+    """
+    pending: list[BaseException | None] = [exc]
+    seen: set[int] = set()
+    while pending:
+        item = pending.pop()
+        if item is None or id(item) in seen:
+            continue
+        seen.add(id(item))
+        inner = getattr(item, "certificate_error", None)  # aiohttp's wrapper is one too
+        if isinstance(item, ssl.SSLCertVerificationError) and inner is None:
+            return item
+        pending += (item.__cause__, item.__context__, inner)
+    return None
+
+
 def translate(
     exc: Exception, *, bucket: str, key: str | None = None, prefix: str | None = None
 ) -> IngestError:
     """The library error that says, in S3 terms, what went wrong.
 
     With ``key`` the failure belongs to that object (a TransferError unless it is
-    about access or credentials); without it, to the run as a whole.
+    about access, credentials or the endpoint's certificate); without it, to the run as
+    a whole.
     """
     where = f"s3://{bucket}/{key if key is not None else prefix or ''}"
     if isinstance(exc, bce.ClientError):
         return _translate_client_error(exc, where, bucket=bucket, key=key)
+    if (failure := certificate_failure(exc)) is not None:
+        reason = failure.verify_message or str(failure)
+        return EndpointError(
+            f"the TLS certificate of the S3 endpoint for {where} could not be verified "
+            f"({reason}); {_CA_BUNDLE_HINT}"
+        )
     if isinstance(exc, (bce.NoCredentialsError, bce.PartialCredentialsError)):
         return CredentialsError(f"no usable AWS credentials: {exc}")
     if isinstance(exc, bce.ProfileNotFound):

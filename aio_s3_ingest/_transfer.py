@@ -263,6 +263,8 @@ async def _read_range(
     while cursor.offset < end:
         try:
             await _stream(ctx, obj, sink, cursor, end)
+        except IngestError:
+            raise  # the getter's verdict after its retries (EndpointError is a ConnectionError)
         except (*_RESUMABLE, _ShortBody) as exc:
             failures += 1
             if failures >= ctx.max_attempts:
