@@ -63,3 +63,10 @@ __all__ = [
     "__version__",
     "logger",
 ]
+
+# Public names say where users import them from (reprs, tracebacks, docs, pickles).
+for _name in __all__:
+    _value = globals()[_name]
+    if isinstance(_value, type) or callable(getattr(_value, "__code__", None)):
+        _value.__module__ = __name__
+del _name, _value

@@ -42,6 +42,25 @@ def test_all_is_sorted_and_unique() -> None:
     assert len(set(names)) == len(names)
 
 
+def test_all_lists_every_public_name_and_nothing_else() -> None:
+    """The package's public attributes, modules aside, are exactly ``__all__``."""
+    public = {
+        name
+        for name, value in vars(aio_s3_ingest).items()
+        if not name.startswith("_") and not inspect.ismodule(value)
+    }
+    assert public == set(aio_s3_ingest.__all__) - {"__version__"}
+
+
+def test_public_classes_say_they_live_in_the_package() -> None:
+    """Exported classes report ``aio_s3_ingest`` as their module, as users import them."""
+    classes = [getattr(aio_s3_ingest, name) for name in aio_s3_ingest.__all__]
+    for cls in (value for value in classes if isinstance(value, type)):
+        assert cls.__module__ == "aio_s3_ingest", cls
+    assert repr(AsyncS3Ingester).startswith("<class 'aio_s3_ingest.AsyncS3Ingester'")
+    assert repr(TransferError("k", "why")) == "TransferError(\"'k': why\")"
+
+
 def test_every_exported_name_is_importable() -> None:
     """Every name in ``__all__`` can be imported from the package."""
     for name in aio_s3_ingest.__all__:
@@ -94,7 +113,7 @@ def _error_classes() -> list[type[BaseException]]:
         for value in vars(errors).values()
         if inspect.isclass(value)
         and issubclass(value, BaseException)
-        and value.__module__ == errors.__name__
+        and value.__module__ in (errors.__name__, "aio_s3_ingest")
     ]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import pathlib
 import random
@@ -97,9 +98,14 @@ async def test_slowdown_and_resets_leave_every_file_byte_exact(
     served = sum(proxy.bytes_served(key) for key in objects)
     extra = served - sum(len(body) for body in objects.values())
     assert 0 <= extra <= resets * ingester.config.chunk_size  # only what a reset lost
-    print(
-        f"\n{len(objects)} objects; injected {slowdown.hits} SlowDown, {resets} resets; "
-        f"re-requested {extra:,} bytes over the minimum; {report.retries} retries"
+    logging.getLogger(__name__).info(
+        "%d objects; injected %d SlowDown, %d resets; re-requested %s bytes over the "
+        "minimum; %d retries",
+        len(objects),
+        slowdown.hits,
+        resets,
+        f"{extra:,}",
+        report.retries,
     )
     dataset = dest / "ds"
     assert len(data_files(dataset)) == len(objects)

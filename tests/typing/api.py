@@ -79,7 +79,7 @@ def describe_event(event: ProgressEvent) -> str:
 
 def print_progress(event: ProgressEvent) -> None:
     """A plain function is a ProgressCallback."""
-    print(describe_event(event))
+    sys.stdout.write(describe_event(event) + "\n")
 
 
 def build_async_with_every_option(dest: pathlib.Path, endpoint: str) -> AsyncS3Ingester:
