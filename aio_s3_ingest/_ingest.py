@@ -26,6 +26,7 @@ from ._plan import make_plan
 from ._procs import fetch_in_processes, warm_up
 from ._progress import RunPlanned
 from ._report import IngestReport, human_bytes
+from ._s3errors import endpoint_named
 from ._select import check_case_clashes
 from ._tally import RunTally, counting
 from ._transfer import TransferContext
@@ -47,7 +48,8 @@ class AsyncS3Ingester(IngesterOptions):
     async def __aenter__(self: _Self) -> _Self:
         stack = AsyncExitStack()
         try:
-            self._s3 = await open_s3(self.config, stack)
+            with endpoint_named(self.config):
+                self._s3 = await open_s3(self.config, stack)
         except BaseException:
             await stack.aclose()
             raise
@@ -92,11 +94,12 @@ class AsyncS3Ingester(IngesterOptions):
             # The fork server imports the library while this process sets up its client
             # and lists: about a millisecond here, as it only starts a process.
             await anyio.to_thread.run_sync(warm_up)
-        if self._s3 is not None:
-            return await run_ingest(self._s3, self.config, force=force, dry_run=dry_run)
-        async with AsyncExitStack() as stack:
-            s3 = await open_s3(self.config, stack)
-            return await run_ingest(s3, self.config, force=force, dry_run=dry_run)
+        with endpoint_named(self.config):
+            if self._s3 is not None:
+                return await run_ingest(self._s3, self.config, force=force, dry_run=dry_run)
+            async with AsyncExitStack() as stack:
+                s3 = await open_s3(self.config, stack)
+                return await run_ingest(s3, self.config, force=force, dry_run=dry_run)
 
 
 async def run_ingest(
