@@ -133,7 +133,8 @@ async def run_ingest(
                 planned = await _plan(config, layout, wanted, force=force, writable=True)
                 notify(_planned(planned[0]))
                 report = await _sync_dataset(s3, config, layout, planned, tally, failures, started)
-    logger.info("%s", report.summary())
+    # The report rides along, for a handler that shows it its own way (the command line).
+    logger.info("%s", report.summary(), extra={"ingest_report": report})
     if failures:
         raise IngestFailed(failures, report=report)
     return report
