@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import pathlib
 import time
 from collections.abc import Iterable
@@ -131,6 +132,7 @@ async def run_ingest(
             async with dataset_lock(layout.lock_path, config.lock_timeout):
                 await anyio.to_thread.run_sync(layout.clear_temp)
                 planned = await _plan(config, layout, wanted, force=force, writable=True)
+                _log_kept(planned[0])
                 notify(_planned(planned[0]))
                 report = await _sync_dataset(s3, config, layout, planned, tally, failures, started)
     # The report rides along, for a handler that shows it its own way (the command line).
@@ -190,7 +192,8 @@ async def _sync_dataset(
         else:
             items = largest_first(plan.to_fetch)
             fetched = await fetch_all(context, items, config.max_concurrent_files, failures)
-        await anyio.to_thread.run_sync(layout.delete, plan.to_delete)
+        for relpath in await anyio.to_thread.run_sync(layout.delete, plan.to_delete):
+            logger.debug("deleted %s: it left the selection", relpath)
         kept = {path: rec for path, rec in records.items() if path not in plan.to_delete}
         await anyio.to_thread.run_sync(manifest.save, kept | fetched)
     finally:
@@ -240,6 +243,12 @@ def _report(
         dry_run=dry_run,
         failed=failed or {},
     )
+
+
+def _log_kept(plan: Plan) -> None:
+    if logger.isEnabledFor(logging.DEBUG):
+        for item in plan.to_keep:
+            logger.debug("kept %s: unchanged in S3 and on disk", item.relpath)
 
 
 def _log_verdict(config: IngestConfig, plan: Plan, *, force: bool) -> None:

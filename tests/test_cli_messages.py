@@ -106,6 +106,31 @@ def test_summary_is_printed_once(
     assert "cache miss: fetching 1 of 1 file(s)" in result.stderr
 
 
+def test_verbose_shows_a_line_per_file(
+    moto_endpoint: str, s3: Any, bucket: str, tmp_path: pathlib.Path
+) -> None:
+    """-v logs each file fetched, kept and deleted, at DEBUG."""
+    for name in ("kept.csv", "changed.csv", "gone.csv"):
+        s3.put_object(Bucket=bucket, Key=f"data/{name}", Body=b"first")
+    args = (f"s3://{bucket}/data/", str(tmp_path), "--dataset-id", "ds")
+    assert run_cli(*args, "--endpoint-url", moto_endpoint).returncode == 0
+    s3.put_object(Bucket=bucket, Key="data/changed.csv", Body=b"second!")
+    s3.delete_object(Bucket=bucket, Key="data/gone.csv")
+
+    result = run_cli(*args, "--endpoint-url", moto_endpoint, "-v")
+
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    for line in (
+        "DEBUG aio_s3_ingest: fetching 'data/changed.csv' (7 bytes)",
+        "DEBUG aio_s3_ingest: fetched 'data/changed.csv' into changed.csv",
+        "DEBUG aio_s3_ingest: kept kept.csv: unchanged in S3 and on disk",
+        "DEBUG aio_s3_ingest: deleted gone.csv: it left the selection",
+    ):
+        assert line in lines
+    assert "kept.csv" not in run_cli(*args, "--endpoint-url", moto_endpoint).stderr
+
+
 def test_help_says_where_files_land_and_which_region_counts() -> None:
     """--help explains DEST/DATASET_ID (a hash unless --dataset-id), how to clean up, and
     that the region is --region alone."""
