@@ -136,3 +136,16 @@ def test_ci_runs_the_readme_test_command() -> None:
     commands = [line for line in readme.splitlines() if line.endswith("nox -s tests")]
     assert len(commands) == 1
     assert commands[0] in ci.splitlines()
+
+
+def test_dry_run_into_a_relative_dest_that_does_not_exist_yet(
+    moto_endpoint: str, s3: Any, bucket: str, tmp_path: pathlib.Path
+) -> None:
+    """--dry-run with a relative DEST not created yet (the first thing a user tries) says
+    what would be fetched and creates nothing."""
+    s3.put_object(Bucket=bucket, Key="data/a.csv", Body=b"1,2\n")
+    source = f"s3://{bucket}/data/"
+    result = run_cli(source, "data", "--dry-run", "--endpoint-url", moto_endpoint, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "fetch   a.csv\n" in result.stdout
+    assert list(tmp_path.iterdir()) == []
