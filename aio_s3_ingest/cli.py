@@ -138,10 +138,8 @@ def _demo_session() -> None:
     print(f"\nfiles, relative to {where}:")
     for path in report.paths:
         print(f"  {path.relative_to(where)}  ({path.stat().st_size} B)")
-    print(
-        f"\nThe dataset stays in {where.resolve()} (its .aio-s3-ingest/ folder is the "
-        f"sync state); delete {_demo.DESTINATION.resolve()} to clean up."
-    )
+    print(f"\nThe dataset stays in {where.resolve()} (.aio-s3-ingest/ in it is the sync state);")
+    print(f"delete {_demo.DESTINATION.resolve()} to clean up.")
 
 
 def _configure_logging(
