@@ -111,7 +111,9 @@ def check_progress(progress: object) -> None:
     """Refuse values ``progress=`` cannot take."""
     if progress is None or isinstance(progress, bool) or callable(progress):
         return
-    raise ConfigError(f"progress must be True, False, None or a callable, got {progress!r}")
+    raise ConfigError(
+        f"progress must be True, False, None or a callable, got {progress!r}", parameter="progress"
+    )
 
 
 def _interactive() -> bool:

@@ -11,6 +11,7 @@ import io
 import json
 import logging
 import os
+import pathlib
 import random
 from collections.abc import Iterator
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 BUCKET = "aio-s3-ingest-demo"
 PREFIX = "exports/sales/"
 REGION = "eu-west-1"
+DESTINATION = pathlib.Path("aio-s3-ingest-demo")  # in the working directory, kept to look at
 MiB = 1024 * 1024
 
 

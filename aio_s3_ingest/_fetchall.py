@@ -33,7 +33,9 @@ async def fetch_all(
 
     async def fetch_one(item: WantedFile) -> None:
         try:
+            logger.debug("fetching %r (%d bytes)", item.obj.key, item.obj.size)
             fetched[item.relpath] = await fetch_file(context, item)
+            logger.debug("fetched %r into %s", item.obj.key, item.relpath)
         except Exception as exc:
             failures[item.obj.key] = exc
             logger.debug("%r failed: %s", item.obj.key, exc)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import pathlib
 import time
 from collections.abc import Mapping
@@ -28,6 +29,7 @@ from ._plan import make_plan
 from ._procs import fetch_in_processes, warm_up
 from ._progress import RunPlanned
 from ._report import IngestReport, human_bytes
+from ._s3errors import endpoint_named
 from ._select import check_case_clashes
 from ._tally import RunTally, counting
 from ._transfer import TransferContext
@@ -49,7 +51,8 @@ class AsyncS3Ingester(IngesterOptions):
     async def __aenter__(self: _Self) -> _Self:
         stack = AsyncExitStack()
         try:
-            self._s3 = await open_s3(self.config, stack)
+            with endpoint_named(self.config):
+                self._s3 = await open_s3(self.config, stack)
         except BaseException:
             await stack.aclose()
             raise
@@ -94,11 +97,12 @@ class AsyncS3Ingester(IngesterOptions):
             # The fork server imports the library while this process sets up its client
             # and lists: about a millisecond here, as it only starts a process.
             await anyio.to_thread.run_sync(warm_up)
-        if self._s3 is not None:
-            return await run_ingest(self._s3, self.config, force=force, dry_run=dry_run)
-        async with AsyncExitStack() as stack:
-            s3 = await open_s3(self.config, stack)
-            return await run_ingest(s3, self.config, force=force, dry_run=dry_run)
+        with endpoint_named(self.config):
+            if self._s3 is not None:
+                return await run_ingest(self._s3, self.config, force=force, dry_run=dry_run)
+            async with AsyncExitStack() as stack:
+                s3 = await open_s3(self.config, stack)
+                return await run_ingest(s3, self.config, force=force, dry_run=dry_run)
 
 
 async def run_ingest(
@@ -122,13 +126,15 @@ async def run_ingest(
                 await anyio.to_thread.run_sync(layout.clear_temp)
                 plan, records = await _plan(config, layout, selection, force=force, writable=True)
                 plan, failures = await refuse_archived(s3, config, plan)
+                _log_kept(plan)
                 notify(_planned(plan))
                 done = await _sync_dataset(s3, config, layout, (plan, records), tally, failures)
                 fetched = {path: record.size for path, record in done.items()}
         report = _report(config, plan, tally, started, fetched, selection.skipped, failures)
         if dry_run:
             report = dataclasses.replace(report, dry_run=True)
-    logger.info("%s", report.summary())
+    # The report rides along, for a handler that shows it its own way (the command line).
+    logger.info("%s", report.summary(), extra={"ingest_report": report})
     if failures and not dry_run:
         raise IngestFailed(failures, report=report)
     return report
@@ -185,7 +191,8 @@ async def _sync_dataset(
         else:
             items = largest_first(plan.to_fetch)
             fetched = await fetch_all(context, items, config.max_concurrent_files, failures)
-        await anyio.to_thread.run_sync(layout.delete, plan.to_delete)
+        for relpath in await anyio.to_thread.run_sync(layout.delete, plan.to_delete):
+            logger.debug("deleted %s: its object left S3, or the selection", relpath)
         kept = {path: rec for path, rec in records.items() if path not in plan.to_delete}
         await anyio.to_thread.run_sync(manifest.save, kept | fetched)
     finally:
@@ -226,6 +233,12 @@ def _report(
         failed={key: cause_text(exc) for key, exc in sorted(failed.items())},
         skipped=dict(skipped),
     )
+
+
+def _log_kept(plan: Plan) -> None:
+    if logger.isEnabledFor(logging.DEBUG):
+        for item in plan.to_keep:
+            logger.debug("kept %s: unchanged in S3 and on disk", item.relpath)
 
 
 def _log_verdict(config: IngestConfig, plan: Plan, *, force: bool) -> None:

@@ -57,10 +57,11 @@ class DatasetLayout:
     def ignores_case_without_writing(self) -> bool:
         """The same question for a dry run: compare an existing folder with its name's
         case swapped (False when no folder on the way has a name with letters)."""
-        for folder in (self.root, *self.root.parents):
-            swapped = folder.with_name(folder.name.swapcase())
-            if swapped.name == folder.name or not folder.exists():
+        root = self.root.absolute()  # a relative root's parents end in '.', with no name
+        for folder in (root, *root.parents):
+            if folder.name == folder.name.swapcase() or not folder.exists():
                 continue
+            swapped = folder.with_name(folder.name.swapcase())
             try:
                 return os.path.samefile(folder, swapped)
             except OSError:

@@ -109,5 +109,6 @@ def _as_path(value: object) -> pathlib.Path:
     if isinstance(value, (str, pathlib.PurePath)):
         return pathlib.Path(value)
     raise ConfigError(
-        f"destination_directory must be a path or a string, got {type(value).__name__}"
+        f"destination_directory must be a path or a string, got {type(value).__name__}",
+        parameter="destination_directory",
     )

@@ -169,6 +169,8 @@ class _Worker:
         failures: dict[str, Exception],
     ) -> None:
         fetched.update(outcome.fetched)
+        for relpath in outcome.fetched:
+            logger.debug("fetched %s in a worker process", relpath)
         for key, (kind, text) in outcome.failures.items():
             failures[key] = _rebuild_error(key, kind, text)
         tally.requests += outcome.requests

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import botocore.exceptions as bce
 
@@ -17,6 +19,11 @@ from .errors import (
     S3AccessError,
     TransferError,
 )
+
+if TYPE_CHECKING:
+    from ._config import IngestConfig
+
+_ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")  # botocore's order
 
 _CREDENTIAL_CODES = frozenset(
     {
@@ -130,3 +137,28 @@ def s3_errors(*, bucket: str, key: str | None = None, prefix: str | None = None)
         yield
     except (bce.BotoCoreError, bce.ClientError) as exc:
         raise translate(exc, bucket=bucket, key=key, prefix=prefix) from exc
+
+
+@contextmanager
+def endpoint_named(config: IngestConfig) -> Iterator[None]:
+    """An unreachable endpoint's error also says where that endpoint came from, as a
+    wrong or stale setting is the usual cause."""
+    try:
+        yield
+    except EndpointError as exc:
+        raise EndpointError(f"{exc}; {endpoint_origin(config)}") from exc.__cause__
+
+
+def endpoint_origin(config: IngestConfig) -> str:
+    """Which setting chose the endpoint: ``endpoint_url``, botocore's environment
+    variables, or nothing (AWS's own endpoint for the region)."""
+    if config.endpoint_url is not None:
+        return f"the endpoint {config.endpoint_url} comes from endpoint_url"
+    if os.environ.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "").lower() != "true":
+        for name in _ENDPOINT_VARIABLES:
+            if os.environ.get(name):
+                return f"the endpoint {os.environ[name]} comes from {name}"
+    return (
+        f"none of endpoint_url, {' or '.join(_ENDPOINT_VARIABLES)} is set, so the endpoint "
+        f"is AWS's own for region {config.aws_region_name} (or the AWS config file's)"
+    )

@@ -8,13 +8,14 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import sys
-import tempfile
 from collections.abc import Sequence
 from typing import TextIO
 
 import anyio
 
+from ._cli_args import FLAGS, demo_parser, fetch_parser
 from ._ingest import AsyncS3Ingester
 from ._report import IngestReport, human_bytes
 from .errors import ConfigError, IngestError, IngestFailed
@@ -30,98 +31,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     return _run_fetch(args)
 
 
-_EPILOG = """\
-examples:
-  aio-s3-ingest s3://my-bucket/exports/sales/ ./data --pattern '*.parquet'
-  aio-s3-ingest s3://my-bucket/exports/sales/ ./data --dry-run
-  aio-s3-ingest s3://my-bucket/exports/sales/ ./data --json > report.json
-  aio-s3-ingest demo            # try it against a local S3 server
-
-exit codes: 0 done, 1 the run failed (failed keys listed), 2 bad usage.
-Credentials come from the usual AWS sources (environment, ~/.aws, instance role).
-"""
-
-
-def _fetch_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="aio-s3-ingest",
-        description="Fetch the objects under an S3 prefix into DEST/DATASET_ID and keep them "
-        "in sync: unchanged files are not fetched again, changed ones are, removed ones are "
-        "deleted locally.",
-        epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    add = parser.add_argument
-    add("source", metavar="s3://BUCKET/PREFIX", help="where the dataset is")
-    add("dest", metavar="DEST", help="destination directory; files land in DEST/DATASET_ID")
-    add(
-        "--pattern",
-        action="append",
-        metavar="GLOB",
-        help="fnmatch pattern on the key relative to the prefix; repeatable (default: '*')",
-    )
-    add(
-        "--dataset-id",
-        metavar="ID",
-        help="folder name under DEST (default: derived from bucket, prefix and region)",
-    )
-    add("--max-concurrent-files", type=int, default=64, metavar="N", help="default 64")
-    add(
-        "--workers-per-file",
-        type=int,
-        default=1,
-        metavar="N",
-        help="ranged GETs per large file (default 1; 8-16 pays on real S3)",
-    )
-    add(
-        "--processes",
-        type=int,
-        default=1,
-        metavar="N",
-        help="processes that download (default 1; 2 or more when one core is the limit)",
-    )
-    _add_run_options(parser)
-    return parser
-
-
-def _add_run_options(parser: argparse.ArgumentParser) -> None:
-    add = parser.add_argument
-    manifest = parser.add_mutually_exclusive_group()
-    manifest.add_argument(
-        "--manifest-file-name",
-        default="manifest",
-        metavar="NAME",
-        help="S3 manifest at PREFIX+NAME narrows the files (default "
-        "'manifest'; used only where it exists)",
-    )
-    manifest.add_argument("--no-manifest", action="store_true", help="ignore any S3 manifest")
-    add(
-        "--timestamp-tolerance",
-        type=float,
-        default=-1,
-        metavar="HOURS",
-        help="fail if LastModified times spread wider than this (default: no check)",
-    )
-    add("--profile", help="AWS profile name")
-    add("--region", default="eu-west-1", help="AWS region (default eu-west-1)")
-    add("--endpoint-url", metavar="URL", help="S3-compatible endpoint, e.g. http://localhost:9000")
-    add("--anonymous", action="store_true", help="unsigned requests, for public buckets")
-    add("--force", action="store_true", help="fetch every file again")
-    add(
-        "--dry-run",
-        action="store_true",
-        help="say what would be fetched and deleted; no GetObject, nothing written",
-    )
-    add("--json", action="store_true", help="print the report as one JSON object on stdout")
-    add("-v", "--verbose", action="store_true", help="debug logs, tracebacks on errors")
-    add("-q", "--quiet", action="store_true", help="errors only, no progress bar")
-
-
 def _run_fetch(argv: list[str]) -> int:
-    args = _fetch_parser().parse_args(argv)
-    _configure_logging(args.verbose, args.quiet or args.json)
+    args = fetch_parser().parse_args(argv)
+    prints_report = not (args.quiet or args.json)
+    _configure_logging(args.verbose, not prints_report, drop_summary=not args.verbose)
     bucket, _, prefix = args.source.removeprefix("s3://").partition("/")
-    if not args.source.startswith("s3://") or not bucket:
+    if not args.source.startswith("s3://") or not bucket or _has_space(bucket):
         print(f"aio-s3-ingest: error: {args.source!r} is not s3://BUCKET/PREFIX", file=sys.stderr)
         return EXIT_USAGE
     try:
@@ -136,9 +51,13 @@ def _run_fetch(argv: list[str]) -> int:
         return _report_error(exc, verbose=args.verbose)
     if args.json:
         print(json.dumps(report.to_dict()))
-    elif not args.quiet:
+    elif prints_report:
         _print_report(report)
     return EXIT_OK
+
+
+def _has_space(text: str) -> bool:
+    return any(char.isspace() for char in text)
 
 
 def _ingester(args: argparse.Namespace, bucket: str, prefix: str) -> AsyncS3Ingester:
@@ -153,6 +72,7 @@ def _ingester(args: argparse.Namespace, bucket: str, prefix: str) -> AsyncS3Inge
         max_concurrent_files=args.max_concurrent_files,
         workers_per_file=args.workers_per_file,
         processes=args.processes,
+        prune_unselected=args.delete_unselected,
         manifest_file_name=None if args.no_manifest else args.manifest_file_name,
         s3_timestamp_tolerance=args.timestamp_tolerance,
         endpoint_url=args.endpoint_url,
@@ -167,6 +87,10 @@ def _print_report(report: IngestReport) -> None:
             print(f"fetch   {relpath}")
         for relpath in report.deleted:
             print(f"delete  {relpath}")
+        for key, why in report.failed.items():
+            print(f"fail    {key}: {why}")
+    for key, why in report.skipped.items():
+        print(f"skip    {key}: {why}")
     print(report.summary())
     print(f"{len(report.paths)} file(s) in {report.dataset_directory}")
 
@@ -181,13 +105,7 @@ def _print_table(report: IngestReport) -> None:
 
 
 def _run_demo(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(
-        prog="aio-s3-ingest demo",
-        description="Start a local moto S3 server, upload a sample dataset, fetch it, "
-        "then fetch it again to show the cache hit. Needs the 'demo' extra.",
-    )
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logs")
-    args = parser.parse_args(argv)
+    args = demo_parser().parse_args(argv)
     _configure_logging(args.verbose, quiet=False, stream=sys.stdout)
     try:
         import boto3  # type: ignore[import-untyped]  # noqa: F401
@@ -204,13 +122,13 @@ def _demo_session() -> None:
 
     _demo.demo_credentials()
     objects = _demo.sample_objects()
-    with _demo.local_s3() as endpoint, tempfile.TemporaryDirectory() as dest:
+    with _demo.local_s3() as endpoint:
         print(f"local S3 at {endpoint}: uploading {len(objects)} objects and a manifest")
         _demo.upload(endpoint, objects)
         ingester = AsyncS3Ingester(
             _demo.BUCKET,
             _demo.PREFIX,
-            destination_directory=dest,
+            destination_directory=_demo.DESTINATION,
             dataset_id="sales",
             workers_per_file=4,
             endpoint_url=endpoint,
@@ -221,21 +139,42 @@ def _demo_session() -> None:
             report = anyio.run(ingester.sync, backend="asyncio")
             sys.stderr.flush()
             _print_table(report)
-        print(f"\nfiles, relative to {ingester.dataset_directory}:")
-        for path in report.paths:
-            print(f"  {path.relative_to(ingester.dataset_directory)}  ({path.stat().st_size} B)")
+    where = ingester.dataset_directory
+    print(f"\nfiles, relative to {where}:")
+    for path in report.paths:
+        print(f"  {path.relative_to(where)}  ({path.stat().st_size} B)")
+    print(f"\nThe dataset stays in {where.resolve()} (.aio-s3-ingest/ in it is the sync state);")
+    print(f"delete {_demo.DESTINATION.resolve()} to clean up.")
 
 
-def _configure_logging(verbose: bool, quiet: bool, stream: TextIO | None = None) -> None:
+def _configure_logging(
+    verbose: bool, quiet: bool, stream: TextIO | None = None, *, drop_summary: bool = False
+) -> None:
+    """The library's lines on stderr (or ``stream``); ``drop_summary`` leaves out its
+    summary line, for a run whose report is printed on stdout."""
     level = logging.DEBUG if verbose else logging.ERROR if quiet else logging.INFO
-    logging.basicConfig(
-        level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", stream=stream
-    )
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    if drop_summary:
+        handler.addFilter(lambda record: not hasattr(record, "ingest_report"))
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
     logging.getLogger("aio_s3_ingest").setLevel(level)
 
 
 def _report_error(exc: IngestError, *, verbose: bool) -> int:
     if verbose:
         logging.getLogger("aio_s3_ingest").exception("failed")
-    print(f"aio-s3-ingest: error: {exc}", file=sys.stderr)
+    print(f"aio-s3-ingest: error: {in_flags(exc)}", file=sys.stderr)
     return EXIT_USAGE if isinstance(exc, ConfigError) else EXIT_FAILED
+
+
+def in_flags(exc: IngestError) -> str:
+    """The error's message with each keyword argument it names (``workers_per_file``,
+    ``anonymous=True``) said as this command line's flag (``--workers-per-file``,
+    ``--anonymous``)."""
+    text = str(exc)
+    for name in exc.parameters:
+        if name in FLAGS:
+            pattern = rf"(?<![\w-]){re.escape(name)}(?:=True)?(?![\w-])"
+            text = re.sub(pattern, FLAGS[name], text)
+    return text

@@ -20,6 +20,10 @@
 
 Library errors are raised ``from`` the botocore/aiohttp/OS error behind them, so
 the original stays reachable as ``__cause__`` without leaking into the API.
+
+Messages name the ingester's keyword arguments (``workers_per_file must be at least 1``);
+``parameters`` lists those a message names, so a front end with names of its own for
+them (the command line's flags) can say those instead.
 """
 
 from __future__ import annotations
@@ -32,15 +36,31 @@ if TYPE_CHECKING:
 
 
 class IngestError(Exception):
-    """Base class of every error this library raises on purpose."""
+    """Base class of every error this library raises on purpose.
+
+    ``parameters``: the keyword arguments the message names, spelled as it spells them.
+    """
+
+    parameters: tuple[str, ...] = ()
 
 
 class ConfigError(IngestError, ValueError):
-    """An argument or setting is invalid."""
+    """An argument or setting is invalid; ``parameter`` names the keyword argument at
+    fault, where there is one."""
+
+    def __init__(self, message: str, *, parameter: str | None = None) -> None:
+        super().__init__(message)
+        self.parameter = parameter
+        self.parameters = () if parameter is None else (parameter,)
 
 
 class CredentialsError(IngestError):
-    """No AWS credentials were found, or S3 refused the ones given."""
+    """No AWS credentials were found, or S3 refused the ones given.
+
+    Its message may suggest ``aws_profile_name`` or ``anonymous=True``.
+    """
+
+    parameters = ("aws_profile_name", "anonymous")
 
 
 class S3AccessError(IngestError, PermissionError):
@@ -48,7 +68,10 @@ class S3AccessError(IngestError, PermissionError):
 
 
 class EndpointError(IngestError, ConnectionError):
-    """The S3 endpoint could not be reached."""
+    """The S3 endpoint could not be reached; the message says where the endpoint came
+    from (``endpoint_url``, an environment variable, or AWS's default)."""
+
+    parameters = ("endpoint_url",)
 
 
 class NoMatchingFilesError(IngestError, FileNotFoundError):

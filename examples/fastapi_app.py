@@ -14,7 +14,8 @@ shutdown. Configure it with environment variables and run it with any ASGI serve
                        bucket, prefix and region)
 ``DATASET_PATTERN``    fnmatch pattern of the files to fetch (default ``*``)
 ``DATASET_REGION``     region of the bucket (default ``eu-west-1``)
-``S3_ENDPOINT_URL``    an S3-compatible endpoint (MinIO, moto, ...), optional
+``AWS_ENDPOINT_URL``   an S3-compatible endpoint (MinIO, moto, ...), optional; read
+                       by the library, as by any AWS SDK (so is ``AWS_ENDPOINT_URL_S3``)
 =====================  ===========================================================
 
 Importing this module does no I/O: a missing variable is reported when the app starts.
@@ -113,7 +114,8 @@ def create_app(
     endpoint_url: str | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> FastAPI:
-    """Build the app; each argument left out is read from ``environ`` (default: os.environ).
+    """Build the app; each argument left out is read from ``environ`` (default: os.environ),
+    except ``endpoint_url``: left out, the library reads ``AWS_ENDPOINT_URL`` itself.
 
     Nothing is validated or fetched here, so building the app at import time is cheap
     and never fails; the lifespan does both before the first request is served.
@@ -128,7 +130,7 @@ def create_app(
         dataset_id=dataset_id or env.get("DATASET_ID") or None,
         file_pattern=file_pattern or env.get("DATASET_PATTERN") or "*",
         region=region or env.get("DATASET_REGION") or "eu-west-1",
-        endpoint_url=endpoint_url or env.get("S3_ENDPOINT_URL") or None,
+        endpoint_url=endpoint_url,  # else AWS_ENDPOINT_URL(_S3), read by the library itself
     )
 
     @asynccontextmanager

@@ -11,7 +11,8 @@ or by an ``s3://`` URL argument (the environment variables still set the rest)::
     python examples/notebook_sync.py s3://my-datasets/exports/sales/
 
 Other variables: ``DATASET_DIR`` (default ``data``), ``DATASET_ID``, ``DATASET_PATTERN``
-(default ``*``), ``DATASET_REGION`` (default ``eu-west-1``) and ``S3_ENDPOINT_URL``.
+(default ``*``), ``DATASET_REGION`` (default ``eu-west-1``), and ``AWS_ENDPOINT_URL`` for an
+S3-compatible endpoint, which the library reads itself, as any AWS SDK does.
 """
 
 # %% Setup: show the library's INFO lines (cache hit or miss, and a summary per run).
@@ -45,7 +46,7 @@ ingester = S3Ingester(
     dataset_id=os.environ.get("DATASET_ID") or None,
     destination_directory=os.environ.get("DATASET_DIR", "data"),
     aws_region_name=os.environ.get("DATASET_REGION", "eu-west-1"),
-    endpoint_url=os.environ.get("S3_ENDPOINT_URL") or None,
+    # endpoint_url: AWS_ENDPOINT_URL (or AWS_ENDPOINT_URL_S3), read by the library itself
 )  # progress=None (the default): a tqdm bar in a terminal or a notebook
 print(ingester)
 

@@ -3,31 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
 import pathlib
-import subprocess
-import sys
 from typing import Any
 
+from tests._cli import run_cli
 from tests._proxy import FaultProxy, proxy_fixture  # noqa: F401
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "aio_s3_ingest", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, **(env or {})},
-        check=False,
-    )
-
-
-def test_demo_fetches_then_hits_the_cache() -> None:
-    """`aio-s3-ingest demo` fetches the sample dataset with a bar, then reports a cache hit."""
-    result = run_cli("demo")
+def test_demo_fetches_then_hits_the_cache(tmp_path: pathlib.Path) -> None:
+    """`aio-s3-ingest demo` fetches the sample dataset with a bar, then reports a cache hit;
+    the files it lists are still there once it has exited, where it says."""
+    result = run_cli("demo", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "cache miss: fetching 14 of 14 file(s)" in out
@@ -36,6 +24,10 @@ def test_demo_fetches_then_hits_the_cache() -> None:
     assert "  fetched   0 file(s), 0 B\n  kept      14 file(s)\n" in out
     assert "parquet/full-history.parquet  (25165824 B)" in out
     assert "14/14 files" in result.stderr  # the tqdm bar
+    dataset = tmp_path / "aio-s3-ingest-demo" / "sales"
+    assert (dataset / "parquet" / "full-history.parquet").stat().st_size == 25165824
+    assert f"The dataset stays in {dataset}" in out
+    assert f"delete {tmp_path / 'aio-s3-ingest-demo'} to clean up" in out
 
 
 def test_fetch_command(moto_endpoint: str, s3: Any, bucket: str, tmp_path: pathlib.Path) -> None:
@@ -132,8 +124,9 @@ def test_bad_usage_exits_2(tmp_path: pathlib.Path) -> None:
     """Arguments the library refuses are a usage error: exit 2, the problem named."""
     result = run_cli("s3://bucket/data/", str(tmp_path), "--max-concurrent-files", "0")
     assert result.returncode == 2
-    assert "max_concurrent_files must be at least 1" in result.stderr
+    assert "--max-concurrent-files must be at least 1" in result.stderr
     assert run_cli("not-an-s3-url", str(tmp_path)).returncode == 2
+    assert run_cli("s3://a bucket/data/", str(tmp_path)).returncode == 2
 
 
 def test_ci_runs_the_readme_test_command() -> None:
@@ -143,3 +136,56 @@ def test_ci_runs_the_readme_test_command() -> None:
     commands = [line for line in readme.splitlines() if line.endswith("nox -s tests")]
     assert len(commands) == 1
     assert commands[0] in ci.splitlines()
+
+
+def test_dry_run_into_a_relative_dest_that_does_not_exist_yet(
+    moto_endpoint: str, s3: Any, bucket: str, tmp_path: pathlib.Path
+) -> None:
+    """--dry-run with a relative DEST not created yet (the first thing a user tries) says
+    what would be fetched and creates nothing."""
+    s3.put_object(Bucket=bucket, Key="data/a.csv", Body=b"1,2\n")
+    source = f"s3://{bucket}/data/"
+    result = run_cli(source, "data", "--dry-run", "--endpoint-url", moto_endpoint, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "fetch   a.csv\n" in result.stdout
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_delete_unselected_prunes_what_a_narrower_pattern_leaves(
+    moto_endpoint: str, s3: Any, bucket: str, tmp_path: pathlib.Path
+) -> None:
+    """A narrower --pattern leaves the other fetched files alone; with --delete-unselected
+    they are deleted."""
+    s3.put_object(Bucket=bucket, Key="data/a.csv", Body=b"1,2\n")
+    s3.put_object(Bucket=bucket, Key="data/b.parquet", Body=b"PAR1")
+    args = (f"s3://{bucket}/data", str(tmp_path), "--dataset-id", "ds")
+    common = ("--endpoint-url", moto_endpoint, "-q")
+    assert run_cli(*args, *common).returncode == 0
+    narrowed = run_cli(*args, *common, "--pattern", "*.csv", "--json")
+    assert json.loads(narrowed.stdout)["unselected"] == ["b.parquet"]
+    assert (tmp_path / "ds" / "b.parquet").exists()
+    pruned = run_cli(*args, *common, "--pattern", "*.csv", "--delete-unselected", "--json")
+    assert pruned.returncode == 0, pruned.stderr
+    assert json.loads(pruned.stdout)["deleted"] == ["b.parquet"]
+    assert not (tmp_path / "ds" / "b.parquet").exists()
+    assert (tmp_path / "ds" / "a.csv").read_bytes() == b"1,2\n"
+
+
+def test_archived_objects_are_listed_by_a_dry_run_and_fail_a_run(
+    moto_endpoint: str, s3: Any, bucket: str, tmp_path: pathlib.Path
+) -> None:
+    """--dry-run shows a GLACIER object as one that would fail; the run fetches the rest,
+    names the key and its class on stderr, and exits 1."""
+    s3.put_object(Bucket=bucket, Key="data/a.csv", Body=b"1,2\n")
+    s3.put_object(Bucket=bucket, Key="data/old.csv", Body=b"cold", StorageClass="GLACIER")
+    args = (f"s3://{bucket}/data/", str(tmp_path), "--dataset-id", "ds")
+    planned = run_cli(*args, "--endpoint-url", moto_endpoint, "--dry-run")
+    assert planned.returncode == 0, planned.stderr
+    assert "fetch   a.csv\n" in planned.stdout
+    assert "fail    data/old.csv: ObjectArchivedError: " in planned.stdout
+    result = run_cli(*args, "--endpoint-url", moto_endpoint, "-q")
+    assert result.returncode == 1
+    assert "'data/old.csv'" in result.stderr
+    assert "storage class GLACIER" in result.stderr
+    assert "restore it first" in result.stderr
+    assert (tmp_path / "ds" / "a.csv").read_bytes() == b"1,2\n"

@@ -128,7 +128,7 @@ def test_notebook_script_fetches_then_hits_the_cache(
     """`python examples/notebook_sync.py`, pointed at the bucket by environment variables or by
     an s3:// argument, lands every file byte for byte, then reports a cache hit that downloads
     nothing."""
-    env = {"DATASET_DIR": str(dest), "DATASET_ID": "ds", "S3_ENDPOINT_URL": moto_endpoint}
+    env = {"DATASET_DIR": str(dest), "DATASET_ID": "ds", "AWS_ENDPOINT_URL": moto_endpoint}
     args: list[str] = []
     if source == "env":
         env |= {"DATASET_BUCKET": bucket, "DATASET_PREFIX": "data/"}
