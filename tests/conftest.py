@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import pathlib
+import socket
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -85,3 +86,12 @@ def make_ingester(
         return AsyncS3Ingester(bucket, prefix, **options)
 
     return make
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port

@@ -7,7 +7,6 @@ import hashlib
 import inspect
 import pathlib
 import re
-import socket
 from typing import Any
 
 import pytest
@@ -17,15 +16,6 @@ from aio_s3_ingest._cli_args import FLAGS
 from tests._cli import run_cli
 
 CREDENTIAL_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
-
-
-@pytest.fixture
-def closed_port() -> int:
-    """A loopback port nothing listens on (bound, then released)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 @pytest.mark.parametrize(

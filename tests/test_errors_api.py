@@ -7,7 +7,6 @@ import importlib.util
 import inspect
 import logging
 import pathlib
-import socket
 from typing import Any
 
 import anyio
@@ -182,15 +181,6 @@ def test_unsafe_key_error_keys_and_problems() -> None:
 
 
 # --- access errors against the endpoint ------------------------------------------------------
-
-
-@pytest.fixture
-def closed_port() -> int:
-    """A loopback port nothing listens on (bound, then released)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 @pytest.mark.asyncio

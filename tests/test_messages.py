@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pathlib
 import pickle
-import socket
 
 import pytest
 
@@ -19,15 +18,6 @@ from aio_s3_ingest import (
 from aio_s3_ingest._config import IngestConfig
 from aio_s3_ingest._s3errors import endpoint_origin
 from tests._helpers import MakeIngester
-
-
-@pytest.fixture
-def closed_port() -> int:
-    """A loopback port nothing listens on (bound, then released)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 @pytest.mark.parametrize(
