@@ -223,6 +223,7 @@ def main(argv: list[str]) -> int:
     org = origin.Origin(
         WORK / "nginx", store.objects_dir, store.index_dir, workers=args.origin_workers,
         ttfb_ms=args.ttfb_ms, rate_mib_s=args.rate_mib_s,
+        buckets={ds.bucket: len(store.load_index(ds)) for ds in dss.values()},
     )  # fmt: skip
     opts = bench.Options(
         WORK,
