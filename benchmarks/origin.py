@@ -12,7 +12,9 @@ ping with this start's token and every bucket's index and files have been checke
 from __future__ import annotations
 
 import contextlib
+import grp
 import os
+import pwd
 import secrets
 import shutil
 import signal
@@ -52,6 +54,17 @@ def ensure_system_packages() -> None:
         env=env,
         stdout=subprocess.DEVNULL,
     )
+
+
+def user_directive() -> str:
+    """Run the workers as the harness's own user, so they read every file the harness wrote.
+
+    A root master otherwise switches its workers to ``nobody``, which cannot read a clone
+    under /root or one written with umask 077: every object then answers 404.
+    """
+    if os.geteuid() != 0:
+        return ""
+    return f"user {pwd.getpwuid(os.geteuid()).pw_name} {grp.getgrgid(os.getegid()).gr_name};"
 
 
 def tail(path: Path, lines: int = 25) -> str:
@@ -95,6 +108,7 @@ class Origin:
             (self.root / "tmp" / sub).mkdir(parents=True, exist_ok=True)
         template = string.Template((NGINX_DIR / "nginx.conf.template").read_text())
         conf = template.substitute(
+            user=user_directive(),
             workers=self.workers,
             work=self.root,
             lua_dir=NGINX_DIR,
