@@ -45,15 +45,26 @@ def ensure_system_packages() -> None:
         return
     if os.geteuid() != 0:
         raise SystemExit(f"please install: apt-get install -y {' '.join(APT_PACKAGES)}")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     print(f"installing {' '.join(APT_PACKAGES)} with apt-get", flush=True)
-    subprocess.run(["apt-get", "update", "-q"], check=True, env=env, stdout=subprocess.DEVNULL)
-    subprocess.run(
-        ["apt-get", "install", "-y", "-q", "--no-install-recommends", *APT_PACKAGES],
-        check=True,
-        env=env,
-        stdout=subprocess.DEVNULL,
-    )
+    apt_get("update")
+    apt_get("install", "-y", "--no-install-recommends", *APT_PACKAGES)
+
+
+def apt_get(*args: str, wait: float = 600.0) -> None:
+    """apt-get, waiting while another program holds apt's or dpkg's lock (it fails at once)."""
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    deadline = time.monotonic() + wait
+    while True:
+        run = subprocess.run(
+            ["apt-get", "-q", *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+        if run.returncode == 0:
+            return
+        if "Could not get lock" not in run.stderr or time.monotonic() > deadline:
+            raise SystemExit(f"apt-get {args[0]} failed (exit {run.returncode}):\n{run.stderr}")
+        print(f"apt-get {args[0]}: another program holds the lock; waiting", flush=True)
+        time.sleep(5)
 
 
 def user_directive() -> str:
