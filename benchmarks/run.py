@@ -237,7 +237,11 @@ def main(argv: list[str]) -> int:
     )
     with org:
         print(f"origin up: plain {org.endpoint(False)}, shaped {org.endpoint(True)}", flush=True)
-        stats = measure_origin(args, org, store, dss)
+        try:
+            stats = measure_origin(args, org, store, dss)
+        except probes.ProbeError:
+            print(org.diagnose(), file=sys.stderr, flush=True)
+            raise
         print(
             f"origin alone: {stats.single_stream_gb_s:.2f} GB/s single stream, "
             f"{stats.small_gets_per_s:,.0f} small GETs/s",
