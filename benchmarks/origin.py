@@ -3,25 +3,39 @@
 moto tops out near 350 MB/s and a few hundred GETs/s, which would make every downloader look
 the same. nginx serves the object files with sendfile and leaves Lua only the listing XML and
 the ETag/If-Match checks, so the origin stays far ahead of the clients being measured.
+
+nginx gets its listening sockets from the harness (listeners.py), so no other process can
+hold or share its ports, and the origin counts as up only once every worker has answered a
+ping with this start's token and every bucket's index and files have been checked.
 """
 
 from __future__ import annotations
 
 import contextlib
+import grp
 import os
+import pwd
+import secrets
 import shutil
 import signal
 import socket
 import string
 import subprocess
 import time
+import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from pathlib import Path
+
+import listeners
 
 HERE = Path(__file__).resolve().parent
 NGINX_DIR = HERE / "nginx"
 LUA_MODULE = Path("/usr/lib/nginx/modules/ngx_http_lua_module.so")
 APT_PACKAGES = ("nginx-light", "libnginx-mod-http-lua", "curl", "wrk")
+START_TIMEOUT = 30.0
+# Admin calls go straight to the origin, whatever proxy the environment names.
+DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 def ensure_system_packages() -> None:
@@ -31,21 +45,49 @@ def ensure_system_packages() -> None:
         return
     if os.geteuid() != 0:
         raise SystemExit(f"please install: apt-get install -y {' '.join(APT_PACKAGES)}")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     print(f"installing {' '.join(APT_PACKAGES)} with apt-get", flush=True)
-    subprocess.run(["apt-get", "update", "-q"], check=True, env=env, stdout=subprocess.DEVNULL)
-    subprocess.run(
-        ["apt-get", "install", "-y", "-q", "--no-install-recommends", *APT_PACKAGES],
-        check=True,
-        env=env,
-        stdout=subprocess.DEVNULL,
-    )
+    apt_get("update")
+    apt_get("install", "-y", "--no-install-recommends", *APT_PACKAGES)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def apt_get(*args: str, wait: float = 600.0) -> None:
+    """apt-get, waiting while another program holds apt's or dpkg's lock (it fails at once)."""
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    deadline = time.monotonic() + wait
+    while True:
+        run = subprocess.run(
+            ["apt-get", "-q", *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+        if run.returncode == 0:
+            return
+        if "Could not get lock" not in run.stderr or time.monotonic() > deadline:
+            raise SystemExit(f"apt-get {args[0]} failed (exit {run.returncode}):\n{run.stderr}")
+        print(f"apt-get {args[0]}: another program holds the lock; waiting", flush=True)
+        time.sleep(5)
+
+
+def user_directive() -> str:
+    """Run the workers as the harness's own user, so they read every file the harness wrote.
+
+    A root master otherwise switches its workers to ``nobody``, which cannot read a clone
+    under /root or one written with umask 077: every object then answers 404.
+    """
+    if os.geteuid() != 0:
+        return ""
+    return f"user {pwd.getpwuid(os.geteuid()).pw_name} {grp.getgrgid(os.getegid()).gr_name};"
+
+
+def tail(path: Path, lines: int = 25) -> str:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError as exc:
+        return f"({exc})"
+    return "\n".join(text.splitlines()[-lines:]) or "(empty)"
+
+
+class OriginError(RuntimeError):
+    """The origin did not start, or is not the one answering: the message says why."""
 
 
 class Origin:
@@ -53,7 +95,7 @@ class Origin:
 
     def __init__(
         self, root: Path, objects_dir: Path, index_dir: Path, *, workers: int, ttfb_ms: float,
-        rate_mib_s: float,
+        rate_mib_s: float, buckets: Mapping[str, int] | None = None,
     ) -> None:  # fmt: skip
         self.root = root
         self.objects_dir = objects_dir
@@ -61,8 +103,12 @@ class Origin:
         self.workers = workers
         self.ttfb_ms = ttfb_ms
         self.rate_mib_s = rate_mib_s
+        # bucket -> rows its index must hold, checked before the origin counts as up
+        self.buckets = dict(buckets or {})
         self.plain_port = 0
         self.shaped_port = 0
+        self.token = ""
+        self.ours: set[int] = set()
         self.proc: subprocess.Popen[bytes] | None = None
 
     def endpoint(self, shaped: bool) -> str:
@@ -73,10 +119,12 @@ class Origin:
             (self.root / "tmp" / sub).mkdir(parents=True, exist_ok=True)
         template = string.Template((NGINX_DIR / "nginx.conf.template").read_text())
         conf = template.substitute(
+            user=user_directive(),
             workers=self.workers,
             work=self.root,
             lua_dir=NGINX_DIR,
             index_dir=self.index_dir,
+            token=self.token,
             objects_dir=self.objects_dir,
             plain_port=self.plain_port,
             shaped_port=self.shaped_port,
@@ -87,51 +135,106 @@ class Origin:
         path.write_text(conf)
         return path
 
-    def start(self) -> None:
-        """Start nginx in the foreground (daemon off), in its own session, on two free ports."""
+    def start(self, tries: int = 3) -> None:
+        """Start nginx and wait until it is ready; new ports if another listener joined ours."""
         self.root.mkdir(parents=True, exist_ok=True)
-        for attempt in range(5):
-            self.plain_port, self.shaped_port = free_port(), free_port()
-            conf = self._render()
-            log = (self.root / "nginx.out").open("wb")
-            self.proc = subprocess.Popen(
-                [
-                    "nginx",
-                    "-p",
-                    str(self.root),
-                    "-e",
-                    str(self.root / "error.log"),
-                    "-c",
-                    str(conf),
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-            log.close()
-            if self._wait_ready():
+        for attempt in range(1, tries + 1):
+            found = self._start_once()
+            if not found:
                 return
             self.stop()
-            if attempt == 4:
-                break
-        raise RuntimeError(f"nginx did not start; see {self.root / 'error.log'}")
+            print(f"origin: other listeners on our ports (try {attempt}): {found}", flush=True)
+        raise OriginError(f"other listeners joined our ports in {tries} tries")
 
-    def _wait_ready(self, timeout: float = 10.0) -> bool:
-        deadline = time.monotonic() + timeout
+    def _start_once(self) -> list[str]:
+        """nginx on sockets claimed now, held until it is ready; returns strangers on its ports."""
+        self.token = secrets.token_hex(8)
+        socks = listeners.claim(self.workers)
+        try:
+            socks += listeners.claim(self.workers)
+            self.plain_port = listeners.port_of(socks[: self.workers])
+            self.shaped_port = listeners.port_of(socks[self.workers :])
+            self.ours = listeners.inodes(socks)
+            self._spawn(socks)
+            self._wait_ready()
+        finally:
+            listeners.close(socks)
+        self._check_buckets()
+        return self.strangers()
+
+    def _spawn(self, socks: list[socket.socket]) -> None:
+        """nginx in the foreground (daemon off), in its own session, inheriting ``socks``."""
+        conf = self._render()
+        (self.root / "error.log").unlink(missing_ok=True)
+        argv = ["nginx", "-p", str(self.root), "-e", str(self.root / "error.log"), "-c", str(conf)]
+        with (self.root / "nginx.out").open("wb") as log:
+            self.proc = subprocess.Popen(
+                argv,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, **listeners.nginx_env(socks)},
+                pass_fds=[sock.fileno() for sock in socks],
+                start_new_session=True,
+            )
+
+    def _wait_ready(self) -> None:
+        """Until both listeners answered with our token, from every worker between them."""
+        deadline = time.monotonic() + START_TIMEOUT
+        answered: dict[int, set[str]] = {self.plain_port: set(), self.shaped_port: set()}
+        last = "no answer yet"
         while time.monotonic() < deadline:
             if self.proc is None or self.proc.poll() is not None:
-                return False
-            with contextlib.suppress(OSError):
-                for port in (self.plain_port, self.shaped_port):
-                    self._admin(port, "ping")
-                return True
-            time.sleep(0.05)
-        return False
+                code = None if self.proc is None else self.proc.returncode
+                self._fail(f"nginx exited with status {code} before it was ready")
+            for port, pids in answered.items():
+                try:
+                    pids.add(self._ping(port))
+                except OSError as exc:
+                    last = f"port {port}: {exc}"
+            if all(answered.values()) and len(set.union(*answered.values())) >= self.workers:
+                return
+            time.sleep(0.02)
+        self._fail(f"not ready after {START_TIMEOUT:g} s; last: {last}; answers: {answered}")
+
+    def _ping(self, port: int) -> str:
+        """The answering worker's pid, once its answer carries this start's token."""
+        reply = self._admin(port, "ping").split()
+        if reply[:2] != ["pong", self.token]:
+            raise ConnectionError(f"answered by another server: {' '.join(reply)[:80]!r}")
+        return reply[2]
+
+    def _check_buckets(self) -> None:
+        """Every bucket's index loads in a worker, with all its files there and readable."""
+        for bucket, rows in self.buckets.items():
+            try:
+                reply = self._admin(self.plain_port, f"check/{bucket}").strip()
+            except urllib.error.HTTPError as exc:
+                reply = f"HTTP {exc.code}: {exc.read().decode(errors='replace').strip()}"
+            if reply != f"ok {rows}":
+                self._fail(f"bucket {bucket}: expected 'ok {rows}', origin says {reply!r}")
+
+    def _fail(self, why: str) -> None:
+        diagnosis = self.diagnose()
+        self.stop()
+        raise OriginError(f"origin: {why}\n{diagnosis}")
+
+    def diagnose(self) -> str:
+        """nginx's error log and output, and any other listener on our ports, for a failure."""
+        out = [f"nginx error log ({self.root / 'error.log'}), last lines:"]
+        out.append(tail(self.root / "error.log"))
+        out += ["nginx output:", tail(self.root / "nginx.out", 10)]
+        found = self.strangers()
+        out.append(f"other listeners on our ports: {found or 'none'}")
+        return "\n".join(out)
+
+    def strangers(self) -> list[str]:
+        ports = [p for p in (self.plain_port, self.shaped_port) if p]
+        return [s for port in ports for s in listeners.strangers(port, self.ours)]
 
     def _admin(self, port: int, call: str) -> str:
         url = f"http://127.0.0.1:{port}/_origin/{call}"
-        with urllib.request.urlopen(url, timeout=5) as resp:
-            return resp.read().decode()
+        with DIRECT.open(url, timeout=5) as resp:
+            return str(resp.read().decode())
 
     def reload_bucket(self, bucket: str) -> None:
         """Tell every nginx worker to re-read the bucket's index (after the harness rewrote it)."""

@@ -7,6 +7,7 @@ them, the origin (not the peer) is the limit and the cell says little.
 from __future__ import annotations
 
 import re
+import shlex
 import statistics
 import subprocess
 from dataclasses import dataclass
@@ -40,15 +41,21 @@ def ceiling_argv(config: Path, connections: int = 64) -> list[str]:
     ]  # fmt: skip
 
 
+class ProbeError(RuntimeError):
+    """A probe of the origin failed; the message has the HTTP status and the tool's exit code."""
+
+
 def curl_stat(url: str, fmt: str, extra: tuple[str, ...] = ()) -> float:
     """One curl transfer to /dev/null; returns the --write-out variable ``fmt`` as a float."""
-    out = subprocess.run(
-        ["curl", "--silent", "--fail", "-o", "/dev/null", "-w", fmt, *extra, url],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return float(out.stdout)
+    argv = ["curl", "--silent", "--show-error", "--fail", "-o", "/dev/null", *extra, url]
+    out = subprocess.run([*argv, "-w", f"%{{http_code}} {fmt}"], capture_output=True, text=True)
+    status, _, value = out.stdout.partition(" ")
+    if out.returncode != 0:
+        raise ProbeError(
+            f"{shlex.join(argv)}: exit code {out.returncode}, HTTP status {status or '-'}: "
+            f"{out.stderr.strip() or 'no message'}"
+        )
+    return float(value)
 
 
 def single_stream(url: str, tries: int = 3, extra: tuple[str, ...] = ()) -> float:
@@ -71,13 +78,13 @@ def small_gets(endpoint: str, bucket: str, keys: list[str], seconds: int, script
         "request = function()\n  i = i % #paths + 1\n"
         '  return wrk.format("GET", paths[i])\nend\n'
     )
-    out = subprocess.run(
+    run = subprocess.run(
         ["wrk", "-t1", "-c64", f"-d{seconds}s", "-s", str(script), endpoint],
-        check=True,
         capture_output=True,
         text=True,
-    ).stdout
+    )
+    out = run.stdout
     m = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    if not m or "Non-2xx" in out or "Socket errors" in out:
-        raise RuntimeError(f"wrk run failed or saw errors:\n{out}")
+    if run.returncode != 0 or not m or "Non-2xx" in out or "Socket errors" in out:
+        raise ProbeError(f"wrk exit code {run.returncode}, or it saw errors:\n{out}{run.stderr}")
     return float(m.group(1))

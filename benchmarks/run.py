@@ -223,6 +223,7 @@ def main(argv: list[str]) -> int:
     org = origin.Origin(
         WORK / "nginx", store.objects_dir, store.index_dir, workers=args.origin_workers,
         ttfb_ms=args.ttfb_ms, rate_mib_s=args.rate_mib_s,
+        buckets={ds.bucket: len(store.load_index(ds)) for ds in dss.values()},
     )  # fmt: skip
     opts = bench.Options(
         WORK,
@@ -236,7 +237,11 @@ def main(argv: list[str]) -> int:
     )
     with org:
         print(f"origin up: plain {org.endpoint(False)}, shaped {org.endpoint(True)}", flush=True)
-        stats = measure_origin(args, org, store, dss)
+        try:
+            stats = measure_origin(args, org, store, dss)
+        except probes.ProbeError:
+            print(org.diagnose(), file=sys.stderr, flush=True)
+            raise
         print(
             f"origin alone: {stats.single_stream_gb_s:.2f} GB/s single stream, "
             f"{stats.small_gets_per_s:,.0f} small GETs/s",

@@ -4,18 +4,22 @@
 -- what plain files cannot: ListObjects(V2) XML, ETags and If-Match from a per-bucket index
 -- that the harness generates (one Lua file per bucket, rows sorted by key), and S3 errors.
 -- A worker reloads a bucket's index when the harness bumps its generation counter.
+-- /_origin/ping answers this start's token (so the harness knows whose nginx answers) and
+-- /_origin/check/<bucket> proves a worker can load the index and read every object file.
 
 local M = {}
 
 local gens = ngx.shared.s3gen
 local index_dir = nil
+local token = ""
 local cache = {}
 
 local XMLNS = "http://s3.amazonaws.com/doc/2006-03-01/"
 local HIGH = "\255"
 
-function M.init(dir)
+function M.init(dir, start_token)
     index_dir = dir
+    token = start_token
 end
 
 -- Returns the bucket's index, loading it again if the harness changed it since last time.
@@ -25,9 +29,10 @@ local function load_index(bucket)
     if entry and entry.gen == gen then
         return entry
     end
-    local chunk = loadfile(index_dir .. "/" .. bucket .. ".lua")
+    local chunk, err = loadfile(index_dir .. "/" .. bucket .. ".lua")
     if not chunk then
-        return nil
+        ngx.log(ngx.ERR, "bucket index not loaded: ", err)
+        return nil, err
     end
     local rows = chunk()
     local by_key = {}
@@ -222,14 +227,36 @@ local function object(bucket, index, key)
     ngx.req.clear_header("If-None-Match")
 end
 
+-- "ok <rows>" once the index loads and every row's file opens with the indexed size.
+local function check(bucket)
+    local index, err = load_index(bucket)
+    if not index then
+        return send(503, "text/plain", "index: " .. tostring(err) .. "\n")
+    end
+    for _, row in ipairs(index.rows) do
+        local f, ferr = io.open(ngx.var.document_root .. "/" .. bucket .. "/" .. row[1], "rb")
+        local size = f and f:seek("end")
+        if f then f:close() end
+        if size ~= row[2] then
+            local why = ferr or ("size " .. tostring(size) .. ", index says " .. row[2])
+            return send(503, "text/plain", row[1] .. ": " .. why .. "\n")
+        end
+    end
+    return send(200, "text/plain", "ok " .. #index.rows .. "\n")
+end
+
 local function admin(rest)
     local bucket = rest:match("^reload/([%w%.%-]+)$")
     if bucket then
         gens:incr(bucket, 1, 0)
         return send(200, "text/plain", "reloaded " .. bucket .. "\n")
     end
+    bucket = rest:match("^check/([%w%.%-]+)$")
+    if bucket then
+        return check(bucket)
+    end
     if rest == "ping" then
-        return send(200, "text/plain", "pong\n")
+        return send(200, "text/plain", "pong " .. token .. " " .. ngx.worker.pid() .. "\n")
     end
     return send(404, "text/plain", "unknown admin call\n")
 end
