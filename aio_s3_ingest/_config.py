@@ -9,7 +9,7 @@ import urllib.parse
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ._bar import ProgressOption, check_progress
+from ._progress import ProgressOption, check_progress
 from .errors import ConfigError
 
 MiB = 1024 * 1024

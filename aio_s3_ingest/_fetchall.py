@@ -9,7 +9,8 @@ import anyio
 
 from ._log import logger
 from ._models import FileRecord, WantedFile
-from ._transfer import TransferContext, fetch_file
+from ._transfer.context import TransferContext
+from ._transfer.fetch import fetch_file
 
 
 async def fetch_all(

@@ -13,26 +13,25 @@ from typing import TypeVar
 
 import anyio
 
-from ._archived import refuse_archived
-from ._bar import progress_listener
-from ._client import S3Handles, open_s3
 from ._config import IngestConfig
 from ._fetchall import fetch_all, largest_first
-from ._layout import DatasetLayout
-from ._listing import wanted_files
-from ._lock import dataset_lock
+from ._local.layout import DatasetLayout
+from ._local.lock import dataset_lock
+from ._local.manifest import LocalManifest
 from ._log import logger
-from ._manifest import LocalManifest
 from ._models import FileRecord, Plan, Selection
 from ._options import IngesterOptions
 from ._plan import make_plan
 from ._procs import fetch_in_processes, warm_up
-from ._progress import RunPlanned
+from ._progress import RunPlanned, progress_listener
 from ._report import IngestReport, human_bytes
+from ._run import RunTally, counting
+from ._s3.archived import refuse_archived
+from ._s3.client import S3Handles, open_s3
+from ._s3.listing import wanted_files
 from ._s3errors import endpoint_named
 from ._select import check_case_clashes
-from ._tally import RunTally, counting
-from ._transfer import TransferContext
+from ._transfer.context import TransferContext
 from .errors import IngestFailed, cause_text
 
 _Self = TypeVar("_Self", bound="AsyncS3Ingester")

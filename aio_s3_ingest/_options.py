@@ -6,7 +6,6 @@ import pathlib
 from collections.abc import Sequence
 from typing import TypeVar
 
-from ._bar import ProgressOption
 from ._config import (
     DEFAULT_CHUNK_SIZE,
     DEFAULT_PART_SIZE,
@@ -14,6 +13,7 @@ from ._config import (
     default_dataset_id,
     normalise_patterns,
 )
+from ._progress import ProgressOption
 from .errors import ConfigError
 
 _T = TypeVar("_T", bound="IngesterOptions")

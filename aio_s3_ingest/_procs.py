@@ -9,7 +9,7 @@ queue, largest first; this process and the workers take from it as they have roo
 worker that starts late, or meets slow objects, simply takes fewer. ``max_concurrent_files``
 is divided among the processes, so the requests in flight stay as configured. Workers
 append to the dataset's journal as this process does; it keeps the lock and saves the
-manifest. The worker side is :mod:`._procworker`.
+manifest. The worker side is :mod:`aio_s3_ingest._procworker`.
 """
 
 from __future__ import annotations
@@ -28,14 +28,14 @@ import anyio
 from . import errors
 from ._config import IngestConfig
 from ._fetchall import fetch_all, largest_first
-from ._layout import DatasetLayout
+from ._local.layout import DatasetLayout
+from ._local.manifest import LocalManifest
 from ._log import logger
-from ._manifest import LocalManifest
 from ._models import FileRecord, WantedFile
 from ._procworker import Connection, WorkerOutcome, WorkerSetup, worker_main
 from ._progress import ignore
-from ._tally import RunTally
-from ._transfer import TransferContext
+from ._run import RunTally
+from ._transfer.context import TransferContext
 
 _STOP_GRACE_SECONDS = 10.0
 # A worker's batch ends once it holds this many bytes, so big files spread out.

@@ -22,15 +22,15 @@ from typing import Any
 
 import anyio
 
-from ._client import open_s3
 from ._config import IngestConfig
 from ._fetchall import fetch_all
-from ._layout import DatasetLayout
-from ._manifest import LocalManifest
+from ._local.layout import DatasetLayout
+from ._local.manifest import LocalManifest
 from ._models import FileRecord, WantedFile
 from ._progress import ProgressEvent, ignore
-from ._tally import counting
-from ._transfer import TransferContext
+from ._run import counting
+from ._s3.client import open_s3
+from ._transfer.context import TransferContext
 
 Connection = multiprocessing.connection.Connection
 

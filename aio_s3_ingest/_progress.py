@@ -1,13 +1,21 @@
-"""Progress events: what a run tells a progress bar, a metrics exporter or a log.
+"""Progress events, what a run tells a progress bar, a metrics exporter or a log, and the
+listener a run uses: the caller's callable, a tqdm bar, or nothing.
 
 A callable passed as ``progress=`` receives each event on the event loop's thread;
-it must be quick and must not block.
+it must be quick and must not block. tqdm is a dependency because the default
+(``progress=None``) draws a bar whenever a person is watching; it is small, pure Python,
+and what data users already know.
 """
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
+
+from .errors import ConfigError
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,3 +81,103 @@ class ProgressCallback(Protocol):
 
 def ignore(event: ProgressEvent) -> None:
     """The callback used when nobody listens."""
+
+
+ProgressOption = ProgressCallback | bool | None
+
+
+class TqdmBar:
+    """Bytes with rate and ETA, files done in the postfix; drawn once the plan is known."""
+
+    def __init__(self, tqdm_class: Any, **options: Any) -> None:
+        self._tqdm_class = tqdm_class
+        self._options = options
+        self._bar: Any = None
+        self._sizes: dict[str, int] = {}
+        self.files_total = self.files_done = self.retries = self.throttled = 0
+
+    def __call__(self, event: ProgressEvent, /) -> None:
+        if isinstance(event, BytesReceived):
+            if self._bar is not None:
+                self._bar.update(event.nbytes)
+        elif isinstance(event, RunPlanned):
+            self._start(event)
+        elif isinstance(event, FileStarted):
+            if event.key in self._sizes and self._bar is not None:
+                self._bar.total += event.size  # fetched again: the object changed
+                self._bar.refresh()
+            self._sizes[event.key] = event.size
+        elif isinstance(event, FileFinished):
+            self.files_done += 1
+            self._show_counts()
+        elif isinstance(event, RetryScheduled):
+            self.retries += 1
+            self._show_counts()
+        elif isinstance(event, Throttled):
+            self.throttled += 1
+            self._show_counts()
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+    def _start(self, event: RunPlanned) -> None:
+        self.close()
+        self.files_total = event.files_to_fetch
+        if not event.files_to_fetch:
+            return  # a cache hit: the log line says it, a bar would only flash
+        self._bar = self._tqdm_class(
+            total=event.bytes_to_fetch,
+            unit="B",
+            unit_scale=True,
+            unit_divisor=1024,
+            desc="aio-s3-ingest",
+            **self._options,
+        )
+        self._show_counts()
+
+    def _show_counts(self) -> None:
+        if self._bar is None:
+            return
+        text = f"{self.files_done}/{self.files_total} files"
+        if self.retries:
+            text += f", {self.retries} retried"
+        if self.throttled:
+            text += f", {self.throttled} throttled"
+        self._bar.set_postfix_str(text, refresh=False)
+
+
+@contextmanager
+def progress_listener(progress: ProgressOption) -> Iterator[ProgressCallback]:
+    """The callable that receives a run's events; a bar is closed when the run ends."""
+    if callable(progress):
+        yield progress
+        return
+    if progress is False or (progress is None and not _interactive()):
+        yield ignore
+        return
+    from tqdm.auto import tqdm  # 25 ms of imports, paid only when a bar is drawn
+
+    bar = TqdmBar(tqdm, file=sys.stderr)
+    try:
+        yield bar
+    finally:
+        bar.close()
+
+
+def check_progress(progress: object) -> None:
+    """Refuse values ``progress=`` cannot take."""
+    if progress is None or isinstance(progress, bool) or callable(progress):
+        return
+    raise ConfigError(
+        f"progress must be True, False, None or a callable, got {progress!r}", parameter="progress"
+    )
+
+
+def _interactive() -> bool:
+    """A terminal on stderr, or a Jupyter kernel (whose stderr is not a terminal)."""
+    stderr_tty = getattr(sys.stderr, "isatty", lambda: False)()
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return bool(stderr_tty) or type(shell).__name__ == "ZMQInteractiveShell"

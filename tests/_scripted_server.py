@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from aio_s3_ingest._http import HttpPool, Response
+from aio_s3_ingest._http.pool import HttpPool, Response
 
 T = TypeVar("T")
 Script = Callable[["Peer"], Awaitable[None]]

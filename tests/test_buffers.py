@@ -13,16 +13,16 @@ from typing import Any
 
 import pytest
 
-import aio_s3_ingest._buffers
-from aio_s3_ingest._buffers import (
+import aio_s3_ingest._transfer.buffers
+from aio_s3_ingest._config import IngestConfig
+from aio_s3_ingest._transfer.buffers import (
     FLOOR_BYTES,
     POPULATE_BYTES,
     SMALLEST_BYTES,
     BufferBudget,
     fresh_buffer,
 )
-from aio_s3_ingest._config import IngestConfig
-from aio_s3_ingest._ranges import ranges_in_flight
+from aio_s3_ingest._transfer.ranges import ranges_in_flight
 from tests._helpers import MakeIngester
 
 MiB = 1024 * 1024
@@ -134,7 +134,7 @@ async def test_buffers_smaller_than_their_ranges_still_land_byte_exact(
 ) -> None:
     """With a budget of 512 KiB, 6 files x 4 ranges of 256 KiB get buffers down to 64 KiB:
     every range is received a buffer at a time, and every file is byte-exact."""
-    monkeypatch.setattr(aio_s3_ingest._buffers, "BUDGET_BYTES", 512 * 1024)
+    monkeypatch.setattr(aio_s3_ingest._transfer.buffers, "BUDGET_BYTES", 512 * 1024)
     objects = {f"data/{i}.bin": os.urandom(1 * MiB + i) for i in range(6)}
     for key, body in objects.items():
         s3.put_object(Bucket=bucket, Key=key, Body=body)
@@ -198,7 +198,7 @@ async def test_objects_up_to_a_chunk_land_whole_or_streamed_when_the_budget_is_s
     """With a budget of 1 MiB, objects of 300 KiB fit a buffer and are read whole, while
     objects of 900 KiB get at most half the budget and are streamed: all land byte-exact,
     and no temp file or buffer stays behind."""
-    monkeypatch.setattr(aio_s3_ingest._buffers, "BUDGET_BYTES", 1 * MiB)
+    monkeypatch.setattr(aio_s3_ingest._transfer.buffers, "BUDGET_BYTES", 1 * MiB)
     sizes = [300 * 1024 + i for i in range(6)] + [900 * 1024 + i for i in range(6)]
     objects = {f"data/{i:02d}.bin": os.urandom(size) for i, size in enumerate(sizes)}
     for key, body in objects.items():

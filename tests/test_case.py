@@ -8,7 +8,7 @@ import pathlib
 import pytest
 
 from aio_s3_ingest import UnsafeKeyError
-from aio_s3_ingest._layout import DatasetLayout
+from aio_s3_ingest._local.layout import DatasetLayout
 from aio_s3_ingest._models import ObjectInfo, WantedFile
 from aio_s3_ingest._select import check_case_clashes
 

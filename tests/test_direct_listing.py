@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from aio_s3_ingest import IngestError
-from aio_s3_ingest._getter import UseBotocore
-from aio_s3_ingest._listing import parse_list_page
+from aio_s3_ingest._s3.getter import UseBotocore
+from aio_s3_ingest._s3.listing import parse_list_page
 from tests._helpers import MakeIngester, data_files
 from tests._proxy import FaultProxy, Request, proxy_fixture  # noqa: F401
 

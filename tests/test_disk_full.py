@@ -12,7 +12,7 @@ import anyio
 import pytest
 
 from aio_s3_ingest import IngestFailed
-from aio_s3_ingest._manifest import LocalManifest
+from aio_s3_ingest._local.manifest import LocalManifest
 from tests._helpers import STATE_DIR, MakeIngester, data_files
 
 KiB, MiB = 1024, 1024 * 1024

@@ -10,7 +10,7 @@ import socket
 
 import pytest
 
-from aio_s3_ingest._http import HttpError, HttpPool, _dechunk
+from aio_s3_ingest._http.pool import HttpError, HttpPool, _dechunk
 from tests._scripted_server import (
     HOST,
     OK,

@@ -12,9 +12,9 @@ import threading
 
 import pytest
 
-import aio_s3_ingest._pump
-from aio_s3_ingest._http import HttpError
-from aio_s3_ingest._pump import PUMP_THRESHOLD
+import aio_s3_ingest._http.pump
+from aio_s3_ingest._http.pool import HttpError
+from aio_s3_ingest._http.pump import PUMP_THRESHOLD
 from tests._scripted_server import (
     Peer,
     ScriptedServer,
@@ -172,7 +172,7 @@ async def test_a_platform_without_the_low_water_mark_still_pumps_byte_exact(
     """Where SO_RCVLOWAT is missing (None) or the kernel refuses it (an option number it
     does not know, as Windows answers for this one), a 3 MiB body read into 1 MiB views
     still arrives exact, and the connection serves the next GET."""
-    monkeypatch.setattr(aio_s3_ingest._pump, "_RCVLOWAT", option)
+    monkeypatch.setattr(aio_s3_ingest._http.pump, "_RCVLOWAT", option)
     body = random.Random(14).randbytes(3 * MiB + 1)
 
     async with ScriptedServer(body_then_ok(body)) as server:

@@ -16,12 +16,13 @@ from typing import Any
 
 import pytest
 
-import aio_s3_ingest._pump
-from aio_s3_ingest import IngestFailed, TransferError, _splice
-from aio_s3_ingest._buffers import BufferBudget
-from aio_s3_ingest._http import HttpError, Response
-from aio_s3_ingest._layout import DatasetLayout
-from aio_s3_ingest._sinks import WholeFileSink
+import aio_s3_ingest._http.pump
+from aio_s3_ingest import IngestFailed, TransferError
+from aio_s3_ingest._http import splice as _splice
+from aio_s3_ingest._http.pool import HttpError, Response
+from aio_s3_ingest._local.layout import DatasetLayout
+from aio_s3_ingest._transfer.buffers import BufferBudget
+from aio_s3_ingest._transfer.sinks import WholeFileSink
 from tests._helpers import MakeIngester
 from tests._proxy import FaultProxy, proxy_fixture  # noqa: F401
 from tests._scripted_server import (
@@ -195,14 +196,14 @@ async def test_a_file_that_cannot_be_written_raises_the_file_error(tmp_path: pat
 def spliced(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """The bytes each splice job moved, counted by a spy; the real function does the work."""
     spliced: list[int] = []
-    real = aio_s3_ingest._pump.splice_to_file
+    real = aio_s3_ingest._http.pump.splice_to_file
 
     def spy(*args: Any) -> tuple[int, OSError | None]:
         moved, error = real(*args)
         spliced.append(moved)
         return moved, error
 
-    monkeypatch.setattr(aio_s3_ingest._pump, "splice_to_file", spy)
+    monkeypatch.setattr(aio_s3_ingest._http.pump, "splice_to_file", spy)
     return spliced
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import trustme
 
-from aio_s3_ingest._http import HttpError, HttpPool
+from aio_s3_ingest._http.pool import HttpError, HttpPool
 from tests._scripted_server import HOST, read_body, within
 
 

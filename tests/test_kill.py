@@ -14,7 +14,7 @@ from typing import Any
 
 import anyio
 
-from aio_s3_ingest._manifest import LocalManifest
+from aio_s3_ingest._local.manifest import LocalManifest
 from tests._helpers import STATE_DIR, MakeIngester, data_files
 from tests._proxy import FaultProxy, proxy_fixture  # noqa: F401
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from aio_s3_ingest import ConfigError, FileFinished, IngestFailed, ProgressEvent
-from aio_s3_ingest._manifest import LocalManifest
+from aio_s3_ingest._local.manifest import LocalManifest
 from aio_s3_ingest._models import ObjectInfo, WantedFile
 from aio_s3_ingest._procs import _Queue
 from tests._helpers import STATE_DIR, MakeIngester, data_files

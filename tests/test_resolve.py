@@ -183,7 +183,7 @@ def test_the_resolve_loader_keeps_aws_data_path_and_botocore_s_unknown_service_e
     import botocore.exceptions
     import botocore.session
 
-    from aio_s3_ingest._resolve import _data_loader
+    from aio_s3_ingest._s3.resolve import _data_loader
 
     monkeypatch.setenv("AWS_DATA_PATH", f"{tmp_path / 'a'}{os.pathsep}~/models")
     session = botocore.session.Session()

@@ -10,7 +10,7 @@ from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials as BotocoreCredentials
 
-from aio_s3_ingest._sigv4 import Credentials, GetSigner, query
+from aio_s3_ingest._s3.sigv4 import Credentials, GetSigner, query
 
 KEYS = ["data/part-000.csv", "a b/ü+=&;,~'()!*$@.bin", "deep/" * 20 + "x", "%41 already"]
 HOSTS = [

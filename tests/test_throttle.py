@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from aio_s3_ingest import ProgressEvent, Throttled
-from aio_s3_ingest._tally import counting
-from aio_s3_ingest._throttle import Throttle
+from aio_s3_ingest._run import counting
+from aio_s3_ingest._s3.throttle import Throttle
 from tests._helpers import MakeIngester
 from tests._proxy import FaultProxy, proxy_fixture  # noqa: F401
 

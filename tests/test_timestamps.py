@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from botocore.utils import parse_timestamp as botocore_parse_timestamp
 
-from aio_s3_ingest._client import parse_timestamp
+from aio_s3_ingest._s3.client import parse_timestamp
 
 
 @pytest.mark.parametrize(

@@ -25,7 +25,7 @@ from aio_s3_ingest import (
     S3AccessError,
     TransferError,
 )
-from aio_s3_ingest._manifest import LocalManifest
+from aio_s3_ingest._local.manifest import LocalManifest
 from tests._proxy import (
     FaultProxy,
     Request,

@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from aio_s3_ingest._layout import WRITE_BYTES, pieces
-from aio_s3_ingest._writes import SLOW_WRITE_SECONDS, SmallWrites
+from aio_s3_ingest._local.layout import WRITE_BYTES, pieces
+from aio_s3_ingest._transfer.writes import SLOW_WRITE_SECONDS, SmallWrites
 
 
 def _slow_write() -> int:

@@ -2,7 +2,7 @@
 
 Through ``get_object`` a small GET costs about a millisecond of CPU (endpoint rules,
 event hooks, user-agent, header and date parsing) before a byte is written. Here the
-object URL comes from botocore once per run (:mod:`._resolve`: a presigned URL for a
+object URL comes from botocore once per run (:mod:`.resolve`: a presigned URL for a
 probe key gives the addressing style and host), each request is signed (:mod:`._sigv4`,
 checked against botocore's signer) with botocore's (refreshing) credentials, and S3 errors are
 parsed and mapped exactly as the botocore path maps them. Retries follow botocore's
@@ -19,19 +19,19 @@ from typing import TYPE_CHECKING, Any
 
 import botocore.exceptions as bce
 
-from ._getter import Body, ObjectChanged, UseBotocore
-from ._http import HttpPool, Response
-from ._models import ObjectInfo
-from ._retry import backoff, describe
-from ._s3errors import certificate_failure, is_object_changed, translate
-from ._sigv4 import GetSigner, host_header, query
-from ._tally import THROTTLE_CODES, current
-from ._throttle import Throttle
-from .errors import EndpointError, TransferError
+from .._http.pool import HttpPool, Response
+from .._models import ObjectInfo
+from .._retry import backoff, describe
+from .._run import THROTTLE_CODES, current
+from .._s3errors import certificate_failure, is_object_changed, translate
+from ..errors import EndpointError, TransferError
+from .getter import Body, ObjectChanged, UseBotocore
+from .sigv4 import GetSigner, host_header, query
+from .throttle import Throttle
 
 if TYPE_CHECKING:
-    from ._config import IngestConfig
-    from ._resolve import CredentialSource, Endpoint
+    from .._config import IngestConfig
+    from .resolve import CredentialSource, Endpoint
 
 _LISTING_LIMIT = 64 * 1024 * 1024  # a page of 1,000 keys of 1,024 bytes is under 2 MiB
 _RETRY_STATUS = frozenset({500, 502, 503, 504})

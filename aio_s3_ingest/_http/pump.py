@@ -23,7 +23,7 @@ import socket
 from collections.abc import Callable
 from typing import Any
 
-from ._splice import splice_to_file
+from .splice import splice_to_file
 
 _Received = tuple[int, OSError | None]
 
@@ -56,7 +56,7 @@ class ReceivePool:
         self, sock: socket.socket, fd: int, offset: int, count: int, timeout: float | None
     ) -> tuple[int, OSError | None]:
         """Like :meth:`fill`, but the bytes go from the socket to ``fd`` at ``offset``
-        without a buffer (:mod:`._splice`); an error writing the file is raised."""
+        without a buffer (:mod:`.splice`); an error writing the file is raised."""
         return await self._run(sock, splice_to_file, sock, fd, offset, count, timeout)
 
     async def _run(

@@ -7,19 +7,19 @@ import urllib.parse
 import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING
 
-from . import _s3manifest, _select
-from ._client import S3Handles, parse_timestamp
-from ._config import IngestConfig
-from ._connection import HttpError
-from ._getter import Getter, ObjectChanged, UseBotocore
-from ._log import logger
-from ._models import ObjectInfo, Selection
-from ._retry import backoff
-from ._s3errors import s3_errors
-from .errors import IngestError, ObjectChangedError, TransferError
+from .. import _s3manifest, _select
+from .._config import IngestConfig
+from .._http.protocol import HttpError
+from .._log import logger
+from .._models import ObjectInfo, Selection
+from .._retry import backoff
+from .._s3errors import s3_errors
+from ..errors import IngestError, ObjectChangedError, TransferError
+from .client import S3Handles, parse_timestamp
+from .getter import Getter, ObjectChanged, UseBotocore
 
 if TYPE_CHECKING:
-    from ._directget import DirectGetter
+    from .direct_getter import DirectGetter
 
 
 async def list_objects(s3: S3Handles, bucket: str, prefix: str) -> list[ObjectInfo]:

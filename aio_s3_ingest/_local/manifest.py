@@ -18,9 +18,9 @@ from collections.abc import Mapping
 from dataclasses import fields
 from typing import Any, TextIO
 
-from ._log import logger
-from ._models import FileRecord
-from ._select import path_problem
+from .._log import logger
+from .._models import FileRecord
+from .._select import path_problem
 
 FORMAT = "aio-s3-ingest.manifest"
 VERSION = 1

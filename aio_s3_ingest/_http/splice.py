@@ -33,7 +33,7 @@ def splice_to_file(
 ) -> tuple[int, OSError | None]:
     """On a worker thread: up to ``count`` bytes from ``sock`` written to ``fd`` at
     ``offset``; fewer only if the stream ended or stalled, with the error that ended it
-    (None for a clean end). Timeouts behave as in :meth:`._pump.ReceivePool.fill`; an error
+    (None for a clean end). Timeouts behave as in :meth:`.pump.ReceivePool.fill`; an error
     writing the file is raised.
 
     The socket is non-blocking (its asyncio transport's mode), so the thread waits in

@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING
 import aiohttp
 import botocore.exceptions as bce
 
-from ._connection import HttpError
-from ._getter import Body, ObjectChanged
-from ._models import ObjectInfo
-from ._s3errors import is_object_changed, translate
-from ._tally import count_botocore_requests, requesting
-from ._throttle import Throttle
+from .._http.protocol import HttpError
+from .._models import ObjectInfo
+from .._run import count_botocore_requests, requesting
+from .._s3errors import is_object_changed, translate
+from .getter import Body, ObjectChanged
+from .throttle import Throttle
 
 if TYPE_CHECKING:
     from types_aiobotocore_s3 import S3Client

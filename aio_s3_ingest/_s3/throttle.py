@@ -13,9 +13,9 @@ import collections
 import time
 from types import TracebackType
 
-from ._log import logger
-from ._progress import Throttled
-from ._tally import current
+from .._log import logger
+from .._progress import Throttled
+from .._run import current
 
 _DECREASE_WINDOW_SECONDS = 0.2
 _WARN_INTERVAL_SECONDS = 1.0

@@ -6,7 +6,7 @@ behind a capped connection a 1 MiB buffer fills in dozens of small reads.
 Body bytes that arrive while no buffer is waiting (the previous chunk is being written)
 are kept, and reading pauses until the next buffer is offered: the rest waits in the
 kernel and then lands in place, instead of being copied twice on the way. Large reads
-on plain TCP are received on worker threads instead (:mod:`._pump`).
+on plain TCP are received on worker threads instead (:mod:`.pump`).
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import os
 import socket
 from collections.abc import Coroutine
 
-from . import _splice
-from ._pump import PUMP_THRESHOLD, ReceivePool
+from . import splice
+from .pump import PUMP_THRESHOLD, ReceivePool
 
 _HEAD_LIMIT = 64 * 1024
 _RECV_SIZE = 64 * 1024  # per connection; only heads and overflow land here
@@ -184,7 +184,7 @@ class Connection(asyncio.BufferedProtocol):
         return self._sock is not None and size >= PUMP_THRESHOLD and not self.closed
 
     async def _pump(self, view: memoryview, timeout: float | None) -> int:
-        """All of ``view`` received on a worker thread (see :mod:`._pump`), the
+        """All of ``view`` received on a worker thread (see :mod:`.pump`), the
         transport's reading paused meanwhile; fewer bytes if the connection ended."""
         assert self._sock is not None
         job = self._receiver.fill(self._sock, view, timeout)
@@ -211,11 +211,11 @@ class Connection(asyncio.BufferedProtocol):
         return count
 
     def can_splice(self, size: int) -> bool:
-        return _splice.AVAILABLE and self._pumpable(size)
+        return splice.AVAILABLE and self._pumpable(size)
 
     async def splice_into(self, fd: int, offset: int, count: int, timeout: float | None) -> int:
         """Up to ``count`` body bytes written to ``fd`` at ``offset``: those already
-        received, else the rest moved by the kernel on a worker thread (:mod:`._splice`);
+        received, else the rest moved by the kernel on a worker thread (:mod:`.splice`);
         fewer only if the connection ended (0 if nothing came)."""
         if self._spill:
             take = min(count, len(self._spill))

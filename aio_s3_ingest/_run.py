@@ -18,7 +18,7 @@ from ._progress import ProgressCallback, ignore
 if TYPE_CHECKING:
     from types_aiobotocore_s3 import S3Client
 
-    from ._throttle import Throttle
+    from ._s3.throttle import Throttle
 
 THROTTLE_CODES = frozenset(
     {"SlowDown", "Throttling", "ThrottlingException", "RequestThrottled", "RequestLimitExceeded"}

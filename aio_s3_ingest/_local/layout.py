@@ -11,9 +11,9 @@ import pathlib
 import secrets
 from collections.abc import Iterable
 
-from ._models import DiskState
-from ._select import STATE_DIR_NAME
-from .errors import UnsafeKeyError
+from .._models import DiskState
+from .._select import STATE_DIR_NAME
+from ..errors import UnsafeKeyError
 
 TEMP_SUFFIX = ".part"
 

@@ -5,7 +5,7 @@ aiohttp costs about 0.3 ms of CPU per request here, about half of what a small f
 costs this library in all, and hands body bytes over as new objects that ``read(n)``
 joins again: every byte is copied twice before it is written. This client does the
 one thing the transfer path needs, a GET with a ``Content-Length`` body, on an asyncio
-``BufferedProtocol`` (:mod:`._connection`): the kernel copies body bytes straight into
+``BufferedProtocol`` (:mod:`.protocol`): the kernel copies body bytes straight into
 the caller's buffer (``recv_into``), which goes to the file as it is. Anything else
 (proxies, redirects, bodies without a length) stays with aiohttp and botocore.
 """
@@ -16,8 +16,8 @@ import asyncio
 import ssl
 from collections.abc import Mapping
 
-from ._connection import Connection, HttpError
-from ._pump import ReceivePool
+from .protocol import Connection, HttpError
+from .pump import ReceivePool
 
 __all__ = ["HttpError", "HttpPool", "Response"]
 

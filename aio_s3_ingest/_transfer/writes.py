@@ -1,4 +1,5 @@
-"""Where small files are written: on the event loop's thread, while that stays quick.
+"""Where finished files are written and moved into place, and where small files are
+written: on the event loop's thread, while that stays quick.
 
 Handing a small file to a worker thread costs more CPU than writing it: on this
 project's benchmark (2,000 x 64 KiB) the thread hops took the client from 3.5 to
@@ -13,13 +14,21 @@ again, they come back.
 
 from __future__ import annotations
 
+import os
+import pathlib
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import anyio
 
-from ._log import logger
+from .._log import logger
+from .._models import FileRecord, ObjectInfo
+from ..errors import IntegrityError
+
+if TYPE_CHECKING:
+    from .context import TransferContext
+    from .sinks import WholeFileSink
 
 _T = TypeVar("_T")
 
@@ -64,3 +73,49 @@ def _timed(write: Callable[[], _T]) -> tuple[_T, float]:
     started = time.perf_counter()
     result = write()
     return result, time.perf_counter() - started
+
+
+def store_whole(
+    ctx: TransferContext, relpath: str, obj: ObjectInfo, data: memoryview
+) -> FileRecord:
+    """Write a whole file's bytes to a temp file and move it into place, in one step."""
+    final = ctx.layout.target(relpath, obj.key)
+    temp = ctx.layout.new_temp(len(data), data=data)
+    try:
+        return finalize(ctx, temp, final, relpath, obj)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+
+
+def store_received(
+    ctx: TransferContext, relpath: str, obj: ObjectInfo, sink: WholeFileSink
+) -> FileRecord:
+    if not sink.spliced:
+        return store_whole(ctx, relpath, obj, sink.data)
+    sink.flush()
+    sink.close()
+    assert sink.temp is not None
+    return finalize(ctx, sink.temp, ctx.layout.target(relpath, obj.key), relpath, obj)
+
+
+def finalize(
+    ctx: TransferContext, temp: pathlib.Path, final: pathlib.Path, relpath: str, obj: ObjectInfo
+) -> FileRecord:
+    """Give the file S3's LastModified as mtime, move it into place, and journal it."""
+    written = os.stat(temp).st_size
+    if written != obj.size:
+        raise IntegrityError(obj.key, f"temp file holds {written} bytes, expected {obj.size}")
+    mtime_ns = int(obj.last_modified.timestamp() * 1_000_000_000)
+    os.utime(temp, ns=(time.time_ns(), mtime_ns))
+    os.replace(temp, final)
+    st = os.stat(final)
+    record = FileRecord(
+        key=obj.key,
+        size=st.st_size,
+        etag=obj.etag,
+        last_modified=obj.last_modified.isoformat(),
+        mtime_ns=st.st_mtime_ns,
+    )
+    ctx.manifest.record(relpath, record)
+    return record

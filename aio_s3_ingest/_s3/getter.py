@@ -1,8 +1,8 @@
 """Ranged GETs pinned to an ETag, behind one small interface with two implementations.
 
-:class:`~._botocoreget.BotocoreGetter` goes through aiobotocore's ``get_object``: every
+:class:`~.botocore_getter.BotocoreGetter` goes through aiobotocore's ``get_object``: every
 feature of botocore, at about a millisecond of CPU per request.
-:class:`~._directget.DirectGetter` signs like botocore and sends on a lean HTTP/1.1
+:class:`~.direct_getter.DirectGetter` signs like botocore and sends on a lean HTTP/1.1
 client, for a fraction of that; :class:`FallbackGetter` uses it, and switches to botocore
 for the rest of the run the first time it meets something it does not handle (a
 redirect to another region).
@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from ._log import logger
-from ._models import ObjectInfo
+from .._log import logger
+from .._models import ObjectInfo
 
 
 class ObjectChanged(Exception):
@@ -38,7 +38,7 @@ class Body(Protocol):
 
 @runtime_checkable
 class FileBody(Body, Protocol):
-    """A body the kernel can write to a file itself (:mod:`._splice`)."""
+    """A body the kernel can write to a file itself (:mod:`aio_s3_ingest._http.splice`)."""
 
     def can_splice(self, size: int, /) -> bool: ...
 

@@ -25,11 +25,11 @@ from botocore.config import Config
 from botocore.credentials import RefreshableCredentials
 from botocore.exceptions import DataNotFoundError
 
-from ._config import IngestConfig
-from ._getter import UseBotocore
-from ._sigv4 import Credentials
-from ._version import __version__
-from .errors import CredentialsError
+from .._config import IngestConfig
+from .._version import __version__
+from ..errors import CredentialsError
+from .getter import UseBotocore
+from .sigv4 import Credentials
 
 _PROBE_KEY = "aio-s3-ingest-probe"
 _PROXY_VARIABLES = frozenset({"http_proxy", "https_proxy", "all_proxy"})

@@ -14,8 +14,8 @@ from contextlib import asynccontextmanager
 
 import anyio
 
-from ._log import logger
-from .errors import LockTimeoutError
+from .._log import logger
+from ..errors import LockTimeoutError
 
 _POLL_SECONDS = 0.05
 

@@ -11,12 +11,12 @@ import dataclasses
 
 import anyio
 
-from ._client import S3Handles
-from ._config import IngestConfig
-from ._log import logger
-from ._models import Plan, WantedFile
-from ._s3errors import s3_errors
-from .errors import IngestError, ObjectArchivedError
+from .._config import IngestConfig
+from .._log import logger
+from .._models import Plan, WantedFile
+from .._s3errors import s3_errors
+from ..errors import IngestError, ObjectArchivedError
+from .client import S3Handles
 
 _NAMED_IN_LOG = 20
 

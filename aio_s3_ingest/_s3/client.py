@@ -1,7 +1,7 @@
 """The one place that builds S3 clients: profile, region, endpoint, signing, pool size.
 
 A run on the direct path gets its object URL and credentials from botocore
-(:mod:`._resolve`) and opens an aiobotocore client only once it needs one: a HEAD after
+(:mod:`.resolve`) and opens an aiobotocore client only once it needs one: a HEAD after
 an object changed, or whatever the direct path declines (a redirect to another region).
 Without the direct path the client is opened at the start.
 """
@@ -16,15 +16,15 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from botocore.utils import parse_timestamp as botocore_parse_timestamp
 
-from ._config import IngestConfig
-from ._directget import DirectGetter
-from ._getter import Body, FallbackGetter, Getter, UseBotocore
-from ._log import logger
-from ._models import ObjectInfo
-from ._resolve import NO_CREDENTIALS, USER_AGENT_EXTRA, resolve_endpoint
-from ._s3errors import certificate_failure, s3_errors
-from ._throttle import Throttle
-from .errors import CredentialsError
+from .._config import IngestConfig
+from .._log import logger
+from .._models import ObjectInfo
+from .._s3errors import certificate_failure, s3_errors
+from ..errors import CredentialsError
+from .direct_getter import DirectGetter
+from .getter import Body, FallbackGetter, Getter, UseBotocore
+from .resolve import NO_CREDENTIALS, USER_AGENT_EXTRA, resolve_endpoint
+from .throttle import Throttle
 
 if TYPE_CHECKING:
     from aiobotocore.session import AioSession
@@ -63,7 +63,7 @@ class S3Handles:
         return self._botocore_getter
 
     async def _open_botocore(self) -> None:
-        from ._botocoreget import BotocoreGetter  # imports aiobotocore and aiohttp
+        from .botocore_getter import BotocoreGetter  # imports aiobotocore and aiohttp
 
         with s3_errors(bucket=self._config.s3_bucket_name):
             session = _aio_session(self._config)

@@ -10,9 +10,9 @@ from typing import Protocol
 
 import aiofiles.threadpool.binary
 
-from ._buffers import Lease
-from ._getter import FileBody
-from ._layout import pieces, write_all
+from .._local.layout import pieces, write_all
+from .._s3.getter import FileBody
+from .buffers import Lease
 
 
 class Sink(Protocol):
@@ -42,8 +42,8 @@ class MemorySink:
 class FileSink:
     """One range's temp-file handle and buffer lease. A filled buffer is written at the
     range's position, in one hop to a worker thread (in pieces: see
-    :data:`._layout.WRITE_BYTES`); or the body is spliced to the file at that position
-    (:meth:`splice`), the buffer never taken."""
+    :data:`aio_s3_ingest._local.layout.WRITE_BYTES`); or the body is spliced to the file
+    at that position (:meth:`splice`), the buffer never taken."""
 
     def __init__(
         self,

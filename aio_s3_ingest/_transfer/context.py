@@ -1,0 +1,73 @@
+"""What every file of one run shares: the S3 handles, the dataset's layout and manifest,
+the split and buffer settings, and the run's progress listener."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .._local.layout import DatasetLayout
+from .._local.manifest import LocalManifest
+from .._progress import ProgressCallback
+from .._s3.getter import Getter
+from .buffers import BufferBudget
+from .ranges import ranges_in_flight
+from .writes import SmallWrites
+
+if TYPE_CHECKING:
+    from types_aiobotocore_s3 import S3Client
+
+    from .._config import IngestConfig
+
+
+@dataclass(frozen=True, slots=True)
+class TransferContext:
+    """What every file of one run shares."""
+
+    client: Callable[[], Awaitable[S3Client]]  # opens aiobotocore on first use
+    getter: Getter
+    bucket: str
+    layout: DatasetLayout
+    manifest: LocalManifest
+    workers_per_file: int
+    part_size: int
+    chunk_size: int
+    max_attempts: int
+    notify: ProgressCallback
+    small_writes: SmallWrites
+    buffers: BufferBudget
+
+    @classmethod
+    def for_run(
+        cls,
+        config: IngestConfig,
+        client: Callable[[], Awaitable[S3Client]],
+        getter: Getter,
+        layout: DatasetLayout,
+        manifest: LocalManifest,
+        notify: ProgressCallback,
+        *,
+        sizes: Sequence[int] = (),
+    ) -> TransferContext:
+        """The context of one run (or one worker's share of it) from its configuration;
+        ``sizes``, the objects it will fetch if known, let the buffers be shared fairly."""
+        return cls(
+            client=client,
+            getter=getter,
+            bucket=config.s3_bucket_name,
+            layout=layout,
+            manifest=manifest,
+            workers_per_file=config.workers_per_file,
+            part_size=config.part_size,
+            chunk_size=config.chunk_size,
+            max_attempts=config.max_attempts,
+            notify=notify,
+            small_writes=SmallWrites(),
+            buffers=BufferBudget(
+                config.chunk_size,
+                ranges_per_file=config.workers_per_file,
+                most_ranges=config.max_requests,
+                in_flight=ranges_in_flight(config, sizes),
+            ),
+        )

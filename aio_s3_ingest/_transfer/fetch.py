@@ -1,0 +1,163 @@
+"""One object -> one verified local file: ranged GETs pinned to an ETag, resumed, renamed.
+
+Bytes go to a temp file in the dataset's state folder; the file is renamed to its
+final path only after every range wrote exactly its length. Each GET carries
+``IfMatch`` with the ETag from the listing, so a file is never stitched from two
+versions: a 412 restarts the whole file on the object's new ETag.
+"""
+
+from __future__ import annotations
+
+import errno
+import pathlib
+
+import aiofiles
+import anyio
+
+from .._log import logger
+from .._models import FileRecord, ObjectInfo, WantedFile
+from .._progress import FileFinished, FileStarted
+from .._s3.getter import ObjectChanged
+from .._s3errors import s3_errors
+from ..errors import IngestError, ObjectChangedError, TransferError
+from .context import TransferContext
+from .ranges import read_range, split_ranges
+from .sinks import FileSink, MemorySink, WholeFileSink
+from .writes import finalize, store_received, store_whole
+
+# Objects up to this size are read whole into bytes of their own, then written and renamed
+# in one step (the cheapest path for small files). Objects up to a chunk are spliced into
+# their temp file on plain HTTP, else read whole into a buffer of the run's budget (see
+# :mod:`.buffers`); larger ones stream to their temp file a buffer at a time (or
+# spliced), so memory stays bounded by the budget.
+WHOLE_IN_MEMORY_LIMIT = 256 * 1024
+
+
+async def fetch_file(ctx: TransferContext, item: WantedFile) -> FileRecord:
+    """Fetch one object to its final path and record it; restart it whole if it changes."""
+    obj = item.obj
+    for _ in range(ctx.max_attempts):
+        try:
+            return await _fetch_version(ctx, item.relpath, obj)
+        except ObjectChanged:
+            logger.info("%r changed while being fetched; fetching it again", obj.key)
+            obj = await _head(ctx, obj.key)
+        except IngestError:
+            raise  # S3AccessError is also an OSError: keep it as it is
+        except OSError as exc:
+            path = ctx.layout.root / item.relpath
+            if exc.errno == errno.ENOSPC:
+                message = f"no space left on the device for {path} (it needs {obj.size} bytes)"
+                raise TransferError(obj.key, message) from exc
+            raise TransferError(obj.key, f"cannot write {path}: {exc}") from exc
+    raise ObjectChangedError(
+        obj.key, f"it changed {ctx.max_attempts} times while being fetched; giving up"
+    )
+
+
+async def _fetch_version(ctx: TransferContext, relpath: str, obj: ObjectInfo) -> FileRecord:
+    ctx.notify(FileStarted(key=obj.key, size=obj.size))
+    ranges = split_ranges(obj.size, ctx.workers_per_file, ctx.part_size)
+    record = None
+    if len(ranges) == 1 and obj.size <= min(ctx.chunk_size, WHOLE_IN_MEMORY_LIMIT):
+        record = await _fetch_small(ctx, relpath, obj)
+    elif len(ranges) == 1 and obj.size <= ctx.chunk_size:
+        record = await _fetch_whole(ctx, relpath, obj)
+    if record is None:
+        record = await _fetch_large(ctx, relpath, obj, ranges)
+    ctx.notify(FileFinished(key=obj.key, size=obj.size))
+    return record
+
+
+async def _fetch_small(ctx: TransferContext, relpath: str, obj: ObjectInfo) -> FileRecord:
+    """One GET into memory, then one blocking step writes and renames it (see
+    :mod:`.writes` for where it runs)."""
+    sink = MemorySink(memoryview(bytearray(obj.size)))
+    await read_range(ctx, obj, sink, 0, obj.size)
+    return await ctx.small_writes.run(lambda: store_whole(ctx, relpath, obj, sink.data))
+
+
+async def _fetch_whole(ctx: TransferContext, relpath: str, obj: ObjectInfo) -> FileRecord | None:
+    """An object up to a chunk, spliced into its temp file or received whole into one
+    budgeted buffer (see :class:`.sinks.WholeFileSink`), and stored like a small file:
+    one blocking step instead of the five hops of a streamed range. None if the budget
+    is short of its size, as then it must be streamed."""
+    with ctx.buffers.lease_for(obj.size) as lease:
+        if lease.size < obj.size:
+            return None
+        sink = WholeFileSink(lease, lambda: ctx.small_writes.run(ctx.layout.open_temp))
+        try:
+            await read_range(ctx, obj, sink, 0, obj.size)
+            # A worker thread's write is waited for even on cancellation: the buffer is
+            # reused only once it is done.
+            return await ctx.small_writes.run(lambda: store_received(ctx, relpath, obj, sink))
+        except BaseException:
+            sink.discard()
+            raise
+
+
+async def _fetch_large(
+    ctx: TransferContext, relpath: str, obj: ObjectInfo, ranges: list[tuple[int, int]]
+) -> FileRecord:
+    """Ranges streamed to their offsets in a pre-sized temp file, then renamed."""
+    final, temp = await anyio.to_thread.run_sync(
+        lambda: (ctx.layout.target(relpath, obj.key), ctx.layout.new_temp(obj.size))
+    )
+    try:
+        await _fetch_ranges(ctx, obj, temp, ranges)
+        return await anyio.to_thread.run_sync(finalize, ctx, temp, final, relpath, obj)
+    except BaseException:
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(lambda: temp.unlink(missing_ok=True))
+        raise
+
+
+async def _fetch_ranges(
+    ctx: TransferContext, obj: ObjectInfo, temp: pathlib.Path, ranges: list[tuple[int, int]]
+) -> None:
+    """Fetch every range; the first failure cancels the others and is raised."""
+    if len(ranges) == 1:
+        await _fetch_range_to_file(ctx, obj, temp, *ranges[0])
+        return
+    errors: list[Exception] = []
+    async with anyio.create_task_group() as group:
+
+        async def run(start: int, end: int) -> None:
+            try:
+                await _fetch_range_to_file(ctx, obj, temp, start, end)
+            except Exception as exc:
+                errors.append(exc)
+                group.cancel_scope.cancel()
+
+        for start, end in ranges:
+            group.start_soon(run, start, end)
+    if errors:
+        changed = [exc for exc in errors if isinstance(exc, ObjectChanged)]
+        raise (changed or errors)[0]
+
+
+async def _fetch_range_to_file(
+    ctx: TransferContext, obj: ObjectInfo, temp: pathlib.Path, start: int, end: int
+) -> None:
+    """Bytes [start, end) through their own handle, so parallel ranges share no position."""
+    handle = await aiofiles.open(temp, "r+b")
+    try:
+        if start:
+            await handle.seek(start)
+        with ctx.buffers.lease_for(end - start) as lease:
+            await read_range(ctx, obj, FileSink(handle, lease, start), start, end)
+    finally:
+        with anyio.CancelScope(shield=True):
+            await handle.close()
+
+
+async def _head(ctx: TransferContext, key: str) -> ObjectInfo:
+    with s3_errors(bucket=ctx.bucket, key=key):
+        client = await ctx.client()
+        response = await client.head_object(Bucket=ctx.bucket, Key=key)
+    return ObjectInfo(
+        key=key,
+        size=response["ContentLength"],
+        etag=response["ETag"],
+        last_modified=response["LastModified"],
+    )

@@ -1,0 +1,153 @@
+"""Byte ranges: how an object is split, how many ranges a run has in flight, and how one
+range is read into its sink, resumed from the byte reached when its body breaks."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import botocore.exceptions as bce
+
+from .._log import logger
+from .._models import ObjectInfo
+from .._progress import BytesReceived, RetryScheduled
+from .._retry import backoff, describe
+from .._run import current
+from .._s3.getter import Body, FileBody
+from ..errors import IngestError, IntegrityError, TransferError
+from .sinks import FileSink, Sink, WholeFileSink
+
+if TYPE_CHECKING:
+    from .._config import IngestConfig
+    from .context import TransferContext
+
+# A body that breaks mid-stream is resumed from the offset reached, not restarted.
+_RESUMABLE = (
+    bce.ResponseStreamingError,
+    bce.IncompleteReadError,
+    bce.ReadTimeoutError,
+    ConnectionError,  # includes HttpError, which aiohttp's errors in bodies become
+    asyncio.TimeoutError,
+)
+
+
+# Sinks a body may be spliced into, where it can be.
+_SPLICING = (FileSink, WholeFileSink)
+
+
+class _ShortBody(Exception):
+    """The body ended before the bytes announced for the range."""
+
+
+@dataclass(slots=True)
+class _Cursor:
+    """How far a range has been written; survives a broken body for the resume."""
+
+    offset: int
+
+
+def ranges_in_flight(config: IngestConfig, sizes: Sequence[int]) -> int | None:
+    """The most ranges the objects of ``sizes`` can have in flight at once (None if
+    unknown): those of the ``max_concurrent_files`` objects split into the most ranges."""
+    if not sizes:
+        return None
+    counts = sorted(
+        (len(split_ranges(size, config.workers_per_file, config.part_size)) for size in sizes),
+        reverse=True,
+    )
+    return sum(counts[: config.max_concurrent_files])
+
+
+def split_ranges(size: int, workers: int, part_size: int) -> list[tuple[int, int]]:
+    """Up to ``workers`` contiguous [start, end) ranges of equal length (the last may be
+    shorter), that length never below ``part_size``: small objects stay one range."""
+    parts = max(1, min(workers, size // part_size))
+    step = max(1, math.ceil(size / parts))
+    return [(start, min(start + step, size)) for start in range(0, size, step)] or [(0, 0)]
+
+
+async def read_range(
+    ctx: TransferContext, obj: ObjectInfo, sink: Sink, start: int, end: int
+) -> None:
+    """Bytes [start, end) into ``sink`` in order, resuming a broken body where it stopped.
+
+    Returns only once exactly ``end - start`` bytes were written: that count, not
+    the size of a pre-sized file, is what verifies a download.
+    """
+    cursor = _Cursor(start)
+    failures = 0
+    while cursor.offset < end:
+        try:
+            await _stream(ctx, obj, sink, cursor, end)
+        except IngestError:
+            raise  # the getter's verdict after its retries (EndpointError is a ConnectionError)
+        except (*_RESUMABLE, _ShortBody) as exc:
+            failures += 1
+            if failures >= ctx.max_attempts:
+                raise TransferError(
+                    obj.key, f"the body broke {failures} times; last: {describe(exc)}"
+                ) from exc
+            logger.debug("%r: body broke at byte %d (%s); resuming", obj.key, cursor.offset, exc)
+            current().retries += 1
+            ctx.notify(RetryScheduled(key=obj.key, attempt=failures, cause=describe(exc)))
+            await backoff(failures)
+
+
+async def _stream(
+    ctx: TransferContext, obj: ObjectInfo, sink: Sink, cursor: _Cursor, end: int
+) -> None:
+    """One ranged GET pinned to the listed ETag, its body written chunk by chunk."""
+    body = await ctx.getter.open(obj, cursor.offset, end)
+    try:
+        expected = end - cursor.offset
+        if body.content_length != expected:
+            raise IntegrityError(
+                obj.key, f"asked for {expected} bytes, S3 announced {body.content_length}"
+            )
+        while cursor.offset < end:
+            size = min(ctx.chunk_size, end - cursor.offset)
+            if isinstance(sink, _SPLICING) and isinstance(body, FileBody) and body.can_splice(size):
+                await _commit_spliced(ctx, obj, cursor, await sink.splice(body, size))
+            else:
+                await _fill(ctx, obj, body, sink, cursor, size)
+    finally:
+        body.close()
+
+
+async def _fill(
+    ctx: TransferContext, obj: ObjectInfo, body: Body, sink: Sink, cursor: _Cursor, size: int
+) -> None:
+    """Fill the sink's space (up to ``size`` bytes) and commit it; if the body breaks,
+    commit what did arrive first, so the resume asks only for the rest."""
+    space = sink.space(size)
+    size = len(space)
+    filled = 0
+    try:
+        while filled < size:
+            count = await body.readinto(space[filled:])
+            if not count:
+                raise _ShortBody(f"body ended {size - filled} bytes before the range's end")
+            filled += count
+    except (*_RESUMABLE, _ShortBody):
+        if filled:
+            await _commit(ctx, obj, sink, cursor, filled)
+        raise
+    await _commit(ctx, obj, sink, cursor, filled)
+
+
+async def _commit_spliced(
+    ctx: TransferContext, obj: ObjectInfo, cursor: _Cursor, size: int
+) -> None:
+    cursor.offset += size
+    ctx.notify(BytesReceived(key=obj.key, nbytes=size))
+
+
+async def _commit(
+    ctx: TransferContext, obj: ObjectInfo, sink: Sink, cursor: _Cursor, size: int
+) -> None:
+    await sink.commit(size)
+    cursor.offset += size
+    ctx.notify(BytesReceived(key=obj.key, nbytes=size))
