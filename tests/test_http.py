@@ -10,7 +10,8 @@ import socket
 
 import pytest
 
-from aio_s3_ingest._http.pool import HttpError, HttpPool, _dechunk
+from aio_s3_ingest._http.parse import HttpError, dechunk
+from aio_s3_ingest._http.pool import HttpPool
 from tests._scripted_server import (
     HOST,
     OK,
@@ -296,13 +297,13 @@ async def test_read_all_returns_an_error_body(framing: str, parts: list[bytes]) 
 )
 def test_dechunk(raw: bytes, body: bytes | None) -> None:
     """A complete chunked body (extensions and trailers skipped), or None if incomplete."""
-    assert _dechunk(bytearray(raw)) == body
+    assert dechunk(bytearray(raw)) == body
 
 
 def test_dechunk_refuses_a_bad_chunk_size() -> None:
     """A size line that is not hex is an HttpError, not a wait for more bytes."""
     with pytest.raises(HttpError, match="bad chunk size"):
-        _dechunk(b"zz\r\nhello\r\n0\r\n\r\n")
+        dechunk(b"zz\r\nhello\r\n0\r\n\r\n")
 
 
 @pytest.mark.asyncio

@@ -16,7 +16,8 @@ import asyncio
 import ssl
 from collections.abc import Mapping
 
-from .protocol import Connection, HttpError
+from .parse import HttpError, body_length, dechunk, keeps_alive, request_bytes
+from .protocol import Connection
 from .pump import ReceivePool
 
 __all__ = ["HttpError", "HttpPool", "Response"]
@@ -37,18 +38,9 @@ class Response:
         self._connection = connection
         self.status = status
         self.headers = headers
-        length = headers.get("content-length", "")
-        if status in (204, 304):
-            length = "0"  # never a body, whatever the headers say
-        elif "transfer-encoding" in headers:
-            length = ""  # the encoding decides the length, not the header (RFC 9112)
-        self.content_length = int(length) if length.isdigit() else -1
+        self.content_length = body_length(status, headers)
         self._remaining = max(self.content_length, 0)
-        self._reusable = (
-            version == "HTTP/1.1"
-            and self.content_length >= 0
-            and "close" not in headers.get("connection", "").lower()
-        )
+        self._reusable = keeps_alive(version, self.content_length, headers)
         self._done = False
 
     async def readinto(self, view: memoryview, /) -> int:
@@ -102,11 +94,8 @@ class Response:
             return
         self._done = True
         connection = self._connection
-        if self._reusable and self._remaining == 0 and not connection.leftover():
-            self._pool._put_back(connection)
-        else:
-            connection.close()
-        self._pool._slots.release()
+        reusable = self._reusable and self._remaining == 0 and not connection.leftover()
+        self._pool.give_back(connection, reusable=reusable)
 
     close = release  # what the transfer path calls when it is done with a body
 
@@ -127,7 +116,7 @@ class Response:
         self._reusable = False
         raw = bytearray()
         buffer = bytearray(64 * 1024)
-        while (body := _dechunk(raw)) is None:
+        while (body := dechunk(raw)) is None:
             if len(raw) > limit:
                 raise HttpError(f"chunked body longer than {limit} bytes")
             count = await self._connection.readinto(
@@ -137,28 +126,6 @@ class Response:
                 raise self._connection.broken("inside a chunked body")
             raw += buffer[:count]
         return body
-
-
-def _dechunk(raw: bytes | bytearray) -> bytes | None:
-    """The body of a complete chunked encoding, or None while it is incomplete."""
-    body = bytearray()
-    position = 0
-    while (line_end := raw.find(b"\r\n", position)) >= 0:
-        size_text = bytes(raw[position:line_end]).split(b";")[0].strip()
-        try:
-            size = int(size_text, 16)
-        except ValueError:
-            raise HttpError(f"bad chunk size {size_text[:20]!r}") from None
-        if size == 0:
-            return bytes(body) if raw.find(b"\r\n\r\n", line_end) >= 0 else None
-        start = line_end + 2
-        if len(raw) < start + size + 2:
-            return None
-        if raw[start + size : start + size + 2] != b"\r\n":
-            raise HttpError("chunk data not followed by CRLF")
-        body += raw[start : start + size]
-        position = start + size + 2
-    return None
 
 
 class HttpPool:
@@ -188,7 +155,7 @@ class HttpPool:
 
         A kept-alive connection the server closed meanwhile is retried once on a new one.
         """
-        request = _request_bytes(target, headers)
+        request = request_bytes(target, headers)
         await self._slots.acquire()
         try:
             while True:
@@ -226,9 +193,15 @@ class HttpPool:
                 return connection
         return None
 
-    def _put_back(self, connection: Connection) -> None:
-        connection.received_any = False
-        self._idle.append(connection)
+    def give_back(self, connection: Connection, *, reusable: bool) -> None:
+        """A response is done with ``connection``: keep it for the next GET when its
+        exchange ended cleanly, else close it; either way its slot is free again."""
+        if reusable:
+            connection.received_any = False
+            self._idle.append(connection)
+        else:
+            connection.close()
+        self._slots.release()
 
     async def _connect(self) -> Connection:
         loop = asyncio.get_running_loop()
@@ -250,13 +223,3 @@ class HttpPool:
         except OSError as exc:
             raise HttpError(f"could not connect to {self._host}:{self._port}: {exc}") from exc
         return connection
-
-
-def _request_bytes(target: str, headers: Mapping[str, str]) -> bytes:
-    lines = [f"GET {target} HTTP/1.1"]
-    for name, value in headers.items():
-        if "\r" in value or "\n" in value:
-            raise ValueError(f"header {name} holds a line break")
-        lines.append(f"{name}: {value}")
-    lines.append("\r\n")
-    return "\r\n".join(lines).encode("latin-1")

@@ -17,14 +17,11 @@ import socket
 from collections.abc import Coroutine
 
 from . import splice
+from .parse import Head, HttpError, parse_head
 from .pump import PUMP_THRESHOLD, ReceivePool
 
 _HEAD_LIMIT = 64 * 1024
 _RECV_SIZE = 64 * 1024  # per connection; only heads and overflow land here
-
-
-class HttpError(ConnectionError):
-    """The connection broke, timed out, or the peer did not speak HTTP/1.1 as expected."""
 
 
 class Connection(asyncio.BufferedProtocol):
@@ -127,7 +124,7 @@ class Connection(asyncio.BufferedProtocol):
         else:  # bytes kept coming into a buffer not yet full: not idle
             self._timer = self._loop.call_later(timeout - idle, self._check_idle, waiter, timeout)
 
-    async def read_head(self, timeout: float | None) -> tuple[str, int, dict[str, str]]:
+    async def read_head(self, timeout: float | None) -> Head:
         """The status line and headers; the bytes after them stay for the body."""
         self._reading_head = True
         self._resume()
@@ -140,20 +137,9 @@ class Connection(asyncio.BufferedProtocol):
                 await self._wait(timeout)
         finally:
             self._reading_head = False
-        head = self._spill[:end].decode("latin-1")
+        head = parse_head(self._spill[:end])
         del self._spill[: end + 4]
-        status_line, *lines = head.split("\r\n")
-        version, _, rest = status_line.partition(" ")
-        code = rest[:3]
-        if not version.startswith("HTTP/1.") or not code.isdigit() or rest[3:4] not in ("", " "):
-            raise HttpError(f"not an HTTP/1.x response: {status_line[:80]!r}")
-        headers: dict[str, str] = {}
-        for line in lines:
-            name, sep, value = line.partition(":")
-            if not sep:
-                raise HttpError(f"malformed header line {line[:80]!r}")
-            headers[name.strip().lower()] = value.strip()
-        return version, int(code), headers
+        return head
 
     async def readinto(self, view: memoryview, timeout: float | None, *, fill: bool) -> int:
         """Bytes already received (up to ``len(view)``), else what arrives next, or with

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import aiohttp
 import botocore.exceptions as bce
 
-from .._http.protocol import HttpError
+from .._http.parse import HttpError
 from .._models import ObjectInfo
 from .._run import count_botocore_requests, requesting
 from .._s3errors import is_object_changed, translate

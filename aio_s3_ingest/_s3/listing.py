@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from .. import _s3manifest, _select
 from .._config import IngestConfig
-from .._http.protocol import HttpError
+from .._http.parse import HttpError
 from .._log import logger
 from .._models import ObjectInfo, Selection
 from .._retry import backoff
