@@ -20,9 +20,11 @@ import aio_s3_ingest._http.pump
 from aio_s3_ingest import IngestFailed, TransferError
 from aio_s3_ingest._http import splice as _splice
 from aio_s3_ingest._http.pool import HttpError, Response
+from aio_s3_ingest._http.pump import PUMP_THRESHOLD
 from aio_s3_ingest._local.layout import DatasetLayout
 from aio_s3_ingest._transfer.buffers import BufferBudget
 from aio_s3_ingest._transfer.sinks import WholeFileSink
+from aio_s3_ingest._transfer.writes import SmallWrites
 from tests._helpers import MakeIngester
 from tests._proxy import FaultProxy, proxy_fixture  # noqa: F401
 from tests._scripted_server import (
@@ -51,10 +53,38 @@ def _opened(path: pathlib.Path, flags: int) -> Iterator[int]:
         os.close(fd)
 
 
-async def _splice_all(response: Response, fd: int, offset: int, step: int) -> int:
-    """Splice the body ``step`` bytes at a time; the count of bytes written."""
+class _FileDestination:
+    """A destination over a file from ``offset`` on, as a range's sink is: bytes that
+    arrive buffered or with the head are written with pwrite, spliced ones counted."""
+
+    def __init__(self, fd: int, offset: int) -> None:
+        self._fd = fd
+        self.position = offset
+        self._buffer = memoryview(bytearray(MiB))
+        self.spliced_bytes = 0
+
+    def space(self, size: int) -> memoryview:
+        return self._buffer[:size]
+
+    async def commit(self, size: int) -> None:
+        await self.write(self._buffer[:size])
+
+    async def file(self) -> tuple[int, int]:
+        return self._fd, self.position
+
+    async def write(self, data: memoryview) -> None:
+        assert os.pwrite(self._fd, data, self.position) == len(data)
+        self.position += len(data)
+
+    def spliced(self, size: int) -> None:
+        self.position += size
+        self.spliced_bytes += size
+
+
+async def _splice_all(response: Response, dest: _FileDestination, step: int) -> int:
+    """Copy the body ``step`` bytes at a time; the count of bytes written."""
     total = 0
-    while count := await response.splice_into(fd, offset + total, step):
+    while count := await response.copy_into(dest, step):
         total += count
     return total
 
@@ -71,10 +101,12 @@ async def test_a_body_lands_byte_exact_at_its_offset_and_the_connection_serves_o
     async with ScriptedServer(body_then_ok(body)) as server:
         pool = server.pool()
         response = await within(pool.get("/large", server.headers()))
-        assert response.can_splice(4 * MiB)
         with _opened(path, os.O_RDWR) as fd:
-            assert await within(_splice_all(response, fd, 1000, 4 * MiB)) == len(body)
+            dest = _FileDestination(fd, 1000)
+            assert await within(_splice_all(response, dest, 4 * MiB)) == len(body)
         response.release()
+        # All but what came with the head and a last piece too short to pay for a thread.
+        assert dest.spliced_bytes >= len(body) - 64 * 1024 - PUMP_THRESHOLD
         assert path.read_bytes() == b"\xaa" * 1000 + body
         second = await within(pool.get("/next", server.headers()))
         assert await within(read_body(second)) == b"hello"
@@ -94,7 +126,7 @@ async def test_a_body_cut_short_writes_what_came_then_raises_http_error(
             _opened(path, os.O_RDWR | os.O_CREAT) as fd,
             pytest.raises(HttpError, match="body bytes still to come"),
         ):
-            await within(_splice_all(response, fd, 0, 4 * MiB))
+            await within(_splice_all(response, _FileDestination(fd, 0), 4 * MiB))
         response.release()
         assert path.read_bytes() == sent
 
@@ -110,7 +142,7 @@ async def test_a_reset_mid_body_raises_http_error_naming_it(tmp_path: pathlib.Pa
             _opened(path, os.O_RDWR | os.O_CREAT) as fd,
             pytest.raises(HttpError, match="body bytes still to come") as raised,
         ):
-            await within(_splice_all(response, fd, 0, MiB))
+            await within(_splice_all(response, _FileDestination(fd, 0), MiB))
         response.release()
         assert path.read_bytes() == sent
         assert "reset" in str(raised.value).lower()
@@ -125,14 +157,15 @@ async def test_silence_times_out_and_bytes_before_a_stall_are_kept(tmp_path: pat
     async with ScriptedServer(sending_then_holding(partial_head(2 * MiB) + sent)) as server:
         response = await within(server.pool(timeout=0.2).get("/stall", server.headers()))
         with _opened(tmp_path / "out", os.O_RDWR | os.O_CREAT) as fd:
+            dest = _FileDestination(fd, 0)
             total = 0
             while total < len(sent):  # what came with the head is written first
-                total += await within(response.splice_into(fd, total, MiB))
+                total += await within(response.copy_into(dest, MiB))
             # The head may have brought every byte sent (then the wait itself times
             # out) or not (then the bytes are returned, and the connection is broken).
             silence = re.escape("no data for 0.2 s")
             with pytest.raises((HttpError, asyncio.TimeoutError), match=silence):
-                await within(response.splice_into(fd, total, MiB))
+                await within(response.copy_into(dest, MiB))
         response.release()
         assert (tmp_path / "out").read_bytes() == sent
 
@@ -142,7 +175,7 @@ async def test_silence_times_out_and_bytes_before_a_stall_are_kept(tmp_path: pat
             _opened(tmp_path / "empty", os.O_RDWR | os.O_CREAT) as fd,
             pytest.raises(asyncio.TimeoutError, match=re.escape("no data for 0.2 s")),
         ):
-            await within(response.splice_into(fd, 0, MiB))
+            await within(response.copy_into(_FileDestination(fd, 0), MiB))
         response.release()
 
 
@@ -162,7 +195,7 @@ async def test_a_cancelled_splice_ends_at_once_and_writes_nothing_after(
     async with ScriptedServer(script) as server:
         response = await within(server.pool(timeout=30).get("/hold", server.headers()))
         with _opened(tmp_path / "out", os.O_RDWR | os.O_CREAT) as fd:
-            task = asyncio.ensure_future(response.splice_into(fd, 0, MiB))
+            task = asyncio.ensure_future(response.copy_into(_FileDestination(fd, 0), MiB))
             await asyncio.sleep(0.2)
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
@@ -186,7 +219,7 @@ async def test_a_file_that_cannot_be_written_raises_the_file_error(tmp_path: pat
             _opened(path, os.O_RDONLY) as fd,
             pytest.raises(OSError, match="Bad file descriptor") as raised,
         ):
-            await within(_splice_all(response, fd, 0, MiB))
+            await within(_splice_all(response, _FileDestination(fd, 0), MiB))
         response.release()
         assert not isinstance(raised.value, HttpError)
         assert raised.value.errno == errno.EBADF
@@ -285,46 +318,32 @@ async def test_a_whole_object_whose_body_keeps_breaking_leaves_no_temp_file(
     assert os.listdir(dest / "ds" / ".aio-s3-ingest" / "tmp") == []
 
 
-class _SplicingBody:
-    """A FileBody over bytes: ``splice_into`` writes them with pwrite."""
-
-    def __init__(self, data: bytes, position: int) -> None:
-        self._data = data
-        self._position = position
-
-    def can_splice(self, size: int) -> bool:
-        return True
-
-    async def splice_into(self, fd: int, offset: int, count: int) -> int:
-        piece = self._data[self._position : self._position + count]
-        written = os.pwrite(fd, piece, offset)
-        self._position += written
-        return written
-
-
 @pytest.mark.asyncio
 async def test_a_whole_file_sink_writes_buffered_bytes_before_spliced_ones(
     tmp_path: pathlib.Path,
 ) -> None:
-    """Bytes received into the buffer first (a body that could not splice), then spliced
-    (its resume could): the buffered ones are written first, at their offsets."""
+    """Bytes received into the buffer first (a body that could not splice), then bytes that
+    came with a head, then spliced ones (its resume could), then buffered again: each lands
+    at its offset, the buffered ones written once the file exists."""
     layout = DatasetLayout(tmp_path / "ds")
     layout.create()
     data = random.Random(3).randbytes(300_000)
     budget = BufferBudget(len(data))
 
-    async def open_temp() -> tuple[pathlib.Path, int]:
-        return layout.open_temp()
-
     with budget.lease_for(len(data)) as lease:
-        sink = WholeFileSink(lease, open_temp)
+        sink = WholeFileSink(lease, layout.open_temp, SmallWrites())
         try:
             sink.space(100_000)[:] = data[:100_000]
             await sink.commit(100_000)
-            assert not sink.spliced
-            assert await sink.splice(_SplicingBody(data, 100_000), 150_000) == 150_000
+            assert not sink.spliced_any
+            await sink.write(memoryview(data)[100_000:120_000])
+            fd, offset = await sink.file()
+            assert offset == 120_000
+            assert os.pwrite(fd, data[120_000:250_000], offset) == 130_000  # as splice would
+            sink.spliced(130_000)
             sink.space(50_000)[:] = data[250_000:]
             await sink.commit(50_000)
+            assert sink.received == len(data)
             sink.flush()
         finally:
             sink.close()

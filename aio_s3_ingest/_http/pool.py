@@ -16,6 +16,7 @@ import asyncio
 import ssl
 from collections.abc import Mapping
 
+from .body import Destination, copy_buffered
 from .parse import HttpError, body_length, dechunk, keeps_alive, request_bytes
 from .protocol import Connection
 from .pump import ReceivePool
@@ -56,19 +57,31 @@ class Response:
         self._remaining -= count
         return count
 
-    def can_splice(self, size: int) -> bool:
-        """Whether :meth:`splice_into` can take the next ``size`` bytes (plain TCP, Linux)."""
-        return self._connection.can_splice(min(size, self._remaining))
-
-    async def splice_into(self, fd: int, offset: int, size: int, /) -> int:
-        """Up to ``size`` body bytes written to the file ``fd`` at ``offset``, without a
-        buffer; at least one, 0 only at the end of the body."""
+    async def copy_into(self, dest: Destination, size: int, /) -> int:
+        """Up to ``size`` body bytes into ``dest``: spliced into its file where this
+        connection can (plain TCP on Linux, a read large enough to pay) and ``dest`` has a
+        file, else received into its buffer. At least one byte; 0 only at the end."""
         size = min(size, self._remaining)
         if size == 0:
             return 0
-        count = await self._connection.splice_into(fd, offset, size, self._pool.read_timeout)
-        if count == 0:
-            raise self._connection.broken(f"with {self._remaining} body bytes still to come")
+        if self._connection.can_splice(size):
+            target = await dest.file()
+            if target is not None:
+                return await self._splice(dest, *target, size)
+        return await copy_buffered(self.readinto, dest, size)
+
+    async def _splice(self, dest: Destination, fd: int, offset: int, size: int) -> int:
+        """Bytes that came with the head go to ``dest`` as they are; the rest is moved
+        from the socket into ``fd`` at ``offset`` on a receive thread."""
+        leftover = self._connection.take_leftover(size)
+        if leftover:
+            await dest.write(memoryview(leftover))
+            count = len(leftover)
+        else:
+            count = await self._connection.splice_into(fd, offset, size, self._pool.read_timeout)
+            if count == 0:
+                raise self._connection.broken(f"with {self._remaining} body bytes still to come")
+            dest.spliced(count)
         self._remaining -= count
         return count
 

@@ -12,7 +12,6 @@ on plain TCP are received on worker threads instead (:mod:`.pump`).
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
 from collections.abc import Coroutine
 
@@ -200,17 +199,20 @@ class Connection(asyncio.BufferedProtocol):
         return splice.AVAILABLE and self._pumpable(size)
 
     async def splice_into(self, fd: int, offset: int, count: int, timeout: float | None) -> int:
-        """Up to ``count`` body bytes written to ``fd`` at ``offset``: those already
-        received, else the rest moved by the kernel on a worker thread (:mod:`.splice`);
-        fewer only if the connection ended (0 if nothing came)."""
-        if self._spill:
-            take = min(count, len(self._spill))
-            written = os.pwrite(fd, memoryview(self._spill)[:take], offset)  # may be short
-            del self._spill[:written]
-            return written
+        """Up to ``count`` body bytes moved by the kernel from the socket into ``fd`` at
+        ``offset``, on a receive thread (:mod:`.splice`); fewer only if the connection
+        ended (0 if nothing came). Bytes already received are taken first
+        (:meth:`take_leftover`): this connection never writes a file itself."""
+        assert not self._spill, "bytes received with the head are taken first"
         assert self._sock is not None
         job = self._receiver.splice(self._sock, fd, offset, count, timeout)
         return await self._on_thread(job, count)
+
+    def take_leftover(self, size: int) -> bytes:
+        """Up to ``size`` body bytes that arrived with the head and wait in memory."""
+        taken = bytes(self._spill[:size])
+        del self._spill[: len(taken)]
+        return taken
 
     def leftover(self) -> int:
         return len(self._spill)

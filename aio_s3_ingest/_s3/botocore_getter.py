@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import aiohttp
 import botocore.exceptions as bce
 
+from .._http.body import Destination, copy_buffered
 from .._http.parse import HttpError
 from .._models import ObjectInfo
 from .._run import count_botocore_requests, requesting
@@ -35,6 +36,9 @@ class _BotocoreBody:
             raise HttpError(f"the body broke off: {exc}") from exc
         view[: len(data)] = data
         return len(data)
+
+    async def copy_into(self, dest: Destination, size: int, /) -> int:
+        return await copy_buffered(self.readinto, dest, size)
 
     def close(self) -> None:
         self._stream.close()  # type: ignore[attr-defined]

@@ -10,8 +10,9 @@ redirect to another region).
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import Protocol
 
+from .._http.body import Destination
 from .._log import logger
 from .._models import ObjectInfo
 
@@ -33,18 +34,12 @@ class Body(Protocol):
         """Fill the start of ``view``; at least one byte, 0 only at the end of the body."""
         ...
 
-    def close(self) -> None: ...
-
-
-@runtime_checkable
-class FileBody(Body, Protocol):
-    """A body the kernel can write to a file itself (:mod:`aio_s3_ingest._http.splice`)."""
-
-    def can_splice(self, size: int, /) -> bool: ...
-
-    async def splice_into(self, fd: int, offset: int, size: int, /) -> int:
-        """Up to ``size`` bytes into ``fd`` at ``offset``; 0 only at the end of the body."""
+    async def copy_into(self, dest: Destination, size: int, /) -> int:
+        """Up to ``size`` bytes into ``dest``, by whatever way this body can; at least one
+        byte, 0 only at the end of the body (see :mod:`aio_s3_ingest._http.body`)."""
         ...
+
+    def close(self) -> None: ...
 
 
 class Getter(Protocol):

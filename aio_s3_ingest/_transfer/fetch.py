@@ -85,7 +85,7 @@ async def _fetch_whole(ctx: TransferContext, relpath: str, obj: ObjectInfo) -> F
     with ctx.buffers.lease_for(obj.size) as lease:
         if lease.size < obj.size:
             return None
-        sink = WholeFileSink(lease, lambda: ctx.small_writes.run(ctx.layout.open_temp))
+        sink = WholeFileSink(lease, ctx.layout.open_temp, ctx.small_writes)
         try:
             await read_range(ctx, obj, sink, 0, obj.size)
             # A worker thread's write is waited for even on cancellation: the buffer is
@@ -145,7 +145,8 @@ async def _fetch_range_to_file(
         if start:
             await handle.seek(start)
         with ctx.buffers.lease_for(end - start) as lease:
-            await read_range(ctx, obj, FileSink(handle, lease, start), start, end)
+            sink = FileSink(handle, lease, start, ctx.small_writes)
+            await read_range(ctx, obj, sink, start, end)
     finally:
         with anyio.CancelScope(shield=True):
             await handle.close()

@@ -16,9 +16,9 @@ from .._models import ObjectInfo
 from .._progress import BytesReceived, RetryScheduled
 from .._retry import backoff, describe
 from .._run import current
-from .._s3.getter import Body, FileBody
+from .._s3.getter import Body
 from ..errors import IngestError, IntegrityError, TransferError
-from .sinks import FileSink, Sink, WholeFileSink
+from .sinks import Sink
 
 if TYPE_CHECKING:
     from .._config import IngestConfig
@@ -32,10 +32,6 @@ _RESUMABLE = (
     ConnectionError,  # includes HttpError, which aiohttp's errors in bodies become
     asyncio.TimeoutError,
 )
-
-
-# Sinks a body may be spliced into, where it can be.
-_SPLICING = (FileSink, WholeFileSink)
 
 
 class _ShortBody(Exception):
@@ -99,7 +95,8 @@ async def read_range(
 async def _stream(
     ctx: TransferContext, obj: ObjectInfo, sink: Sink, cursor: _Cursor, end: int
 ) -> None:
-    """One ranged GET pinned to the listed ETag, its body written chunk by chunk."""
+    """One ranged GET pinned to the listed ETag, its body copied into the sink chunk by
+    chunk (the body decides how: see :mod:`aio_s3_ingest._http.body`)."""
     body = await ctx.getter.open(obj, cursor.offset, end)
     try:
         expected = end - cursor.offset
@@ -109,45 +106,21 @@ async def _stream(
             )
         while cursor.offset < end:
             size = min(ctx.chunk_size, end - cursor.offset)
-            if isinstance(sink, _SPLICING) and isinstance(body, FileBody) and body.can_splice(size):
-                await _commit_spliced(ctx, obj, cursor, await sink.splice(body, size))
-            else:
-                await _fill(ctx, obj, body, sink, cursor, size)
+            if not await _copy(ctx, obj, body, sink, cursor, size):
+                raise _ShortBody(f"body ended {end - cursor.offset} bytes before the range's end")
     finally:
         body.close()
 
 
-async def _fill(
+async def _copy(
     ctx: TransferContext, obj: ObjectInfo, body: Body, sink: Sink, cursor: _Cursor, size: int
-) -> None:
-    """Fill the sink's space (up to ``size`` bytes) and commit it; if the body breaks,
-    commit what did arrive first, so the resume asks only for the rest."""
-    space = sink.space(size)
-    size = len(space)
-    filled = 0
+) -> int:
+    """Up to ``size`` bytes of ``body`` into ``sink``; the cursor moves by what the sink
+    took, also when the body broke part way, so a resume asks only for the rest."""
+    taken = sink.received
     try:
-        while filled < size:
-            count = await body.readinto(space[filled:])
-            if not count:
-                raise _ShortBody(f"body ended {size - filled} bytes before the range's end")
-            filled += count
-    except (*_RESUMABLE, _ShortBody):
-        if filled:
-            await _commit(ctx, obj, sink, cursor, filled)
-        raise
-    await _commit(ctx, obj, sink, cursor, filled)
-
-
-async def _commit_spliced(
-    ctx: TransferContext, obj: ObjectInfo, cursor: _Cursor, size: int
-) -> None:
-    cursor.offset += size
-    ctx.notify(BytesReceived(key=obj.key, nbytes=size))
-
-
-async def _commit(
-    ctx: TransferContext, obj: ObjectInfo, sink: Sink, cursor: _Cursor, size: int
-) -> None:
-    await sink.commit(size)
-    cursor.offset += size
-    ctx.notify(BytesReceived(key=obj.key, nbytes=size))
+        return await body.copy_into(sink, size)
+    finally:
+        if moved := sink.received - taken:
+            cursor.offset += moved
+            ctx.notify(BytesReceived(key=obj.key, nbytes=moved))

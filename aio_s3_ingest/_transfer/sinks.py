@@ -1,28 +1,38 @@
 """Where a body's bytes go: into memory for a small object, a whole object's temp file
-(spliced, or from a buffer), or a range's temp file."""
+(spliced, or from a buffer), or a range's temp file. Each is a
+:class:`aio_s3_ingest._http.body.Destination`: the body decides how its bytes travel,
+the sink only where they land; every write to a file goes through a worker thread or
+the small-writes rule (:mod:`.writes`)."""
 
 from __future__ import annotations
 
 import os
 import pathlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Protocol
 
 import aiofiles.threadpool.binary
 
 from .._local.layout import pieces, write_all
-from .._s3.getter import FileBody
 from .buffers import Lease
+from .writes import SmallWrites
 
 
 class Sink(Protocol):
-    """Where a body's bytes go: the body is read straight into ``space(n)`` (at most
-    ``n`` bytes, fewer if the sink's buffer is smaller), then ``commit(n)`` takes the
-    first ``n`` bytes of it."""
+    """A destination that counts the bytes it took, so a broken body resumes after them."""
+
+    @property
+    def received(self) -> int: ...
 
     def space(self, size: int, /) -> memoryview: ...
 
     async def commit(self, size: int, /) -> None: ...
+
+    async def file(self) -> tuple[int, int] | None: ...
+
+    async def write(self, data: memoryview, /) -> None: ...
+
+    def spliced(self, size: int, /) -> None: ...
 
 
 class MemorySink:
@@ -30,31 +40,47 @@ class MemorySink:
 
     def __init__(self, data: memoryview) -> None:
         self.data = data
-        self._position = 0
+        self.received = 0
 
     def space(self, size: int, /) -> memoryview:
-        return self.data[self._position : self._position + size]
+        return self.data[self.received : self.received + size]
 
     async def commit(self, size: int, /) -> None:
-        self._position += size
+        self.received += size
+
+    async def file(self) -> None:
+        return None  # memory: nothing to splice to
+
+    async def write(self, data: memoryview, /) -> None:
+        self.data[self.received : self.received + len(data)] = data
+        self.received += len(data)
+
+    def spliced(self, size: int, /) -> None:
+        raise AssertionError("a memory sink has no file to splice to")
 
 
 class FileSink:
-    """One range's temp-file handle and buffer lease. A filled buffer is written at the
-    range's position, in one hop to a worker thread (in pieces: see
-    :data:`aio_s3_ingest._local.layout.WRITE_BYTES`); or the body is spliced to the file
-    at that position (:meth:`splice`), the buffer never taken."""
+    """One range's temp-file handle and buffer lease, from ``start`` on. A filled buffer
+    is written at the range's position in one hop to a worker thread (in pieces: see
+    :data:`aio_s3_ingest._local.layout.WRITE_BYTES`); spliced bytes never take the buffer."""
 
     def __init__(
         self,
         handle: aiofiles.threadpool.binary.AsyncBufferedReader,
         lease: Lease,
-        position: int,
+        start: int,
+        writes: SmallWrites,
     ) -> None:
         self._handle = handle
         self._lease = lease
-        self._position = position
-        self._moved = False  # the handle's position is behind: bytes went in by splice
+        self._start = start
+        self._position = start
+        self._writes = writes
+        self._moved = False  # the handle's position is behind: bytes went in past it
+
+    @property
+    def received(self) -> int:
+        return self._position - self._start
 
     def space(self, size: int, /) -> memoryview:
         return self._lease.view()[:size]
@@ -66,61 +92,79 @@ class FileSink:
         await self._handle.writelines(pieces(self._lease.view()[:size]))
         self._position += size
 
-    async def splice(self, body: FileBody, size: int) -> int:
-        """Up to ``size`` bytes of ``body`` into the file at the range's position."""
-        count = await body.splice_into(self._handle.fileno(), self._position, size)
-        self._position += count
+    async def file(self) -> tuple[int, int]:
+        return self._handle.fileno(), self._position
+
+    async def write(self, data: memoryview, /) -> None:
+        fd, position = self._handle.fileno(), self._position
+        await self._writes.run(lambda: write_all(fd, data, position))
+        self._position += len(data)
         self._moved = True
-        return count
+
+    def spliced(self, size: int, /) -> None:
+        self._position += size
+        self._moved = True
 
 
 class WholeFileSink:
     """An object up to a chunk: spliced into a temp file opened on the first splice, or,
     where the body cannot splice (TLS, the botocore getter), received into the lease's
-    buffer, which is taken only then.
+    buffer, which is taken only then. Spliced, such an object costs the loop no write."""
 
-    Spliced, a 1 MiB object costs the loop no write at all: mixed set behind the plain
-    origin, 0.80 against 0.64 s (5 interleaved runs).
-    """
-
-    def __init__(self, lease: Lease, open_temp: Callable[[], Awaitable[tuple[pathlib.Path, int]]]):
+    def __init__(
+        self,
+        lease: Lease,
+        open_temp: Callable[[], tuple[pathlib.Path, int]],
+        writes: SmallWrites,
+    ) -> None:
         self._lease = lease
         self._open_temp = open_temp
+        self._writes = writes
         self.temp: pathlib.Path | None = None
         self._fd: int | None = None
-        self._position = 0  # bytes received so far, spliced or buffered
+        self.received = 0  # bytes taken so far, spliced or buffered
         self._in_file = 0  # how many of them are in the file
 
     @property
-    def spliced(self) -> bool:
+    def spliced_any(self) -> bool:
         return self.temp is not None
 
     @property
     def data(self) -> memoryview:
         """The buffered bytes of a body that never spliced."""
-        return self._lease.view()[: self._position]
+        return self._lease.view()[: self.received]
 
     def space(self, size: int, /) -> memoryview:
-        return self._lease.view()[self._position : self._position + size]
+        return self._lease.view()[self.received : self.received + size]
 
     async def commit(self, size: int, /) -> None:
-        self._position += size
+        self.received += size
 
-    async def splice(self, body: FileBody, size: int) -> int:
+    async def file(self) -> tuple[int, int]:
+        """The temp file, opened on first ask, with any buffered bytes written to it first
+        (rare: only a body resumed on a connection that can splice has some)."""
         if self.temp is None:
-            self.temp, self._fd = await self._open_temp()
+            self.temp, self._fd = await self._writes.run(self._open_temp)
+        if self._in_file < self.received:
+            await self._writes.run(self.flush)
         assert self._fd is not None, "closed"
-        self.flush()  # rare: only a body resumed on a connection that can splice
-        count = await body.splice_into(self._fd, self._position, size)
-        self._position += count
-        self._in_file = self._position
-        return count
+        return self._fd, self.received
+
+    async def write(self, data: memoryview, /) -> None:
+        fd, position = await self.file()
+        await self._writes.run(lambda: write_all(fd, data, position))
+        self.received += len(data)
+        self._in_file = self.received
+
+    def spliced(self, size: int, /) -> None:
+        self.received += size
+        self._in_file = self.received
 
     def flush(self) -> None:
         """Blocking: buffered bytes not yet in the file are written to it."""
-        if self._fd is not None and self._in_file < self._position:
-            write_all(self._fd, self._lease.view()[self._in_file : self._position], self._in_file)
-            self._in_file = self._position
+        if self._fd is not None and self._in_file < self.received:
+            write_all(self._fd, self._lease.view()[self._in_file : self.received], self._in_file)
+            self._in_file = self.received
 
     def close(self) -> None:
         if self._fd is not None:

@@ -91,7 +91,7 @@ def store_whole(
 def store_received(
     ctx: TransferContext, relpath: str, obj: ObjectInfo, sink: WholeFileSink
 ) -> FileRecord:
-    if not sink.spliced:
+    if not sink.spliced_any:
         return store_whole(ctx, relpath, obj, sink.data)
     sink.flush()
     sink.close()
