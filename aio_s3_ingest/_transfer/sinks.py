@@ -79,8 +79,8 @@ class WholeFileSink:
     where the body cannot splice (TLS, the botocore getter), received into the lease's
     buffer, which is taken only then.
 
-    Spliced, a 1 MiB object costs the loop no write at all: mixed set behind the plain
-    origin, 0.80 against 0.64 s (5 interleaved runs).
+    Spliced, such an object costs the loop no write at all (figures:
+    benchmarks/README.md, "Design figures behind the code").
     """
 
     def __init__(self, lease: Lease, open_temp: Callable[[], Awaitable[tuple[pathlib.Path, int]]]):
