@@ -14,9 +14,9 @@ from .errors import ConfigError
 
 MiB = 1024 * 1024
 DEFAULT_PART_SIZE = 8 * MiB
-# Every buffer filled costs a receive and a write hop to worker threads: 4 objects of
-# 256 MiB, one stream each, took 1.08 s with 1 MiB buffers and 0.89 s with 4 MiB (import
-# included, median of 5); 8 MiB gained nothing more.
+# Every buffer filled costs a receive and a write hop to worker threads, so larger
+# buffers mean fewer hops, until a larger size gains nothing more. Chosen by
+# measurement: benchmarks/README.md, "Design figures behind the code".
 DEFAULT_CHUNK_SIZE = 4 * MiB
 
 

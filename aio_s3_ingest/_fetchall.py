@@ -23,8 +23,9 @@ async def fetch_all(
     when a slot is free (so a shared source is not drained ahead of time). A failure is
     collected in ``failures`` by key, not contagious. Returns the landed files' records.
 
-    One plain asyncio task per file: an anyio task group spawns one for 18 to 28 us of
-    the loop's time here, asyncio for 4 (2,000 small files: some 40 ms of a 1.1 s run).
+    One plain asyncio task per file: an anyio task group takes several times as much of
+    the loop's time to spawn one, which adds up over many small files (figures:
+    benchmarks/README.md, "Design figures behind the code").
     If this is cancelled, the files in flight are cancelled and waited for, so their
     temp files are gone before it returns.
     """

@@ -94,7 +94,7 @@ class AsyncS3Ingester(IngesterOptions):
     async def _run(self, *, force: bool, dry_run: bool) -> IngestReport:
         if self.config.processes > 1 and not dry_run:
             # The fork server imports the library while this process sets up its client
-            # and lists: about a millisecond here, as it only starts a process.
+            # and lists; starting it costs this process next to nothing.
             await anyio.to_thread.run_sync(warm_up)
         with endpoint_named(self.config):
             if self._s3 is not None:

@@ -157,7 +157,7 @@ def progress_listener(progress: ProgressOption) -> Iterator[ProgressCallback]:
     if progress is False or (progress is None and not _interactive()):
         yield ignore
         return
-    from tqdm.auto import tqdm  # 25 ms of imports, paid only when a bar is drawn
+    from tqdm.auto import tqdm  # its imports take time: paid only when a bar is drawn
 
     bar = TqdmBar(tqdm, file=sys.stderr)
     try:

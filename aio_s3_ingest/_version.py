@@ -1,4 +1,4 @@
-"""The version, in one place: the build reads it from here (importlib.metadata costs
-30 ms of start-up to ask)."""
+"""The version, in one place: the build reads it from this file, and the library imports
+it rather than asking importlib.metadata, which would slow every start-up."""
 
 __version__ = "0.1.0"

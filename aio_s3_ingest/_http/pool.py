@@ -1,9 +1,10 @@
 """A lean HTTP/1.1 client for one origin: keep-alive GETs whose bodies land in the caller's
 buffer.
 
-aiohttp costs about 0.3 ms of CPU per request here, about half of what a small file
-costs this library in all, and hands body bytes over as new objects that ``read(n)``
-joins again: every byte is copied twice before it is written. This client does the
+aiohttp's CPU per request is a large share of what a small file costs this library in
+all (figures: benchmarks/README.md, "Design figures behind the code"), and it hands body
+bytes over as new objects that ``read(n)`` joins again: every byte is copied twice
+before it is written. This client does the
 one thing the transfer path needs, a GET with a ``Content-Length`` body, on an asyncio
 ``BufferedProtocol`` (:mod:`.protocol`): the kernel copies body bytes straight into
 the caller's buffer (``recv_into``), which goes to the file as it is. Anything else

@@ -1,11 +1,12 @@
 """Large body reads received on worker threads, so the kernel's copy leaves the loop's core.
 
-Receiving a body costs the receiving thread about 0.7 ns of kernel time per byte here
-(the copy, and the TCP acknowledgements sent from the same call): 0.75 s of the event
-loop's 1.1 s for 1 GiB behind the shaped benchmark origin, with the second core half
-idle. ``recv_into`` releases the GIL, so a worker thread that waits for and receives
-a buffer's worth of bytes runs beside the loop: the loop pays one hop per buffer
-instead of a wakeup, a ``recv`` and two protocol callbacks every 64 to 100 KiB.
+Receiving a body costs the receiving thread kernel time for every byte (the copy, and
+the TCP acknowledgements sent from the same call): on the loop's thread, that is most
+of the loop's time on a large download while another core may sit idle (figures:
+benchmarks/README.md, "Design figures behind the code"). ``recv_into`` releases the GIL,
+so a worker thread that waits for and receives a buffer's worth of bytes runs beside
+the loop: the loop pays one hop per buffer instead of a wakeup, a ``recv`` and two
+protocol callbacks for every read it would make itself.
 
 Only plain TCP connections are pumped: a TLS connection's state lives in asyncio's
 SSL protocol, so its bytes stay on the loop. The thread reads a duplicate of the
@@ -27,7 +28,8 @@ from .splice import splice_to_file
 
 _Received = tuple[int, OSError | None]
 
-# Below this a read stays on the loop: 64 KiB objects measured no faster pumped.
+# Below this a read stays on the loop: a small read gains nothing from the hop to a
+# thread (chosen by measurement: benchmarks/README.md, "Design figures behind the code").
 PUMP_THRESHOLD = 128 * 1024
 
 
@@ -72,7 +74,7 @@ class ReceivePool:
         except asyncio.CancelledError:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)  # the thread's wait ends at once
-            concurrent.futures.wait([job])  # microseconds: the socket is shut
+            concurrent.futures.wait([job])  # returns at once: the socket is shut
             raise
 
     def close(self) -> None:

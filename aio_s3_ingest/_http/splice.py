@@ -2,11 +2,10 @@
 
 Received into a buffer, each byte is copied twice: socket to buffer, then buffer to
 page cache. Spliced, the socket's pages move into a pipe without a copy and are copied
-once, into the page cache, by a worker thread that holds no buffer at all. In a test
-against the benchmark origin (1 GiB, 8 ranges per object, 32 threads) that took 0.5 s
-of system CPU against 1.0 s for ``recv_into`` and 64 KiB ``pwrite``, and 0.42 s of wall
-time against 0.77 s. Linux only; TLS bodies are decrypted in user space, so they keep
-the buffered path.
+once, into the page cache, by a worker thread that holds no buffer at all, which saves
+both system CPU and wall time (figures: benchmarks/README.md, "Design figures behind the
+code"). Linux only; TLS bodies are decrypted in user space, so they keep the buffered
+path.
 """
 
 from __future__ import annotations
@@ -20,10 +19,11 @@ import threading
 AVAILABLE = hasattr(os, "splice") and hasattr(select, "poll")
 
 _F_SETPIPE_SZ = 1031  # fcntl's name for it is Linux-only and Python 3.10+ on some builds
-# Moved per splice, and the pipe's size. Large plain, 4 interleaved runs (two batches):
-# 1 MiB 0.75 and 0.82 s; 256 KiB 0.80 s; 64 KiB (the default pipe) 0.97 s; 4 MiB 1.07 s.
-# 1 MiB is also the most an unprivileged process may ask for (fs.pipe-max-size); past
-# fs.pipe-user-pages-soft the request is refused and the pipe keeps its default size.
+# Moved per splice, and the pipe's size: the default pipe takes many splices per body.
+# Chosen among the sizes tried by measurement (benchmarks/README.md, "Design figures
+# behind the code"). 1 MiB is also the most an unprivileged process may ask for
+# (fs.pipe-max-size); past fs.pipe-user-pages-soft the request is refused and the pipe
+# keeps its default size.
 _PIPE_BYTES = 1024 * 1024
 _pipes = threading.local()
 

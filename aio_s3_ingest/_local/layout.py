@@ -1,6 +1,7 @@
 """The dataset directory on disk: state folder, temp files, safe targets, stats and deletes.
 
-Every function here is blocking and is called through a worker thread.
+Everything in this module blocks: the event loop calls it through worker threads, or
+inline while small-file writes stay quick (:mod:`aio_s3_ingest._transfer.writes`).
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ from ..errors import UnsafeKeyError
 TEMP_SUFFIX = ".part"
 
 # Data is written in pieces of this size, not a buffer at a time. The page cache sizes
-# its folios by the write: 1 MiB writes get large folios, which on this project's VM
-# (free memory handed back to its host) come from pages the host must fault in again.
-# 1 GiB into a new file took 1.9 s of kernel time in 1 MiB writes, 0.25 s in 64 KiB
-# ones (3.5 s against 0.5 s from 16 threads at offsets); 16 KiB pieces cost 0.75 s.
+# its folios by the write, so large writes get large folios; on a VM that hands free
+# memory back to its host, those come from pages the host must fault in again, and large
+# writes cost far more kernel time. Much smaller pieces cost more again. Chosen by
+# measurement: benchmarks/README.md, "Design figures behind the code".
 WRITE_BYTES = 64 * 1024
 
 

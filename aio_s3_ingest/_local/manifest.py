@@ -47,7 +47,7 @@ class LocalManifest:
         self._journal = open(self.journal_path, "a", encoding="utf-8")  # noqa: SIM115
 
     def record(self, relpath: str, record: FileRecord) -> None:
-        """Append one verified file to the journal (called from a worker thread)."""
+        """Append one verified file to the journal (from worker threads and the loop's)."""
         line = json.dumps({"path": relpath, **_as_dict(record)}) + "\n"
         with self._journal_lock:
             if self._journal is None:

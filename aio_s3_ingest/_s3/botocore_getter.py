@@ -1,7 +1,8 @@
 """GETs through aiobotocore, for what the direct path declines; imported only then.
 
-Importing aiobotocore (and aiohttp under it) costs a process about 0.15 s of its start
-and exit here, so a run on the direct path never does.
+Importing aiobotocore (and aiohttp under it) adds to a process's start and exit more
+than a small dataset's transfer takes (figures: benchmarks/README.md, "Design figures
+behind the code"), so a run on the direct path never does.
 """
 
 from __future__ import annotations

@@ -1,13 +1,14 @@
 """Signed GETs on a lean HTTP/1.1 client: botocore's addressing without its per-call machinery.
 
-Through ``get_object`` a small GET costs about a millisecond of CPU (endpoint rules,
-event hooks, user-agent, header and date parsing) before a byte is written. Here the
-object URL comes from botocore once per run (:mod:`.resolve`: a presigned URL for a
-probe key gives the addressing style and host), each request is signed (:mod:`._sigv4`,
-checked against botocore's signer) with botocore's (refreshing) credentials, and S3 errors are
-parsed and mapped exactly as the botocore path maps them. Retries follow botocore's
-standard mode: 5xx, throttling and connection errors, jittered exponential backoff,
-``max_attempts`` in all.
+Through ``get_object`` every GET pays CPU for botocore's per-call machinery (endpoint
+rules, event hooks, user-agent, header and date parsing) before a byte is written,
+which weighs most on small objects (figures: benchmarks/README.md, "Design figures
+behind the code"). On this path the object URL comes from botocore once per run
+(:mod:`.resolve`: a presigned URL for a probe key gives the addressing style and host),
+each request is signed (:mod:`.sigv4`, checked against botocore's signer) with
+botocore's (refreshing) credentials, and S3 errors are parsed and mapped exactly as the
+botocore path maps them. Retries follow botocore's standard mode: 5xx, throttling and
+connection errors, jittered exponential backoff, ``max_attempts`` in all.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Ranged GETs pinned to an ETag, behind one small interface with two implementations.
 
 :class:`~.botocore_getter.BotocoreGetter` goes through aiobotocore's ``get_object``: every
-feature of botocore, at about a millisecond of CPU per request.
+feature of botocore, at the CPU cost of its per-call machinery on every request.
 :class:`~.direct_getter.DirectGetter` signs like botocore and sends on a lean HTTP/1.1
 client, for a fraction of that; :class:`FallbackGetter` uses it, and switches to botocore
 for the rest of the run the first time it meets something it does not handle (a

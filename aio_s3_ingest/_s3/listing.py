@@ -25,8 +25,9 @@ if TYPE_CHECKING:
 async def list_objects(s3: S3Handles, bucket: str, prefix: str) -> list[ObjectInfo]:
     """Every object under the prefix, across all ListObjectsV2 pages.
 
-    On the direct path when the run has one: a page of 1,000 keys costs 8.6 ms to parse
-    here against botocore's 14.6 ms, and skips aiobotocore's per-request machinery.
+    On the direct path when the run has one: ElementTree parses a page in less time than
+    botocore's parser (figures: benchmarks/README.md, "Design figures behind the code"),
+    and the request skips aiobotocore's per-request machinery.
     """
     if s3.direct is not None:
         try:

@@ -1,10 +1,10 @@
 """The direct path's object URL, region and credentials, resolved by botocore itself.
 
 Synchronous botocore on a worker thread, not aiobotocore: importing aiobotocore (and
-aiohttp under it) costs a process 0.15 s of its start and exit here, more than the
-transfer of a small dataset, and its client takes 0.09 s to build against botocore's
-0.06 s. The credential chain, profiles, endpoint rules and addressing style are the
-same botocore code either way.
+aiohttp under it) adds more to a process's start and exit than the transfer of a small
+dataset takes, and its client is slower to build than botocore's (figures:
+benchmarks/README.md, "Design figures behind the code"). The credential chain, profiles,
+endpoint rules and addressing style are the same botocore code either way.
 """
 
 from __future__ import annotations
@@ -153,13 +153,12 @@ def _ssl_context(session: botocore.session.Session) -> ssl.SSLContext:
 
 # botocore's models, loaded for the resolve's session a little faster.
 #
-# Building the S3 client took 87 ms here, as much as a small dataset's whole transfer:
-# botocore parses its JSON models into OrderedDicts, and checks that "s3" exists by
-# listing every service it knows (872 folders, twice). Plain dicts keep the same order
-# and parse in half the time (S3's model: 7 against 12 ms; endpoints.json: 6 against
-# 20 ms), and the GC leaves out those that hold no containers; asking for one service
-# looks in that service's folder only. The client build: 51 to 62 ms against 83 to 92;
-# the mixed set behind the shaped origin, 0.567 against 0.615 s (8 interleaved runs).
+# With botocore's own loader, building the S3 client costs about as much as a small
+# dataset's whole transfer: botocore parses its JSON models into OrderedDicts, and checks
+# that "s3" exists by listing every service it knows (a folder each, twice). Plain dicts
+# keep the same order and parse faster, and the GC leaves out those that hold no
+# containers; asking for one service looks in that service's folder only. Measured:
+# benchmarks/README.md, "Design figures behind the code".
 
 
 def _data_loader(session: botocore.session.Session) -> botocore.loaders.Loader:

@@ -1,10 +1,11 @@
 """AWS Signature Version 4 for one kind of request: an S3 GET with no body.
 
 botocore's ``S3SigV4Auth`` builds an ``AWSRequest``, prepares it, parses its URL twice
-and walks generic code paths for every request: about a quarter of the event loop's
-time on small objects. This signs the same canonical request directly and caches the
-derived signing key per day; ``tests/test_sigv4.py`` checks that its ``Authorization``
-header is identical to botocore's for the same inputs.
+and walks generic code paths for every request, a large share of the event loop's time
+on small objects (figures: benchmarks/README.md, "Design figures behind the code").
+This signs the same canonical request directly and caches the derived signing key per
+day; ``tests/test_sigv4.py`` checks that its ``Authorization`` header is identical to
+botocore's for the same inputs.
 """
 
 from __future__ import annotations
@@ -85,8 +86,8 @@ class GetSigner:
         return signed
 
     def _split(self, url: str) -> tuple[str, str, str]:
-        """The Host header, path and query of ``url``; the host parsed once per origin
-        (``urlsplit`` per request took about 7% of the loop's samples on small objects)."""
+        """The Host header, path and query of ``url``; the host parsed once per origin, as
+        ``urlsplit`` per request stood out in the loop's profile on small objects."""
         path_start = url.find("/", url.find("://") + 3)
         origin = url if path_start < 0 else url[:path_start]
         host = self._hosts.get(origin)

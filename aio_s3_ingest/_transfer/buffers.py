@@ -9,18 +9,17 @@ is less (else the first ranges take the chunk size and the last ones crawl on th
 floor); half of what is left once the budget runs low; and never less than a floor:
 half the budget's fair share among the requests the run can have in flight, between
 64 KiB and 256 KiB. Every buffer costs a receive and a write hop to a worker thread,
-so a range starved to a tiny buffer crawls: with a 64 KiB floor the mixed benchmark set
-(204 objects, 64 in flight) took 0.86-1.34 s instead of 0.63-0.73 s with 256 KiB. So the
-buffers in use stay below 1.5 times the budget however many ranges are in flight, and
-a run with few of them keeps the full size.
+so a range starved to a tiny buffer crawls (the highest floor was chosen by
+measurement: benchmarks/README.md, "Design figures behind the code"). So the buffers in
+use stay below 1.5 times the budget however many ranges are in flight, and a run with
+few of them keeps the full size.
 
 Buffers are kept for reuse once given back: a fresh one costs more than a ranged GET's
 own overhead. A fresh ``bytearray`` is zeroed by ``memset`` and then faulted in page by
-page (0.66 ms of the event loop's time per MiB here); a mapping whose pages one call
-faults in (``MAP_POPULATE``, Linux) costs half that, and the loop is free meanwhile.
-Transparent huge pages would cost less again, but their first faults stalled runs for
-compaction (0.1 s). Kept buffers count against the budget too, and are dropped when a
-new size needs the room.
+page, on the event loop's time; a mapping whose pages one call faults in
+(``MAP_POPULATE``, Linux) costs less. Transparent huge pages would cost less again, but
+their first faults stalled runs while the kernel compacted memory. Kept buffers count
+against the budget too, and are dropped when a new size needs the room.
 """
 
 from __future__ import annotations
@@ -80,8 +79,8 @@ class BufferBudget:
     def lease_for(self, wanted: int) -> Iterator[Lease]:
         """A buffer of :meth:`size_for` bytes while the block runs, taken on the lease's
         first :meth:`~Lease.view` and then kept for the next range. A range sends its GET
-        first, so a fresh buffer is faulted in while the response is on its way (0.35 ms
-        per MiB here), and a range that fails before its body never takes one.
+        first, so a fresh buffer is faulted in while the response is on its way, and a
+        range that fails before its body never takes one.
 
         Nothing may hold on to the view once the block has ended.
         """

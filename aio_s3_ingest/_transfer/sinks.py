@@ -109,7 +109,8 @@ class FileSink:
 class WholeFileSink:
     """An object up to a chunk: spliced into a temp file opened on the first splice, or,
     where the body cannot splice (TLS, the botocore getter), received into the lease's
-    buffer, which is taken only then. Spliced, such an object costs the loop no write."""
+    buffer, which is taken only then. Spliced, such an object costs the loop no write at
+    all (figures: benchmarks/README.md, "Design figures behind the code")."""
 
     def __init__(
         self,

@@ -1,15 +1,13 @@
 """Where finished files are written and moved into place, and where small files are
 written: on the event loop's thread, while that stays quick.
 
-Handing a small file to a worker thread costs more CPU than writing it: on this
-project's benchmark (2,000 x 64 KiB) the thread hops took the client from 3.5 to
-5.1 s of CPU for the same wall time. So a small file is written where its bytes
-already are, and each write is timed. A moving average, not single writes, decides:
-a local journaling filesystem stalls a write for a few milliseconds now and then
-(ext4 did every few hundred files here), which is harmless, while a network
-filesystem or a saturated disk is slow on every write. When the average turns slow,
-writes go to worker threads, so the loop is never held for long; when it is quick
-again, they come back.
+Handing a small file to a worker thread costs more CPU than writing it, for no gain in
+wall time (figures: benchmarks/README.md, "Design figures behind the code"). So a small
+file is written where its bytes already are, and each write is timed. A moving average,
+not single writes, decides: a local journaling filesystem stalls a write for a few
+milliseconds now and then, which is harmless, while a network filesystem or a saturated
+disk is slow on every write. When the average turns slow, writes go to worker
+threads, so the loop is never held for long; when it is quick again, they come back.
 """
 
 from __future__ import annotations
