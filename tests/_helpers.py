@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import importlib.util
 import pathlib
 from collections.abc import Callable
+from typing import Any
 
 from aio_s3_ingest import AsyncS3Ingester
 
 STATE_DIR = ".aio-s3-ingest"
+TYPING_API = pathlib.Path(__file__).parent / "typing" / "api.py"
 
 MakeIngester = Callable[..., AsyncS3Ingester]
 """The type of the ``make_ingester`` fixture."""
@@ -22,3 +25,13 @@ def data_files(root: pathlib.Path) -> list[str]:
         for path in root.rglob("*")
         if path.is_file() and STATE_DIR not in path.relative_to(root).parts
     )
+
+
+def load_typing_api() -> Any:
+    """``tests/typing/api.py`` (the typed uses of the public API), imported afresh."""
+    spec = importlib.util.spec_from_file_location("_typing_api_under_test", TYPING_API)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

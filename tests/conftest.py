@@ -1,4 +1,11 @@
-"""A real S3 endpoint for every test: one moto server per session, one bucket per test."""
+"""Fixtures for every test; a real S3 endpoint for the tests that ask for one.
+
+The moto server is started once per session, and only when a test first asks for it
+(``moto_endpoint``, or a fixture built on it: ``s3``, ``bucket``, ``make_ingester``,
+``proxy``); moto and boto3 are imported then too. The tests under ``tests/unit/`` never
+ask: they are marked ``unit``, so ``pytest -m unit`` runs them alone, in seconds, with no
+server. A unit test that asks for the server is a usage error, reported at collection.
+"""
 
 from __future__ import annotations
 
@@ -10,18 +17,36 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from aio_s3_ingest import AsyncS3Ingester
 
 REGION = "eu-west-1"
+UNIT_TESTS = pathlib.Path(__file__).parent / "unit"
+
+
+@pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects by marker
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test under ``tests/unit/`` ``unit``; refuse one that needs the moto server."""
+    needs_server = []
+    for item in items:
+        if UNIT_TESTS in item.path.parents:
+            item.add_marker(pytest.mark.unit)
+            if "moto_endpoint" in getattr(item, "fixturenames", ()):
+                needs_server.append(item.nodeid)
+    if needs_server:
+        raise pytest.UsageError(
+            "unit tests must not use the moto server (move them to tests/server/): "
+            + ", ".join(needs_server)
+        )
 
 
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
-    """The URL of a moto S3 server on a free loopback port, shared by the session."""
+    """The URL of a moto S3 server on a free loopback port, shared by the session; started
+    by the first test that asks for it."""
+    from moto.server import ThreadedMotoServer
+
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
@@ -50,6 +75,8 @@ def aws_environment(
 @pytest.fixture
 def s3(moto_endpoint: str) -> Any:
     """A plain boto3 client for arranging objects (never used by the code under test)."""
+    import boto3
+
     return boto3.client(
         "s3",
         endpoint_url=moto_endpoint,

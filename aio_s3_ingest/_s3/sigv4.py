@@ -4,7 +4,7 @@ botocore's ``S3SigV4Auth`` builds an ``AWSRequest``, prepares it, parses its URL
 and walks generic code paths for every request, a large share of the event loop's time
 on small objects (figures: benchmarks/README.md, "Design figures behind the code").
 This signs the same canonical request directly and caches the derived signing key per
-day; ``tests/test_sigv4.py`` checks that its ``Authorization`` header is identical to
+day; ``tests/unit/test_sigv4.py`` checks that its ``Authorization`` header is identical to
 botocore's for the same inputs.
 """
 

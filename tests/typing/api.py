@@ -1,7 +1,7 @@
 """Typed uses of the public API, checked by ``mypy --strict`` (see ``[tool.mypy] files``).
 
 This is not a test module: pytest never collects it (no ``test_`` prefix), and
-importing it only defines functions. ``tests/test_errors_api.py`` runs a few of
+importing it only defines functions. ``tests/server/test_errors_api.py`` runs a few of
 them against the moto server to keep the examples honest.
 """
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import multiprocessing
 import os
 import pathlib
@@ -16,8 +15,6 @@ import pytest
 
 from aio_s3_ingest import ConfigError, FileFinished, IngestFailed, ProgressEvent
 from aio_s3_ingest._local.manifest import LocalManifest
-from aio_s3_ingest._models import ObjectInfo, WantedFile
-from aio_s3_ingest._procs import _Queue
 from tests._helpers import STATE_DIR, MakeIngester, data_files
 from tests._proxy import FaultProxy, proxy_fixture  # noqa: F401
 
@@ -48,22 +45,6 @@ class _Watcher:
     def __call__(self, event: ProgressEvent) -> None:
         if isinstance(event, FileFinished):
             self.finished.append(event.key)
-
-
-def test_the_queue_hands_out_largest_first_in_batches_bounded_by_count_and_bytes() -> None:
-    """A batch stops at the count asked for, or once it holds 32 MiB (one big file alone)."""
-    when = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
-    sizes = [1 * KiB, 40 * MiB, 2 * KiB, 20 * MiB, 20 * MiB, 3 * KiB]
-    items = [
-        WantedFile(f"{i}", ObjectInfo(f"k{i}", size, '"e"', when)) for i, size in enumerate(sizes)
-    ]
-    queue = _Queue(items)
-    sizes_of = lambda batch: [w.obj.size for w in batch]  # noqa: E731
-    assert sizes_of(queue.take(5)) == [40 * MiB]
-    assert sizes_of(queue.take(5)) == [20 * MiB, 20 * MiB]
-    assert sizes_of(queue.take(2)) == [3 * KiB, 2 * KiB]
-    assert sizes_of(list(queue)) == [1 * KiB]
-    assert queue.take(5) == []
 
 
 def test_processes_must_be_a_positive_integer(make_ingester: MakeIngester) -> None:

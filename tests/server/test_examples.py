@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from examples.fastapi_app import create_app
 from tests._helpers import data_files
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 NOTEBOOK = ROOT / "examples" / "notebook_sync.py"
 
 OBJECTS = {
@@ -93,17 +93,6 @@ def test_fastapi_restart_and_refresh_fetch_only_changes(
         assert (root / "c.csv").read_bytes() == b"id\n7\n"
         kept = (root / "model/weights.bin").stat()
         assert kept.st_ino == first["model/weights.bin"].st_ino
-
-
-def test_fastapi_app_without_a_dataset_fails_at_startup_not_import() -> None:
-    """With no DATASET_BUCKET/DATASET_PREFIX, building the app (as importing the module does)
-    succeeds; starting it fails with a message naming both variables."""
-    app = create_app(environ={})
-    with (
-        pytest.raises(RuntimeError, match="set DATASET_BUCKET and DATASET_PREFIX"),
-        TestClient(app),
-    ):
-        pass
 
 
 def run_notebook(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

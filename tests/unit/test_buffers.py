@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import mmap
-import os
-import pathlib
 import sys
 from collections.abc import Iterator
 from contextlib import ExitStack
-from typing import Any
 
 import pytest
 
-import aio_s3_ingest._transfer.buffers
 from aio_s3_ingest._config import IngestConfig
 from aio_s3_ingest._transfer.buffers import (
     FLOOR_BYTES,
@@ -23,7 +19,6 @@ from aio_s3_ingest._transfer.buffers import (
     fresh_buffer,
 )
 from aio_s3_ingest._transfer.ranges import ranges_in_flight
-from tests._helpers import MakeIngester
 
 MiB = 1024 * 1024
 
@@ -124,26 +119,6 @@ def test_ranges_in_flight_counts_the_files_split_into_the_most_ranges(
     assert ranges_in_flight(config, sizes) == expected
 
 
-@pytest.mark.asyncio
-async def test_buffers_smaller_than_their_ranges_still_land_byte_exact(
-    s3: Any,
-    bucket: str,
-    dest: pathlib.Path,
-    make_ingester: MakeIngester,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """With a budget of 512 KiB, 6 files x 4 ranges of 256 KiB get buffers down to 64 KiB:
-    every range is received a buffer at a time, and every file is byte-exact."""
-    monkeypatch.setattr(aio_s3_ingest._transfer.buffers, "BUDGET_BYTES", 512 * 1024)
-    objects = {f"data/{i}.bin": os.urandom(1 * MiB + i) for i in range(6)}
-    for key, body in objects.items():
-        s3.put_object(Bucket=bucket, Key=key, Body=body)
-    ingester = make_ingester(workers_per_file=4, part_size=256 * 1024, max_concurrent_files=6)
-    await ingester.fetch_data()
-    for key, body in objects.items():
-        assert (dest / "ds" / key.removeprefix("data/")).read_bytes() == body
-
-
 @contextlib.contextmanager
 def _buffer(budget: BufferBudget, wanted: int) -> Iterator[memoryview]:
     """A leased buffer, taken at once."""
@@ -185,30 +160,6 @@ def test_room_is_made_after_a_size_was_taken_back_out() -> None:
     with _buffer(budget, 1 * MiB), _buffer(budget, 300_000), _buffer(budget, 600_000):
         assert budget.in_use + budget.kept_bytes <= 2 * MiB
     assert budget.in_use == 0
-
-
-@pytest.mark.asyncio
-async def test_objects_up_to_a_chunk_land_whole_or_streamed_when_the_budget_is_short(
-    s3: Any,
-    bucket: str,
-    dest: pathlib.Path,
-    make_ingester: MakeIngester,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """With a budget of 1 MiB, objects of 300 KiB fit a buffer and are read whole, while
-    objects of 900 KiB get at most half the budget and are streamed: all land byte-exact,
-    and no temp file or buffer stays behind."""
-    monkeypatch.setattr(aio_s3_ingest._transfer.buffers, "BUDGET_BYTES", 1 * MiB)
-    sizes = [300 * 1024 + i for i in range(6)] + [900 * 1024 + i for i in range(6)]
-    objects = {f"data/{i:02d}.bin": os.urandom(size) for i, size in enumerate(sizes)}
-    for key, body in objects.items():
-        s3.put_object(Bucket=bucket, Key=key, Body=body)
-    ingester = make_ingester(max_concurrent_files=12)
-    await ingester.fetch_data()
-    dataset = dest / "ds"
-    for key, body in objects.items():
-        assert (dataset / key.removeprefix("data/")).read_bytes() == body
-    assert list((dataset / ".aio-s3-ingest" / "tmp").iterdir()) == []
 
 
 @pytest.mark.parametrize("size", [1_000, 64 * 1024, POPULATE_BYTES, 3 * MiB + 5])

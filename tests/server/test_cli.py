@@ -9,8 +9,6 @@ from typing import Any
 from tests._cli import run_cli
 from tests._proxy import FaultProxy, proxy_fixture  # noqa: F401
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-
 
 def test_demo_fetches_then_hits_the_cache(tmp_path: pathlib.Path) -> None:
     """`aio-s3-ingest demo` fetches the sample dataset with a bar, then reports a cache hit;
@@ -127,15 +125,6 @@ def test_bad_usage_exits_2(tmp_path: pathlib.Path) -> None:
     assert "--max-concurrent-files must be at least 1" in result.stderr
     assert run_cli("not-an-s3-url", str(tmp_path)).returncode == 2
     assert run_cli("s3://a bucket/data/", str(tmp_path)).returncode == 2
-
-
-def test_ci_runs_the_readme_test_command() -> None:
-    """`.ci/run` runs the test command exactly as the README gives it to users."""
-    readme = (ROOT / "README.md").read_text()
-    ci = (ROOT / ".ci" / "run").read_text()
-    commands = [line for line in readme.splitlines() if line.endswith("nox -s tests")]
-    assert len(commands) == 1
-    assert commands[0] in ci.splitlines()
 
 
 def test_dry_run_into_a_relative_dest_that_does_not_exist_yet(

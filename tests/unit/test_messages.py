@@ -11,13 +11,11 @@ import pytest
 from aio_s3_ingest import (
     AsyncS3Ingester,
     ConfigError,
-    CredentialsError,
     EndpointError,
     S3Ingester,
 )
 from aio_s3_ingest._config import IngestConfig
 from aio_s3_ingest._s3errors import endpoint_origin
-from tests._helpers import MakeIngester
 
 
 @pytest.mark.parametrize(
@@ -48,21 +46,6 @@ def test_config_error_survives_pickling() -> None:
     """A ConfigError keeps its message and parameter through pickle (process boundaries)."""
     error = pickle.loads(pickle.dumps(ConfigError("processes must be", parameter="processes")))
     assert (str(error), error.parameter) == ("processes must be", "processes")
-
-
-@pytest.mark.asyncio
-async def test_missing_credentials_name_the_keyword_arguments(
-    monkeypatch: pytest.MonkeyPatch, make_ingester: MakeIngester
-) -> None:
-    """With no credentials, the message suggests aws_profile_name and anonymous=True, and
-    lists both among the parameters it names."""
-    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
-    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
-    with pytest.raises(CredentialsError) as info:
-        await make_ingester().fetch_data()
-    assert "(aws_profile_name)" in str(info.value)
-    assert "anonymous=True" in str(info.value)
-    assert set(info.value.parameters) == {"aws_profile_name", "anonymous"}
 
 
 @pytest.mark.parametrize("variable", ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"])
