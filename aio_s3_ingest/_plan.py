@@ -32,6 +32,19 @@ def make_plan(
             to_keep.append(item)
         else:
             to_fetch.append(item)
+    to_delete, unselected = _untracked_or_left(selection, records, prune_unselected)
+    return Plan(
+        to_fetch=tuple(to_fetch),
+        to_keep=tuple(to_keep),
+        to_delete=tuple(to_delete),
+        unselected=tuple(unselected),
+    )
+
+
+def _untracked_or_left(
+    selection: Selection, records: Mapping[str, FileRecord], prune_unselected: bool
+) -> tuple[list[str], list[str]]:
+    """The tracked paths outside the selection: those to delete, and those left alone."""
     wanted_paths = {item.relpath for item in selection.wanted}
     to_delete: list[str] = []
     unselected: list[str] = []
@@ -43,12 +56,7 @@ def make_plan(
         blocking = _in_the_way(unselected, wanted_paths)
         to_delete = sorted([*to_delete, *blocking])
         unselected = [path for path in unselected if path not in blocking]
-    return Plan(
-        to_fetch=tuple(to_fetch),
-        to_keep=tuple(to_keep),
-        to_delete=tuple(to_delete),
-        unselected=tuple(unselected),
-    )
+    return to_delete, unselected
 
 
 def _in_the_way(paths: list[str], wanted_paths: set[str]) -> set[str]:

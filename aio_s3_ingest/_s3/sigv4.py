@@ -58,8 +58,23 @@ class GetSigner:
         signed["X-Amz-Content-SHA256"] = EMPTY_SHA256
         if credentials.token:
             signed["X-Amz-Security-Token"] = credentials.token
+        signed_headers, request = self._canonical_request(url, signed)
+        scope = f"{date}/{self._region}/{self._service}/aws4_request"
+        to_sign = "\n".join(
+            (_ALGORITHM, amz_date, scope, hashlib.sha256(request.encode()).hexdigest())
+        )
+        key = self._signing_key(credentials.secret_key, date)
+        signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+        signed["Authorization"] = (
+            f"{_ALGORITHM} Credential={credentials.access_key}/{scope}, "
+            f"SignedHeaders={signed_headers}, Signature={signature}"
+        )
+        return signed
+
+    def _canonical_request(self, url: str, headers: dict[str, str]) -> tuple[str, str]:
+        """The signed header names and SigV4's canonical request of a GET of ``url``."""
         origin, path, query_string = self._split(url)
-        canonical = {name.lower(): " ".join(value.split()) for name, value in signed.items()}
+        canonical = {name.lower(): " ".join(value.split()) for name, value in headers.items()}
         canonical["host"] = origin
         names = sorted(canonical)
         signed_headers = ";".join(names)
@@ -73,17 +88,7 @@ class GetSigner:
                 EMPTY_SHA256,
             )
         )
-        scope = f"{date}/{self._region}/{self._service}/aws4_request"
-        to_sign = "\n".join(
-            (_ALGORITHM, amz_date, scope, hashlib.sha256(request.encode()).hexdigest())
-        )
-        key = self._signing_key(credentials.secret_key, date)
-        signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
-        signed["Authorization"] = (
-            f"{_ALGORITHM} Credential={credentials.access_key}/{scope}, "
-            f"SignedHeaders={signed_headers}, Signature={signature}"
-        )
-        return signed
+        return signed_headers, request
 
     def _split(self, url: str) -> tuple[str, str, str]:
         """The Host header, path and query of ``url``; the host parsed once per origin, as
