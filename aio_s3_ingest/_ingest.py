@@ -19,7 +19,7 @@ from ._local.layout import DatasetLayout
 from ._local.lock import dataset_lock
 from ._local.manifest import LocalManifest
 from ._log import logger
-from ._models import FileRecord, Plan, Selection
+from ._models import FetchOutcome, FileRecord, Plan, Selection
 from ._options import IngesterOptions
 from ._plan import make_plan
 from ._procs import fetch_in_processes, warm_up
@@ -117,18 +117,21 @@ async def run_ingest(
         layout = DatasetLayout(config.dataset_directory)
         if dry_run:
             plan, _ = await _plan(config, layout, selection, force=force, writable=False)
-            plan, failures = await refuse_archived(s3, config, plan)
+            plan, refused = await refuse_archived(s3, config, plan)
+            outcome = FetchOutcome(failures=refused)
             fetched = {item.relpath: item.obj.size for item in plan.to_fetch}
         else:
             await anyio.to_thread.run_sync(layout.create)
             async with dataset_lock(layout.lock_path, config.lock_timeout):
                 await anyio.to_thread.run_sync(layout.clear_temp)
                 plan, records = await _plan(config, layout, selection, force=force, writable=True)
-                plan, failures = await refuse_archived(s3, config, plan)
+                plan, refused = await refuse_archived(s3, config, plan)
                 _log_kept(plan)
                 notify(_planned(plan))
-                done = await _sync_dataset(s3, config, layout, (plan, records), tally, failures)
-                fetched = {path: record.size for path, record in done.items()}
+                done = await _sync_dataset(s3, config, layout, (plan, records), tally)
+                outcome = FetchOutcome(failures=refused).merged(done)
+                fetched = {path: record.size for path, record in outcome.fetched.items()}
+        failures = outcome.failures
         report = _report(config, plan, tally, started, fetched, selection.skipped, failures)
         if dry_run:
             report = dataclasses.replace(report, dry_run=True)
@@ -167,10 +170,9 @@ async def _sync_dataset(
     layout: DatasetLayout,
     planned: tuple[Plan, dict[str, FileRecord]],
     tally: RunTally,
-    failures: dict[str, Exception],
-) -> dict[str, FileRecord]:
-    """Transfer, delete, and save the manifest; return the records of the files fetched
-    (and in ``failures``, which keys failed and why)."""
+) -> FetchOutcome:
+    """Transfer, delete, and save the manifest; return the records of the files fetched,
+    and which keys failed and why."""
     plan, records = planned
     manifest = LocalManifest(layout.state_dir)
     context = TransferContext.for_run(
@@ -186,17 +188,17 @@ async def _sync_dataset(
     try:
         if config.processes > 1 and len(plan.to_fetch) > 1:
             items = list(plan.to_fetch)
-            fetched = await fetch_in_processes(context, config, items, failures, tally)
+            outcome = await fetch_in_processes(context, config, items, tally)
         else:
             items = largest_first(plan.to_fetch)
-            fetched = await fetch_all(context, items, config.max_concurrent_files, failures)
+            outcome = await fetch_all(context, items, config.max_concurrent_files)
         for relpath in await anyio.to_thread.run_sync(layout.delete, plan.to_delete):
             logger.debug("deleted %s: its object left S3, or the selection", relpath)
         kept = {path: rec for path, rec in records.items() if path not in plan.to_delete}
-        await anyio.to_thread.run_sync(manifest.save, kept | fetched)
+        await anyio.to_thread.run_sync(manifest.save, kept | outcome.fetched)
     finally:
         manifest.close_journal()
-    return fetched
+    return outcome
 
 
 def _planned(plan: Plan) -> RunPlanned:

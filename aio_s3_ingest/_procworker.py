@@ -83,7 +83,6 @@ async def _fetch_share(setup: WorkerSetup, conn: Connection) -> WorkerOutcome:
         with contextlib.suppress(NotImplementedError):  # no signal handlers on Windows
             asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
     forward = _Forwarder(conn) if setup.forward_events else ignore
-    failures: dict[str, Exception] = {}
     async with contextlib.AsyncExitStack() as stack:
         s3 = await open_s3(setup.config, stack)
         layout = DatasetLayout(setup.config.dataset_directory)
@@ -96,12 +95,12 @@ async def _fetch_share(setup: WorkerSetup, conn: Connection) -> WorkerOutcome:
                 setup.config, s3.client, s3.getter, layout, manifest, forward
             )
             items = _files_from_parent(conn, setup.limit)
-            fetched = await fetch_all(context, items, setup.limit, failures)
+            outcome = await fetch_all(context, items, setup.limit)
     if isinstance(forward, _Forwarder):
         forward.flush()
     return WorkerOutcome(
-        fetched=fetched,
-        failures={key: describe_error(key, exc) for key, exc in failures.items()},
+        fetched=outcome.fetched,
+        failures={key: describe_error(key, exc) for key, exc in outcome.failures.items()},
         requests=tally.requests,
         retries=tally.retries,
         throttled=tally.throttled,
