@@ -14,15 +14,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ._progress import ProgressCallback, ignore
+from ._retry import THROTTLE_CODES
 
 if TYPE_CHECKING:
     from types_aiobotocore_s3 import S3Client
 
     from ._s3.throttle import Throttle
-
-THROTTLE_CODES = frozenset(
-    {"SlowDown", "Throttling", "ThrottlingException", "RequestThrottled", "RequestLimitExceeded"}
-)
 
 
 @dataclass(slots=True)

@@ -6,13 +6,12 @@ object URL comes from botocore once per run (:mod:`.resolve`: a presigned URL fo
 probe key gives the addressing style and host), each request is signed (:mod:`._sigv4`,
 checked against botocore's signer) with botocore's (refreshing) credentials, and S3 errors are
 parsed and mapped exactly as the botocore path maps them. Retries follow botocore's
-standard mode: 5xx, throttling and connection errors, jittered exponential backoff,
-``max_attempts`` in all.
+standard mode (5xx, throttling and connection errors; see :mod:`aio_s3_ingest._retry`),
+with jittered exponential backoff, ``max_attempts`` in all.
 """
 
 from __future__ import annotations
 
-import asyncio
 import urllib.parse
 import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING, Any
@@ -21,8 +20,15 @@ import botocore.exceptions as bce
 
 from .._http.pool import HttpPool, Response
 from .._models import ObjectInfo
-from .._retry import backoff, describe
-from .._run import THROTTLE_CODES, current
+from .._retry import (
+    NO_ANSWER,
+    REGION_CODES,
+    THROTTLE_CODES,
+    backoff,
+    describe,
+    retryable_answer,
+)
+from .._run import current
 from .._s3errors import certificate_failure, is_object_changed, translate
 from ..errors import EndpointError, TransferError
 from .getter import Body, ObjectChanged, UseBotocore
@@ -34,17 +40,6 @@ if TYPE_CHECKING:
     from .resolve import CredentialSource, Endpoint
 
 _LISTING_LIMIT = 64 * 1024 * 1024  # a page of 1,000 keys of 1,024 bytes is under 2 MiB
-_RETRY_STATUS = frozenset({500, 502, 503, 504})
-_RETRY_CODES = THROTTLE_CODES | {
-    "RequestTimeout",
-    "RequestTimeoutException",
-    "PriorRequestNotComplete",
-    "InternalError",
-    "ServiceUnavailable",
-}
-_REGION_CODES = frozenset(
-    {"AuthorizationHeaderMalformed", "PermanentRedirect", "TemporaryRedirect"}
-)
 
 
 class _GaveUp(Exception):
@@ -145,7 +140,7 @@ class DirectGetter:
             try:
                 async with self._throttle.slot():
                     response = await self._http.get(path, await self._headers(url, headers))
-            except (OSError, asyncio.TimeoutError) as exc:
+            except NO_ANSWER as exc:
                 if certificate_failure(exc) is not None:  # no attempt would fare better
                     raise translate(exc, bucket=self._bucket, key=key, prefix=prefix) from exc
                 last = exc
@@ -186,9 +181,9 @@ class DirectGetter:
         operation = "GetObject" if key is not None else "ListObjectsV2"
         if response.status == 503 or code in THROTTLE_CODES:
             self._throttle.on_throttled(key or "(listing)")
-        if response.status in _RETRY_STATUS or code in _RETRY_CODES:
+        if retryable_answer(response.status, code):
             return bce.ClientError(_error_dict(code, message, response.status), operation)
-        if 300 <= response.status < 400 or code in _REGION_CODES:
+        if 300 <= response.status < 400 or code in REGION_CODES:
             raise UseBotocore(f"{response.status} {code} for s3://{self._bucket}/{key or ''}")
         error = bce.ClientError(_error_dict(code, message, response.status), operation)
         if key is not None and is_object_changed(error):

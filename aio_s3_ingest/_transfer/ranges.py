@@ -3,18 +3,15 @@ range is read into its sink, resumed from the byte reached when its body breaks.
 
 from __future__ import annotations
 
-import asyncio
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import botocore.exceptions as bce
-
 from .._log import logger
 from .._models import ObjectInfo
 from .._progress import BytesReceived, RetryScheduled
-from .._retry import backoff, describe
+from .._retry import BROKEN_BODY, backoff, describe
 from .._run import current
 from .._s3.getter import Body, FileBody
 from ..errors import IngestError, IntegrityError, TransferError
@@ -24,14 +21,9 @@ if TYPE_CHECKING:
     from .._config import IngestConfig
     from .context import TransferContext
 
-# A body that breaks mid-stream is resumed from the offset reached, not restarted.
-_RESUMABLE = (
-    bce.ResponseStreamingError,
-    bce.IncompleteReadError,
-    bce.ReadTimeoutError,
-    ConnectionError,  # includes HttpError, which aiohttp's errors in bodies become
-    asyncio.TimeoutError,
-)
+# A body that breaks mid-stream is resumed from the offset reached, not restarted (the
+# set is the retry policy's).
+_RESUMABLE = BROKEN_BODY
 
 
 # Sinks a body may be spliced into, where it can be.
