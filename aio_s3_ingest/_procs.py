@@ -34,7 +34,7 @@ from ._log import logger
 from ._models import FetchOutcome, WantedFile
 from ._procworker import Connection, WorkerOutcome, WorkerSetup, worker_main
 from ._progress import ignore
-from ._run import RunTally
+from ._run import Run
 from ._transfer.context import TransferContext
 
 _STOP_GRACE_SECONDS = 10.0
@@ -66,10 +66,9 @@ async def fetch_in_processes(
     context: TransferContext,
     config: IngestConfig,
     items: list[WantedFile],
-    tally: RunTally,
 ) -> FetchOutcome:
     """Fetch ``items`` here and in worker processes; return every landed file's record,
-    and every failure. The workers' counters and progress go to ``tally``."""
+    and every failure. The workers' counters and progress go to ``context.run``."""
     processes = min(config.processes, len(items))
     # Each process's share of the files in flight; never more than an equal share of the
     # files, or this process would take every one of a few big files before a worker is up.
@@ -78,14 +77,14 @@ async def fetch_in_processes(
         config=replace(config, progress=False),
         limit=limit,
         environ=dict(os.environ),
-        forward_events=tally.notify is not ignore,
+        forward_events=context.run.notify is not ignore,
     )
     queue = _Queue(items)
     workers = [_Worker(setup, queue) for _ in range(processes - 1)]
     try:
         async with anyio.create_task_group() as group:
             for worker in workers:
-                group.start_soon(worker.run, tally, context.layout)
+                group.start_soon(worker.run, context.run, context.layout)
             here = await fetch_all(context, queue, limit)
     finally:
         with anyio.CancelScope(shield=True):
@@ -107,8 +106,8 @@ class _Worker:
         self._conn: Connection | None = None
         self.outcome = FetchOutcome()  # what it fetched and what failed, once it is done
 
-    async def run(self, tally: RunTally, layout: DatasetLayout) -> None:
-        """Serve the process until it is done; its counters and progress go to ``tally``."""
+    async def run(self, run: Run, layout: DatasetLayout) -> None:
+        """Serve the process until it is done; its counters and progress go to ``run``."""
         try:
             await anyio.to_thread.run_sync(self._start)
         except Exception as exc:  # no process can be started here: this process goes on
@@ -122,9 +121,9 @@ class _Worker:
                 self._send(("items", batch))
             elif kind == "events":
                 for event in payload:
-                    tally.notify(event)
+                    run.notify(event)
             elif kind == "done":
-                self.outcome = _received(payload, tally)
+                self.outcome = _received(payload, run)
                 return
             else:  # "failed" (it could not run) or "died"
                 self.outcome = await anyio.to_thread.run_sync(self._recover, payload, layout)
@@ -205,13 +204,13 @@ def _start_method() -> Any:
     return context
 
 
-def _received(outcome: WorkerOutcome, tally: RunTally) -> FetchOutcome:
-    """A finished worker's report: its counters added to ``tally``, its errors rebuilt."""
+def _received(outcome: WorkerOutcome, run: Run) -> FetchOutcome:
+    """A finished worker's report: its counters added to ``run``, its errors rebuilt."""
     for relpath in outcome.fetched:
         logger.debug("fetched %s in a worker process", relpath)
-    tally.requests += outcome.requests
-    tally.retries += outcome.retries
-    tally.throttled += outcome.throttled
+    run.requests += outcome.requests
+    run.retries += outcome.retries
+    run.throttled += outcome.throttled
     failures = {key: _rebuild_error(key, *why) for key, why in outcome.failures.items()}
     return FetchOutcome(dict(outcome.fetched), failures)
 

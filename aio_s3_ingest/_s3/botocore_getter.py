@@ -13,7 +13,7 @@ import botocore.exceptions as bce
 
 from .._http.protocol import HttpError
 from .._models import ObjectInfo
-from .._run import count_botocore_requests, requesting
+from .._run import Run, botocore_call, count_botocore_requests
 from .._s3errors import is_object_changed, translate
 from .getter import Body, ObjectChanged
 from .throttle import Throttle
@@ -49,10 +49,10 @@ class BotocoreGetter:
         self._throttle = throttle
         count_botocore_requests(client, throttle)
 
-    async def open(self, obj: ObjectInfo, start: int, end: int) -> Body:
+    async def open(self, obj: ObjectInfo, start: int, end: int, run: Run) -> Body:
         try:
             async with self._throttle.slot():
-                with requesting(obj.key):
+                with botocore_call(run, obj.key):
                     response = await self._client.get_object(
                         Bucket=self._bucket,
                         Key=obj.key,

@@ -21,6 +21,7 @@ from botocore.utils import parse_timestamp as botocore_parse_timestamp
 from .._config import IngestConfig
 from .._log import logger
 from .._models import ObjectInfo
+from .._run import Run
 from .._s3errors import certificate_failure, s3_errors
 from ..errors import CredentialsError
 from .direct_getter import DirectGetter
@@ -73,8 +74,8 @@ class _Botocore:
         assert self._getter is not None
         return self._getter
 
-    async def open(self, obj: ObjectInfo, start: int, end: int) -> Body:
-        return await (await self.getter()).open(obj, start, end)
+    async def open(self, obj: ObjectInfo, start: int, end: int, run: Run) -> Body:
+        return await (await self.getter()).open(obj, start, end, run)
 
     async def aclose(self) -> None:
         """The client belongs to the run's exit stack."""

@@ -28,7 +28,6 @@ from .._retry import (
     describe,
     retryable_answer,
 )
-from .._run import current
 from .._s3errors import certificate_failure, is_object_changed, translate
 from ..errors import EndpointError, TransferError
 from .getter import Body, ObjectChanged, UseBotocore
@@ -37,6 +36,7 @@ from .throttle import Throttle
 
 if TYPE_CHECKING:
     from .._config import IngestConfig
+    from .._run import Run
     from .resolve import CredentialSource, Endpoint
 
 _LISTING_LIMIT = 64 * 1024 * 1024  # a page of 1,000 keys of 1,024 bytes is under 2 MiB
@@ -97,22 +97,22 @@ class DirectGetter:
             user_agent=endpoint.user_agent,
         )
 
-    async def open(self, obj: ObjectInfo, start: int, end: int) -> Body:
+    async def open(self, obj: ObjectInfo, start: int, end: int, run: Run) -> Body:
         quoted = urllib.parse.quote(obj.key, safe="/~")
         headers = {"Range": f"bytes={start}-{end - 1}", "If-Match": obj.etag}
         try:
-            return await self._send(quoted, headers, key=obj.key)
+            return await self._send(quoted, headers, run, key=obj.key)
         except _GaveUp as exc:
             raise TransferError(obj.key, str(exc)) from exc.__cause__
 
-    async def list_page(self, params: dict[str, str]) -> bytes:
+    async def list_page(self, params: dict[str, str], run: Run) -> bytes:
         """The body of one ListObjectsV2 page: the bucket's URL with ``params`` as query."""
         target = "?" + query(params)
         prefix = params.get("prefix", "")
         if self._base_path != "/":  # path style: /bucket, not /bucket/
             target = self._base_path.rstrip("/") + target
         try:
-            response = await self._send(target, {}, key=None, prefix=prefix)
+            response = await self._send(target, {}, run, key=None, prefix=prefix)
         except _GaveUp as exc:
             cause = exc.__cause__
             if isinstance(cause, bce.ClientError):  # 5xx or throttling to the last attempt
@@ -125,15 +125,20 @@ class DirectGetter:
             response.release()
 
     async def _send(
-        self, target: str, headers: dict[str, str], *, key: str | None, prefix: str | None = None
+        self,
+        target: str,
+        headers: dict[str, str],
+        run: Run,
+        *,
+        key: str | None,
+        prefix: str | None = None,
     ) -> Response:
         """A signed GET of ``target`` (after the bucket's base path, or a whole path from
-        ``/``) with botocore's standard retries; a 2xx response with a length. ``key``, or
-        for a listing ``prefix``, is what an error names."""
+        ``/``) with botocore's standard retries, counted into ``run``; a 2xx response with a
+        length. ``key``, or for a listing ``prefix``, is what an error names."""
         path = target if target.startswith("/") else self._base_path + target
         url = self._origin + path
         last: BaseException | None = None
-        run = current()
         for attempt in range(1, self._max_attempts + 1):
             run.requests += 1
             run.retries += attempt > 1
@@ -149,7 +154,7 @@ class DirectGetter:
                 if response.status in (200, 206) and (response.content_length >= 0 or key is None):
                     self._throttle.on_success()
                     return response
-                last = await self._error(response, key, prefix)
+                last = await self._error(response, run, key, prefix)
             if attempt < self._max_attempts:
                 await backoff(attempt)
         raise _GaveUp(
@@ -168,7 +173,7 @@ class DirectGetter:
         return {"Host": self._host, **signed, "User-Agent": self._user_agent}
 
     async def _error(
-        self, response: Response, key: str | None, prefix: str | None
+        self, response: Response, run: Run, key: str | None, prefix: str | None
     ) -> BaseException:
         """The error to retry on, or raise the one that ends this object."""
         if 200 <= response.status < 300:
@@ -180,7 +185,7 @@ class DirectGetter:
             response.release()
         operation = "GetObject" if key is not None else "ListObjectsV2"
         if response.status == 503 or code in THROTTLE_CODES:
-            self._throttle.on_throttled(key or "(listing)")
+            self._throttle.on_throttled(key or "(listing)", run)
         if retryable_answer(response.status, code):
             return bce.ClientError(_error_dict(code, message, response.status), operation)
         if 300 <= response.status < 400 or code in REGION_CODES:

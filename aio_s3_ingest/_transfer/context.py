@@ -1,5 +1,5 @@
 """What every file of one run shares: the S3 handles, the dataset's layout and manifest,
-the split and buffer settings, and the run's progress listener."""
+the split and buffer settings, and the run (its counters and progress listener)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from .._local.layout import DatasetLayout
 from .._local.manifest import LocalManifest
 from .._progress import ProgressCallback
+from .._run import Run
 from .._s3.getter import Getter
 from .buffers import BufferBudget
 from .ranges import ranges_in_flight
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from types_aiobotocore_s3 import S3Client
 
     from .._config import IngestConfig
+    from .._s3.client import S3Handles
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,27 +36,31 @@ class TransferContext:
     part_size: int
     chunk_size: int
     max_attempts: int
-    notify: ProgressCallback
+    run: Run
     small_writes: SmallWrites
     buffers: BufferBudget
+
+    @property
+    def notify(self) -> ProgressCallback:
+        """The run's progress listener: progress has this one channel."""
+        return self.run.notify
 
     @classmethod
     def for_run(
         cls,
         config: IngestConfig,
-        client: Callable[[], Awaitable[S3Client]],
-        getter: Getter,
+        s3: S3Handles,
         layout: DatasetLayout,
         manifest: LocalManifest,
-        notify: ProgressCallback,
+        run: Run,
         *,
         sizes: Sequence[int] = (),
     ) -> TransferContext:
         """The context of one run (or one worker's share of it) from its configuration;
         ``sizes``, the objects it will fetch if known, let the buffers be shared fairly."""
         return cls(
-            client=client,
-            getter=getter,
+            client=s3.client,
+            getter=s3.getter,
             bucket=config.s3_bucket_name,
             layout=layout,
             manifest=manifest,
@@ -62,7 +68,7 @@ class TransferContext:
             part_size=config.part_size,
             chunk_size=config.chunk_size,
             max_attempts=config.max_attempts,
-            notify=notify,
+            run=run,
             small_writes=SmallWrites(),
             buffers=BufferBudget(
                 config.chunk_size,

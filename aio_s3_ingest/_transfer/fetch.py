@@ -17,6 +17,7 @@ import anyio
 from .._log import logger
 from .._models import FileRecord, ObjectInfo, WantedFile
 from .._progress import FileFinished, FileStarted
+from .._run import botocore_call
 from .._s3.getter import ObjectChanged
 from .._s3errors import s3_errors
 from ..errors import IngestError, ObjectChangedError, TransferError
@@ -152,7 +153,7 @@ async def _fetch_range_to_file(
 
 
 async def _head(ctx: TransferContext, key: str) -> ObjectInfo:
-    with s3_errors(bucket=ctx.bucket, key=key):
+    with s3_errors(bucket=ctx.bucket, key=key), botocore_call(ctx.run):
         client = await ctx.client()
         response = await client.head_object(Bucket=ctx.bucket, Key=key)
     return ObjectInfo(

@@ -12,7 +12,6 @@ from .._log import logger
 from .._models import ObjectInfo
 from .._progress import BytesReceived, RetryScheduled
 from .._retry import BROKEN_BODY, backoff, describe
-from .._run import current
 from .._s3.getter import Body, FileBody
 from ..errors import IngestError, IntegrityError, TransferError
 from .sinks import FileSink, Sink, WholeFileSink
@@ -83,7 +82,7 @@ async def read_range(
                     obj.key, f"the body broke {failures} times; last: {describe(exc)}"
                 ) from exc
             logger.debug("%r: body broke at byte %d (%s); resuming", obj.key, cursor.offset, exc)
-            current().retries += 1
+            ctx.run.retries += 1
             ctx.notify(RetryScheduled(key=obj.key, attempt=failures, cause=describe(exc)))
             await backoff(failures)
 
@@ -92,7 +91,7 @@ async def _stream(
     ctx: TransferContext, obj: ObjectInfo, sink: Sink, cursor: _Cursor, end: int
 ) -> None:
     """One ranged GET pinned to the listed ETag, its body written chunk by chunk."""
-    body = await ctx.getter.open(obj, cursor.offset, end)
+    body = await ctx.getter.open(obj, cursor.offset, end, ctx.run)
     try:
         expected = end - cursor.offset
         if body.content_length != expected:
