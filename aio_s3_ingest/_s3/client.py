@@ -21,7 +21,7 @@ from botocore.utils import parse_timestamp as botocore_parse_timestamp
 from .._config import IngestConfig
 from .._log import logger
 from .._models import ObjectInfo
-from .._run import Run
+from .._retry import Attempts, RetryPolicy
 from .._s3errors import certificate_failure, s3_errors
 from ..errors import CredentialsError
 from .direct_getter import DirectGetter
@@ -41,12 +41,13 @@ _SPARE_CONNECTIONS = 4
 class S3Handles:
     """What a run reaches S3 through, chosen once when it opens: the getter that fetches
     object bytes, the direct path if the run has one (the getter and the listing use it),
-    and the aiobotocore client (HEAD, and whatever the direct path declines), opened on
-    demand."""
+    the aiobotocore client (HEAD, and whatever the direct path declines), opened on
+    demand, and the retry policy every request follows."""
 
     getter: Getter
     direct: DirectGetter | None
     client: Callable[[], Awaitable[S3Client]]
+    retry: RetryPolicy
 
 
 class _Botocore:
@@ -74,8 +75,8 @@ class _Botocore:
         assert self._getter is not None
         return self._getter
 
-    async def open(self, obj: ObjectInfo, start: int, end: int, run: Run) -> Body:
-        return await (await self.getter()).open(obj, start, end, run)
+    async def open(self, obj: ObjectInfo, start: int, end: int, attempts: Attempts) -> Body:
+        return await (await self.getter()).open(obj, start, end, attempts)
 
     async def aclose(self) -> None:
         """The client belongs to the run's exit stack."""
@@ -101,18 +102,21 @@ async def open_s3(config: IngestConfig, stack: AsyncExitStack) -> S3Handles:
     Resolved anew per call, so credentials changed between runs are picked up.
     """
     throttle = Throttle(config.max_requests)
+    retry = RetryPolicy(config.max_attempts)
     botocore = _Botocore(config, stack, throttle)
-    direct = await _open_direct(config, throttle) if config.direct_get else None
+    direct = await _open_direct(config, throttle, retry) if config.direct_get else None
     getter: Getter
     if direct is None:
         getter = await botocore.getter()
     else:
         getter = FallbackGetter(direct, botocore)
         stack.push_async_callback(getter.aclose)
-    return S3Handles(getter=getter, direct=direct, client=botocore.client)
+    return S3Handles(getter=getter, direct=direct, client=botocore.client, retry=retry)
 
 
-async def _open_direct(config: IngestConfig, throttle: Throttle) -> DirectGetter | None:
+async def _open_direct(
+    config: IngestConfig, throttle: Throttle, retry: RetryPolicy
+) -> DirectGetter | None:
     """The direct path, or None where it does not serve."""
     try:
         with s3_errors(bucket=config.s3_bucket_name):
@@ -120,7 +124,7 @@ async def _open_direct(config: IngestConfig, throttle: Throttle) -> DirectGetter
     except UseBotocore as exc:
         logger.debug("direct GETs unavailable: %s", exc)
         return None
-    return DirectGetter.create(endpoint, config, throttle)
+    return DirectGetter.create(endpoint, config, throttle, retry)
 
 
 def _aio_session(config: IngestConfig) -> AioSession:

@@ -7,7 +7,7 @@ probe key gives the addressing style and host), each request is signed (:mod:`._
 checked against botocore's signer) with botocore's (refreshing) credentials, and S3 errors are
 parsed and mapped exactly as the botocore path maps them. Retries follow botocore's
 standard mode (5xx, throttling and connection errors; see :mod:`aio_s3_ingest._retry`),
-with jittered exponential backoff, ``max_attempts`` in all.
+with jittered exponential backoff, within the range's budget of attempts.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ from .._retry import (
     NO_ANSWER,
     REGION_CODES,
     THROTTLE_CODES,
-    backoff,
+    Attempts,
+    RetryPolicy,
     describe,
     retryable_answer,
 )
@@ -57,7 +58,7 @@ class DirectGetter:
         bucket: str,
         region: str,
         credentials: CredentialSource | None,
-        max_attempts: int,
+        retry: RetryPolicy,
         throttle: Throttle,
         user_agent: str,
     ) -> None:
@@ -68,13 +69,15 @@ class DirectGetter:
         self._host = host_header(parts)
         self._bucket = bucket
         self._credentials = credentials
-        self._max_attempts = max_attempts
+        self._retry = retry
         self._throttle = throttle
         self._signer = GetSigner(region)
         self._user_agent = user_agent
 
     @classmethod
-    def create(cls, endpoint: Endpoint, config: IngestConfig, throttle: Throttle) -> DirectGetter:
+    def create(
+        cls, endpoint: Endpoint, config: IngestConfig, throttle: Throttle, retry: RetryPolicy
+    ) -> DirectGetter:
         """A getter on its own connection pool for what botocore resolved."""
         parts = urllib.parse.urlsplit(endpoint.base_url)
         https = parts.scheme == "https"
@@ -92,27 +95,29 @@ class DirectGetter:
             bucket=config.s3_bucket_name,
             region=endpoint.region,
             credentials=endpoint.credentials,
-            max_attempts=config.max_attempts,
+            retry=retry,
             throttle=throttle,
             user_agent=endpoint.user_agent,
         )
 
-    async def open(self, obj: ObjectInfo, start: int, end: int, run: Run) -> Body:
+    async def open(self, obj: ObjectInfo, start: int, end: int, attempts: Attempts) -> Body:
         quoted = urllib.parse.quote(obj.key, safe="/~")
         headers = {"Range": f"bytes={start}-{end - 1}", "If-Match": obj.etag}
         try:
-            return await self._send(quoted, headers, run, key=obj.key)
+            return await self._send(quoted, headers, attempts, key=obj.key)
         except _GaveUp as exc:
             raise TransferError(obj.key, str(exc)) from exc.__cause__
 
     async def list_page(self, params: dict[str, str], run: Run) -> bytes:
-        """The body of one ListObjectsV2 page: the bucket's URL with ``params`` as query."""
+        """The body of one ListObjectsV2 page: the bucket's URL with ``params`` as query;
+        one request, with a budget of attempts of its own."""
         target = "?" + query(params)
         prefix = params.get("prefix", "")
         if self._base_path != "/":  # path style: /bucket, not /bucket/
             target = self._base_path.rstrip("/") + target
         try:
-            response = await self._send(target, {}, run, key=None, prefix=prefix)
+            attempts = self._retry.attempts(run)
+            response = await self._send(target, {}, attempts, key=None, prefix=prefix)
         except _GaveUp as exc:
             cause = exc.__cause__
             if isinstance(cause, bce.ClientError):  # 5xx or throttling to the last attempt
@@ -128,20 +133,19 @@ class DirectGetter:
         self,
         target: str,
         headers: dict[str, str],
-        run: Run,
+        attempts: Attempts,
         *,
         key: str | None,
         prefix: str | None = None,
     ) -> Response:
         """A signed GET of ``target`` (after the bucket's base path, or a whole path from
-        ``/``) with botocore's standard retries, counted into ``run``; a 2xx response with a
-        length. ``key``, or for a listing ``prefix``, is what an error names."""
+        ``/``), retried while ``attempts`` last; a 2xx response with a length. ``key``, or
+        for a listing ``prefix``, is what an error names."""
         path = target if target.startswith("/") else self._base_path + target
         url = self._origin + path
         last: BaseException | None = None
-        for attempt in range(1, self._max_attempts + 1):
-            run.requests += 1
-            run.retries += attempt > 1
+        while attempts.left:
+            attempts.take()
             try:
                 async with self._throttle.slot():
                     response = await self._http.get(path, await self._headers(url, headers))
@@ -154,12 +158,10 @@ class DirectGetter:
                 if response.status in (200, 206) and (response.content_length >= 0 or key is None):
                     self._throttle.on_success()
                     return response
-                last = await self._error(response, run, key, prefix)
-            if attempt < self._max_attempts:
-                await backoff(attempt)
-        raise _GaveUp(
-            f"gave up after {self._max_attempts} attempt(s); last: {describe(last)}"
-        ) from last
+                last = await self._error(response, attempts.run, key, prefix)
+            if attempts.left:
+                await attempts.backoff()
+        raise _GaveUp(f"gave up after {attempts.used} attempt(s); last: {describe(last)}") from last
 
     async def aclose(self) -> None:
         self._http.close()

@@ -1,5 +1,5 @@
-"""What every file of one run shares: the S3 handles, the dataset's layout and manifest,
-the split and buffer settings, and the run (its counters and progress listener)."""
+"""What every file of one run shares: the S3 handles and retry policy, the dataset's layout
+and manifest, the split and buffer settings, and the run (its counters and listener)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from .._local.layout import DatasetLayout
 from .._local.manifest import LocalManifest
 from .._progress import ProgressCallback
+from .._retry import RetryPolicy
 from .._run import Run
 from .._s3.getter import Getter
 from .buffers import BufferBudget
@@ -35,7 +36,7 @@ class TransferContext:
     workers_per_file: int
     part_size: int
     chunk_size: int
-    max_attempts: int
+    retry: RetryPolicy
     run: Run
     small_writes: SmallWrites
     buffers: BufferBudget
@@ -67,7 +68,7 @@ class TransferContext:
             workers_per_file=config.workers_per_file,
             part_size=config.part_size,
             chunk_size=config.chunk_size,
-            max_attempts=config.max_attempts,
+            retry=s3.retry,
             run=run,
             small_writes=SmallWrites(),
             buffers=BufferBudget(

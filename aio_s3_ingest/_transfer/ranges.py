@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from .._log import logger
 from .._models import ObjectInfo
 from .._progress import BytesReceived, RetryScheduled
-from .._retry import BROKEN_BODY, backoff, describe
+from .._retry import BROKEN_BODY, Attempts, describe
 from .._s3.getter import Body, FileBody
 from ..errors import IngestError, IntegrityError, TransferError
 from .sinks import FileSink, Sink, WholeFileSink
@@ -35,9 +35,11 @@ class _ShortBody(Exception):
 
 @dataclass(slots=True)
 class _Cursor:
-    """How far a range has been written; survives a broken body for the resume."""
+    """How far a range has been written, and the attempts it has used; survives a broken
+    body for the resume."""
 
     offset: int
+    attempts: Attempts
 
 
 def ranges_in_flight(config: IngestConfig, sizes: Sequence[int]) -> int | None:
@@ -65,33 +67,37 @@ async def read_range(
 ) -> None:
     """Bytes [start, end) into ``sink`` in order, resuming a broken body where it stopped.
 
-    Returns only once exactly ``end - start`` bytes were written: that count, not
-    the size of a pre-sized file, is what verifies a download.
+    The range has one budget of attempts (:class:`aio_s3_ingest._retry.Attempts`): the
+    getter's retries and the resumes here draw from it alike. Returns only once exactly
+    ``end - start`` bytes were written: that count, not the size of a pre-sized file, is
+    what verifies a download.
     """
-    cursor = _Cursor(start)
-    failures = 0
+    cursor = _Cursor(start, ctx.retry.attempts(ctx.run))
+    breaks = 0
     while cursor.offset < end:
         try:
             await _stream(ctx, obj, sink, cursor, end)
         except IngestError:
             raise  # the getter's verdict after its retries (EndpointError is a ConnectionError)
         except (*_RESUMABLE, _ShortBody) as exc:
-            failures += 1
-            if failures >= ctx.max_attempts:
-                raise TransferError(
-                    obj.key, f"the body broke {failures} times; last: {describe(exc)}"
-                ) from exc
+            breaks += 1
+            if not cursor.attempts.left:
+                raise TransferError(obj.key, _gave_up(breaks, cursor.attempts, exc)) from exc
             logger.debug("%r: body broke at byte %d (%s); resuming", obj.key, cursor.offset, exc)
-            ctx.run.retries += 1
-            ctx.notify(RetryScheduled(key=obj.key, attempt=failures, cause=describe(exc)))
-            await backoff(failures)
+            ctx.notify(RetryScheduled(key=obj.key, attempt=breaks, cause=describe(exc)))
+            await cursor.attempts.backoff()
+
+
+def _gave_up(breaks: int, attempts: Attempts, exc: BaseException) -> str:
+    times = "once" if breaks == 1 else f"{breaks} times"
+    return f"the body broke {times} in {attempts.used} attempt(s); last: {describe(exc)}"
 
 
 async def _stream(
     ctx: TransferContext, obj: ObjectInfo, sink: Sink, cursor: _Cursor, end: int
 ) -> None:
     """One ranged GET pinned to the listed ETag, its body written chunk by chunk."""
-    body = await ctx.getter.open(obj, cursor.offset, end, ctx.run)
+    body = await ctx.getter.open(obj, cursor.offset, end, cursor.attempts)
     try:
         expected = end - cursor.offset
         if body.content_length != expected:
