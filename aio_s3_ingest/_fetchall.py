@@ -8,7 +8,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Iterable
 import anyio
 
 from ._log import logger
-from ._models import FileRecord, WantedFile
+from ._models import FetchOutcome, WantedFile
 from ._transfer.context import TransferContext
 from ._transfer.fetch import fetch_file
 
@@ -17,11 +17,10 @@ async def fetch_all(
     context: TransferContext,
     items: Iterable[WantedFile] | AsyncIterable[WantedFile],
     limit: int,
-    failures: dict[str, Exception],
-) -> dict[str, FileRecord]:
+) -> FetchOutcome:
     """Fetch ``items`` in their order, at most ``limit`` at once, taking the next item only
     when a slot is free (so a shared source is not drained ahead of time). A failure is
-    collected in ``failures`` by key, not contagious. Returns the landed files' records.
+    collected by key, not contagious. Returns the landed files' records and the failures.
 
     One plain asyncio task per file: an anyio task group takes several times as much of
     the loop's time to spawn one, which adds up over many small files (figures:
@@ -30,16 +29,16 @@ async def fetch_all(
     temp files are gone before it returns.
     """
     semaphore = asyncio.Semaphore(limit)
-    fetched: dict[str, FileRecord] = {}
+    outcome = FetchOutcome()
     running: set[asyncio.Task[None]] = set()
 
     async def fetch_one(item: WantedFile) -> None:
         try:
             logger.debug("fetching %r (%d bytes)", item.obj.key, item.obj.size)
-            fetched[item.relpath] = await fetch_file(context, item)
+            outcome.fetched[item.relpath] = await fetch_file(context, item)
             logger.debug("fetched %r into %s", item.obj.key, item.relpath)
         except Exception as exc:
-            failures[item.obj.key] = exc
+            outcome.failures[item.obj.key] = exc
             logger.debug("%r failed: %s", item.obj.key, exc)
         finally:
             semaphore.release()
@@ -63,7 +62,7 @@ async def fetch_all(
                 task.cancel()
             with anyio.CancelScope(shield=True):
                 await asyncio.wait(set(running))
-    return fetched
+    return outcome
 
 
 async def _as_async(

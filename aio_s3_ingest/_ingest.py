@@ -19,13 +19,13 @@ from ._local.layout import DatasetLayout
 from ._local.lock import dataset_lock
 from ._local.manifest import LocalManifest
 from ._log import logger
-from ._models import FileRecord, Plan, Selection
+from ._models import FetchOutcome, FileRecord, Plan, Selection
 from ._options import IngesterOptions
 from ._plan import make_plan
 from ._procs import fetch_in_processes, warm_up
 from ._progress import RunPlanned, progress_listener
 from ._report import IngestReport, human_bytes
-from ._run import RunTally, counting
+from ._run import Run
 from ._s3.archived import refuse_archived
 from ._s3.client import S3Handles, open_s3
 from ._s3.listing import wanted_files
@@ -112,30 +112,33 @@ async def run_ingest(
     The summary is logged once the progress bar is closed, so the two never share a line.
     """
     started = time.monotonic()
-    with progress_listener(config.progress) as notify, counting(notify) as tally:
-        selection = await wanted_files(s3, config)
+    with progress_listener(config.progress) as notify:
+        run = Run(notify)
+        selection = await wanted_files(s3, config, run)
         layout = DatasetLayout(config.dataset_directory)
         if dry_run:
             plan, _ = await _plan(config, layout, selection, force=force, writable=False)
-            plan, failures = await refuse_archived(s3, config, plan)
+            plan, refused = await refuse_archived(s3, config, plan, run)
+            outcome = FetchOutcome(failures=refused)
             fetched = {item.relpath: item.obj.size for item in plan.to_fetch}
         else:
             await anyio.to_thread.run_sync(layout.create)
             async with dataset_lock(layout.lock_path, config.lock_timeout):
                 await anyio.to_thread.run_sync(layout.clear_temp)
                 plan, records = await _plan(config, layout, selection, force=force, writable=True)
-                plan, failures = await refuse_archived(s3, config, plan)
+                plan, refused = await refuse_archived(s3, config, plan, run)
                 _log_kept(plan)
-                notify(_planned(plan))
-                done = await _sync_dataset(s3, config, layout, (plan, records), tally, failures)
-                fetched = {path: record.size for path, record in done.items()}
-        report = _report(config, plan, tally, started, fetched, selection.skipped, failures)
+                run.notify(_planned(plan))
+                done = await _sync_dataset(s3, config, layout, (plan, records), run)
+                outcome = FetchOutcome(failures=refused).merged(done)
+                fetched = {path: record.size for path, record in outcome.fetched.items()}
+        report = _report(config, plan, run, started, fetched, selection.skipped, outcome.failures)
         if dry_run:
             report = dataclasses.replace(report, dry_run=True)
     # The report rides along, for a handler that shows it its own way (the command line).
     logger.info("%s", report.summary(), extra={"ingest_report": report})
-    if failures and not dry_run:
-        raise IngestFailed(failures, report=report)
+    if outcome.failures and not dry_run:
+        raise IngestFailed(outcome.failures, report=report)
     return report
 
 
@@ -166,37 +169,29 @@ async def _sync_dataset(
     config: IngestConfig,
     layout: DatasetLayout,
     planned: tuple[Plan, dict[str, FileRecord]],
-    tally: RunTally,
-    failures: dict[str, Exception],
-) -> dict[str, FileRecord]:
-    """Transfer, delete, and save the manifest; return the records of the files fetched
-    (and in ``failures``, which keys failed and why)."""
+    run: Run,
+) -> FetchOutcome:
+    """Transfer, delete, and save the manifest; return the records of the files fetched,
+    and which keys failed and why."""
     plan, records = planned
     manifest = LocalManifest(layout.state_dir)
-    context = TransferContext.for_run(
-        config,
-        s3.client,
-        s3.getter,
-        layout,
-        manifest,
-        tally.notify,
-        sizes=[item.obj.size for item in plan.to_fetch],
-    )
+    sizes = [item.obj.size for item in plan.to_fetch]
+    context = TransferContext.for_run(config, s3, layout, manifest, run, sizes=sizes)
     await anyio.to_thread.run_sync(manifest.open_journal)
     try:
         if config.processes > 1 and len(plan.to_fetch) > 1:
             items = list(plan.to_fetch)
-            fetched = await fetch_in_processes(context, config, items, failures, tally)
+            outcome = await fetch_in_processes(context, config, items)
         else:
             items = largest_first(plan.to_fetch)
-            fetched = await fetch_all(context, items, config.max_concurrent_files, failures)
+            outcome = await fetch_all(context, items, config.max_concurrent_files)
         for relpath in await anyio.to_thread.run_sync(layout.delete, plan.to_delete):
             logger.debug("deleted %s: its object left S3, or the selection", relpath)
         kept = {path: rec for path, rec in records.items() if path not in plan.to_delete}
-        await anyio.to_thread.run_sync(manifest.save, kept | fetched)
+        await anyio.to_thread.run_sync(manifest.save, kept | outcome.fetched)
     finally:
         manifest.close_journal()
-    return fetched
+    return outcome
 
 
 def _planned(plan: Plan) -> RunPlanned:
@@ -211,7 +206,7 @@ def _planned(plan: Plan) -> RunPlanned:
 def _report(
     config: IngestConfig,
     plan: Plan,
-    tally: RunTally,
+    run: Run,
     started: float,
     fetched: Mapping[str, int],
     skipped: Mapping[str, str],
@@ -226,9 +221,9 @@ def _report(
         unselected=plan.unselected,
         bytes_fetched=sum(fetched.values()),
         seconds=time.monotonic() - started,
-        requests=tally.requests,
-        retries=tally.retries,
-        throttled=tally.throttled,
+        requests=run.requests,
+        retries=run.retries,
+        throttled=run.throttled,
         failed={key: cause_text(exc) for key, exc in sorted(failed.items())},
         skipped=dict(skipped),
     )

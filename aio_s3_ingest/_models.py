@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 ARCHIVE_STORAGE_CLASSES = frozenset({"GLACIER", "DEEP_ARCHIVE"})
 """Classes whose objects answer a GET with InvalidObjectState until they are restored."""
@@ -89,3 +89,20 @@ class Plan:
     def bytes_to_fetch(self) -> int:
         """Total size of the objects to fetch."""
         return sum(w.obj.size for w in self.to_fetch)
+
+
+@dataclass(frozen=True, slots=True)
+class FetchOutcome:
+    """What fetching came to: the records of the files that landed, by path, and why each
+    failed key failed."""
+
+    fetched: dict[str, FileRecord] = field(default_factory=dict)
+    failures: dict[str, Exception] = field(default_factory=dict)
+
+    def merged(self, *others: FetchOutcome) -> FetchOutcome:
+        """This outcome and ``others`` as one (a later one wins a path or key they share)."""
+        fetched, failures = dict(self.fetched), dict(self.failures)
+        for other in others:
+            fetched.update(other.fetched)
+            failures.update(other.failures)
+        return FetchOutcome(fetched, failures)

@@ -31,10 +31,10 @@ from ._fetchall import fetch_all, largest_first
 from ._local.layout import DatasetLayout
 from ._local.manifest import LocalManifest
 from ._log import logger
-from ._models import FileRecord, WantedFile
+from ._models import FetchOutcome, WantedFile
 from ._procworker import Connection, WorkerOutcome, WorkerSetup, worker_main
 from ._progress import ignore
-from ._run import RunTally
+from ._run import Run
 from ._transfer.context import TransferContext
 
 _STOP_GRACE_SECONDS = 10.0
@@ -66,10 +66,9 @@ async def fetch_in_processes(
     context: TransferContext,
     config: IngestConfig,
     items: list[WantedFile],
-    failures: dict[str, Exception],
-    tally: RunTally,
-) -> dict[str, FileRecord]:
-    """Fetch ``items`` here and in worker processes; return every landed file's record."""
+) -> FetchOutcome:
+    """Fetch ``items`` here and in worker processes; return every landed file's record,
+    and every failure. The workers' counters and progress go to ``context.run``."""
     processes = min(config.processes, len(items))
     # Each process's share of the files in flight; never more than an equal share of the
     # files, or this process would take every one of a few big files before a worker is up.
@@ -78,23 +77,22 @@ async def fetch_in_processes(
         config=replace(config, progress=False),
         limit=limit,
         environ=dict(os.environ),
-        forward_events=tally.notify is not ignore,
+        forward_events=context.run.notify is not ignore,
     )
     queue = _Queue(items)
-    fetched: dict[str, FileRecord] = {}
     workers = [_Worker(setup, queue) for _ in range(processes - 1)]
     try:
         async with anyio.create_task_group() as group:
             for worker in workers:
-                group.start_soon(worker.run, tally, fetched, failures, context.layout)
-            fetched.update(await fetch_all(context, queue, limit, failures))
+                group.start_soon(worker.run, context.run, context.layout)
+            here = await fetch_all(context, queue, limit)
     finally:
         with anyio.CancelScope(shield=True):
             for worker in workers:
                 await anyio.to_thread.run_sync(worker.stop)
             # A worker killed after the grace period could not remove its temp files.
             await anyio.to_thread.run_sync(context.layout.clear_temp)
-    return fetched
+    return here.merged(*(worker.outcome for worker in workers))
 
 
 class _Worker:
@@ -106,14 +104,10 @@ class _Worker:
         self._given: list[WantedFile] = []
         self._process: Any = None
         self._conn: Connection | None = None
+        self.outcome = FetchOutcome()  # what it fetched and what failed, once it is done
 
-    async def run(
-        self,
-        tally: RunTally,
-        fetched: dict[str, FileRecord],
-        failures: dict[str, Exception],
-        layout: DatasetLayout,
-    ) -> None:
+    async def run(self, run: Run, layout: DatasetLayout) -> None:
+        """Serve the process until it is done; its counters and progress go to ``run``."""
         try:
             await anyio.to_thread.run_sync(self._start)
         except Exception as exc:  # no process can be started here: this process goes on
@@ -127,12 +121,12 @@ class _Worker:
                 self._send(("items", batch))
             elif kind == "events":
                 for event in payload:
-                    tally.notify(event)
+                    run.notify(event)
             elif kind == "done":
-                self._merge(payload, tally, fetched, failures)
+                self.outcome = _received(payload, run)
                 return
             else:  # "failed" (it could not run) or "died"
-                await anyio.to_thread.run_sync(self._recover, payload, fetched, failures, layout)
+                self.outcome = await anyio.to_thread.run_sync(self._recover, payload, layout)
                 return
 
     def _start(self) -> None:
@@ -161,39 +155,19 @@ class _Worker:
             with contextlib.suppress(OSError):  # it died: the next receive says so
                 self._conn.send(message)
 
-    def _merge(
-        self,
-        outcome: WorkerOutcome,
-        tally: RunTally,
-        fetched: dict[str, FileRecord],
-        failures: dict[str, Exception],
-    ) -> None:
-        fetched.update(outcome.fetched)
-        for relpath in outcome.fetched:
-            logger.debug("fetched %s in a worker process", relpath)
-        for key, (kind, text) in outcome.failures.items():
-            failures[key] = _rebuild_error(key, kind, text)
-        tally.requests += outcome.requests
-        tally.retries += outcome.retries
-        tally.throttled += outcome.throttled
-
-    def _recover(
-        self,
-        cause: Any,
-        fetched: dict[str, FileRecord],
-        failures: dict[str, Exception],
-        layout: DatasetLayout,
-    ) -> None:
+    def _recover(self, cause: Any, layout: DatasetLayout) -> FetchOutcome:
         """A worker that died may have finished some of its files: the journal says which."""
         journaled = LocalManifest(layout.state_dir).load()
         text = cause if isinstance(cause, str) else f"{cause[0]}: {cause[1]}"
+        outcome = FetchOutcome()
         for item in self._given:
             record = journaled.get(item.relpath)
             if record is not None and record.matches(item.obj):
-                fetched[item.relpath] = record
+                outcome.fetched[item.relpath] = record
             else:
-                failures[item.obj.key] = errors.TransferError(item.obj.key, text)
+                outcome.failures[item.obj.key] = errors.TransferError(item.obj.key, text)
         logger.debug("a worker failed (%s); kept what its journal holds", text)
+        return outcome
 
     def stop(self) -> None:
         """Ask the process to stop (it removes its temp files), then make sure it did."""
@@ -228,6 +202,17 @@ def _start_method() -> Any:
     if getattr(server, "_preload_modules", None) == ["__main__"]:
         context.set_forkserver_preload(["__main__", "aio_s3_ingest._procworker"])
     return context
+
+
+def _received(outcome: WorkerOutcome, run: Run) -> FetchOutcome:
+    """A finished worker's report: its counters added to ``run``, its errors rebuilt."""
+    for relpath in outcome.fetched:
+        logger.debug("fetched %s in a worker process", relpath)
+    run.requests += outcome.requests
+    run.retries += outcome.retries
+    run.throttled += outcome.throttled
+    failures = {key: _rebuild_error(key, *why) for key, why in outcome.failures.items()}
+    return FetchOutcome(dict(outcome.fetched), failures)
 
 
 def _rebuild_error(key: str, kind: str, text: str) -> Exception:

@@ -28,7 +28,7 @@ from ._local.layout import DatasetLayout
 from ._local.manifest import LocalManifest
 from ._models import FileRecord, WantedFile
 from ._progress import ProgressEvent, ignore
-from ._run import counting
+from ._run import Run
 from ._s3.client import open_s3
 from ._transfer.context import TransferContext
 
@@ -83,7 +83,7 @@ async def _fetch_share(setup: WorkerSetup, conn: Connection) -> WorkerOutcome:
         with contextlib.suppress(NotImplementedError):  # no signal handlers on Windows
             asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
     forward = _Forwarder(conn) if setup.forward_events else ignore
-    failures: dict[str, Exception] = {}
+    run = Run(forward)
     async with contextlib.AsyncExitStack() as stack:
         s3 = await open_s3(setup.config, stack)
         layout = DatasetLayout(setup.config.dataset_directory)
@@ -91,20 +91,17 @@ async def _fetch_share(setup: WorkerSetup, conn: Connection) -> WorkerOutcome:
         manifest = LocalManifest(layout.state_dir)
         manifest.open_journal()
         stack.callback(manifest.close_journal)
-        with counting(forward) as tally:
-            context = TransferContext.for_run(
-                setup.config, s3.client, s3.getter, layout, manifest, forward
-            )
-            items = _files_from_parent(conn, setup.limit)
-            fetched = await fetch_all(context, items, setup.limit, failures)
+        context = TransferContext.for_run(setup.config, s3, layout, manifest, run)
+        items = _files_from_parent(conn, setup.limit)
+        outcome = await fetch_all(context, items, setup.limit)
     if isinstance(forward, _Forwarder):
         forward.flush()
     return WorkerOutcome(
-        fetched=fetched,
-        failures={key: describe_error(key, exc) for key, exc in failures.items()},
-        requests=tally.requests,
-        retries=tally.retries,
-        throttled=tally.throttled,
+        fetched=outcome.fetched,
+        failures={key: describe_error(key, exc) for key, exc in outcome.failures.items()},
+        requests=run.requests,
+        retries=run.retries,
+        throttled=run.throttled,
     )
 
 

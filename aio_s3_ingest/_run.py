@@ -1,8 +1,9 @@
-"""Per-run counters (requests, retries, SlowDowns) and the run's progress listener.
+"""A run's state, passed down its call path: its counters (requests, retries, SlowDowns)
+and its progress listener.
 
-They live in a context variable: the tasks of a run inherit it, two runs on one
-shared client each see their own, and botocore's event hooks, which are called with
-no arguments of ours, can still find the run they serve.
+botocore's event hooks are called with no arguments of ours, so for them alone a context
+variable names the run (and the object, and a range's attempt budget) that the botocore
+calls in a block serve: :func:`botocore_call` sets it around each call, the hooks read it.
 """
 
 from __future__ import annotations
@@ -13,21 +14,20 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import botocore.exceptions as bce
+
 from ._progress import ProgressCallback, ignore
+from ._retry import REGION_CODES, THROTTLE_CODES, Attempts
 
 if TYPE_CHECKING:
     from types_aiobotocore_s3 import S3Client
 
     from ._s3.throttle import Throttle
 
-THROTTLE_CODES = frozenset(
-    {"SlowDown", "Throttling", "ThrottlingException", "RequestThrottled", "RequestLimitExceeded"}
-)
-
 
 @dataclass(slots=True)
-class RunTally:
-    """What one run has sent and met so far."""
+class Run:
+    """What one run has sent and met so far, and who listens to its progress."""
 
     notify: ProgressCallback = ignore
     requests: int = 0
@@ -35,54 +35,70 @@ class RunTally:
     throttled: int = 0
 
 
-_current: contextvars.ContextVar[RunTally | None] = contextvars.ContextVar(
-    "aio_s3_ingest_run", default=None
+@dataclass(frozen=True, slots=True)
+class _Call:
+    run: Run
+    key: str
+    attempts: Attempts | None
+
+
+# The library's one context variable: botocore's hooks have no other way to find the run.
+_calling: contextvars.ContextVar[_Call | None] = contextvars.ContextVar(
+    "aio_s3_ingest_call", default=None
 )
-_current_key: contextvars.ContextVar[str] = contextvars.ContextVar("aio_s3_ingest_key", default="")
-
-
-def current() -> RunTally:
-    """The running run's tally; outside a run, a throwaway one."""
-    return _current.get() or RunTally()
 
 
 @contextmanager
-def counting(notify: ProgressCallback) -> Iterator[RunTally]:
-    """Count for one run, in this task and every task it starts."""
-    tally = RunTally(notify=notify)
-    token = _current.set(tally)
-    try:
-        yield tally
-    finally:
-        _current.reset(token)
-
-
-@contextmanager
-def requesting(key: str) -> Iterator[None]:
-    """Name the object the botocore calls made in this block are about."""
-    token = _current_key.set(key)
+def botocore_call(run: Run, key: str = "", attempts: Attempts | None = None) -> Iterator[None]:
+    """Tell botocore's hooks whom the botocore calls in this block serve: ``run``, the
+    object ``key`` (for a Throttled event) and, for a GET of a range, its ``attempts``."""
+    token = _calling.set(_Call(run, key, attempts))
     try:
         yield
     finally:
-        _current_key.reset(token)
+        _calling.reset(token)
 
 
 def count_botocore_requests(client: S3Client, throttle: Throttle) -> None:
-    """Count every attempt botocore sends, and feed its SlowDowns to ``throttle``."""
+    """Count every attempt botocore sends (into its run, and its range's budget), feed its
+    SlowDowns to ``throttle``, and end its retries once the range's budget is spent."""
     client.meta.events.register("request-created.s3", _on_request_created)
 
-    def on_needs_retry(response: Any = None, **_: Any) -> None:
+    def on_needs_retry(
+        response: Any = None, caught_exception: Any = None, operation: Any = None, **_: Any
+    ) -> None:
+        call = _calling.get() or _Call(Run(), "", None)
         parsed = response[1] if isinstance(response, tuple) and len(response) > 1 else None
         code = parsed.get("Error", {}).get("Code") if isinstance(parsed, dict) else None
         if code in THROTTLE_CODES:
-            throttle.on_throttled(_current_key.get())
+            throttle.on_throttled(call.key, call.run)
+        if call.attempts is not None and not call.attempts.left:
+            _end_spent(response, caught_exception, operation, code)
 
-    client.meta.events.register("needs-retry.s3", on_needs_retry)
+    # First, so that a call it ends has its SlowDown counted and retries nothing.
+    client.meta.events.register_first("needs-retry.s3", on_needs_retry)
 
 
 def _on_request_created(request: Any = None, **_: Any) -> None:
-    tally = current()
-    tally.requests += 1
+    call = _calling.get()
+    if call is None:
+        return
+    if call.attempts is not None:
+        call.attempts.take()
+        return
+    call.run.requests += 1
     retries = getattr(request, "context", {}).get("retries", {})
-    if retries.get("attempt", 1) > 1:
-        tally.retries += 1
+    call.run.retries += retries.get("attempt", 1) > 1
+
+
+def _end_spent(response: Any, caught_exception: Any, operation: Any, code: Any) -> None:
+    """The range's budget is spent: end botocore's call with this attempt's failure, the
+    one botocore raises once it stops retrying. A redirect to the bucket's region is no
+    failure: botocore re-sends it."""
+    if caught_exception is not None:
+        raise caught_exception
+    if response is None:
+        return
+    http_response, parsed = response
+    if http_response.status_code >= 400 and code not in REGION_CODES:
+        raise bce.ClientError(parsed, operation.name)

@@ -14,6 +14,7 @@ import anyio
 from .._config import IngestConfig
 from .._log import logger
 from .._models import Plan, WantedFile
+from .._run import Run, botocore_call
 from .._s3errors import s3_errors
 from ..errors import IngestError, ObjectArchivedError
 from .client import S3Handles
@@ -22,7 +23,7 @@ _NAMED_IN_LOG = 20
 
 
 async def refuse_archived(
-    s3: S3Handles, config: IngestConfig, plan: Plan
+    s3: S3Handles, config: IngestConfig, plan: Plan, run: Run
 ) -> tuple[Plan, dict[str, Exception]]:
     """The plan without the archived objects that are not restored, and why each was left."""
     archived = [item for item in plan.to_fetch if item.obj.archived]
@@ -36,7 +37,7 @@ async def refuse_archived(
         key = item.obj.key
         async with limit:
             try:
-                if not await _is_restored(s3, bucket, key):
+                if not await _is_restored(s3, bucket, key, run):
                     refused[key] = ObjectArchivedError(key, item.obj.storage_class)
             except IngestError as exc:
                 refused[key] = exc
@@ -49,8 +50,8 @@ async def refuse_archived(
     return dataclasses.replace(plan, to_fetch=to_fetch), refused
 
 
-async def _is_restored(s3: S3Handles, bucket: str, key: str) -> bool:
-    with s3_errors(bucket=bucket, key=key):
+async def _is_restored(s3: S3Handles, bucket: str, key: str, run: Run) -> bool:
+    with s3_errors(bucket=bucket, key=key), botocore_call(run):
         client = await s3.client()
         response = await client.head_object(Bucket=bucket, Key=key)
     return 'ongoing-request="false"' in response.get("Restore", "")

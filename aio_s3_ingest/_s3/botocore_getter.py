@@ -15,7 +15,8 @@ import botocore.exceptions as bce
 from .._http.body import Destination, copy_buffered
 from .._http.parse import HttpError
 from .._models import ObjectInfo
-from .._run import count_botocore_requests, requesting
+from .._retry import Attempts
+from .._run import botocore_call, count_botocore_requests
 from .._s3errors import is_object_changed, translate
 from .getter import Body, ObjectChanged
 from .throttle import Throttle
@@ -46,7 +47,9 @@ class _BotocoreBody:
 
 
 class BotocoreGetter:
-    """GETs through aiobotocore's ``get_object`` (botocore's retries and error parsing)."""
+    """GETs through aiobotocore's ``get_object``: botocore's retries (within the range's
+    budget of attempts, see :func:`aio_s3_ingest._run.count_botocore_requests`) and error
+    parsing."""
 
     def __init__(self, client: S3Client, bucket: str, throttle: Throttle) -> None:
         self._client = client
@@ -54,10 +57,10 @@ class BotocoreGetter:
         self._throttle = throttle
         count_botocore_requests(client, throttle)
 
-    async def open(self, obj: ObjectInfo, start: int, end: int) -> Body:
+    async def open(self, obj: ObjectInfo, start: int, end: int, attempts: Attempts) -> Body:
         try:
             async with self._throttle.slot():
-                with requesting(obj.key):
+                with botocore_call(attempts.run, obj.key, attempts):
                     response = await self._client.get_object(
                         Bucket=self._bucket,
                         Key=obj.key,

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -19,6 +21,7 @@ from botocore.utils import parse_timestamp as botocore_parse_timestamp
 from .._config import IngestConfig
 from .._log import logger
 from .._models import ObjectInfo
+from .._retry import Attempts, RetryPolicy
 from .._s3errors import certificate_failure, s3_errors
 from ..errors import CredentialsError
 from .direct_getter import DirectGetter
@@ -34,85 +37,94 @@ if TYPE_CHECKING:
 _SPARE_CONNECTIONS = 4
 
 
+@dataclass(frozen=True)
 class S3Handles:
-    """The getter that fetches object bytes, the direct path if the run has one, and the
-    aiobotocore client (HEAD, and whatever the direct path declines), opened on demand."""
+    """What a run reaches S3 through, chosen once when it opens: the getter that fetches
+    object bytes, the direct path if the run has one (the getter and the listing use it),
+    the aiobotocore client (HEAD, and whatever the direct path declines), opened on
+    demand, and the retry policy every request follows."""
 
-    def __init__(self, config: IngestConfig, stack: AsyncExitStack) -> None:
+    getter: Getter
+    direct: DirectGetter | None
+    client: Callable[[], Awaitable[S3Client]]
+    retry: RetryPolicy
+
+
+class _Botocore:
+    """The aiobotocore client and its getter, opened the first time either is asked for
+    (a run on the direct path may never need them)."""
+
+    def __init__(self, config: IngestConfig, stack: AsyncExitStack, throttle: Throttle) -> None:
         self._config = config
         self._stack = stack
-        self._throttle = Throttle(config.max_requests)
+        self._throttle = throttle
         self._client: S3Client | None = None
-        self._botocore_getter: Getter | None = None
+        self._getter: Getter | None = None
         self._opening = anyio.Lock()
-        self.direct: DirectGetter | None = None
-        self.getter: Getter = _LazyBotocoreGetter(self)
 
     async def client(self) -> S3Client:
-        """The aiobotocore client, opened the first time it is asked for."""
         if self._client is None:
             async with self._opening:
                 if self._client is None:
-                    await self._open_botocore()
+                    await self._open()
         assert self._client is not None
         return self._client
 
-    async def botocore_getter(self) -> Getter:
+    async def getter(self) -> Getter:
         await self.client()
-        assert self._botocore_getter is not None
-        return self._botocore_getter
+        assert self._getter is not None
+        return self._getter
 
-    async def _open_botocore(self) -> None:
-        from .botocore_getter import BotocoreGetter  # imports aiobotocore and aiohttp
-
-        with s3_errors(bucket=self._config.s3_bucket_name):
-            session = _aio_session(self._config)
-            if not self._config.anonymous:
-                await _require_credentials(session)
-            client = await self._stack.enter_async_context(_create_client(session, self._config))
-        client.meta.events.register_first("needs-retry.s3", _final_on_certificate_failure)
-        self._botocore_getter = BotocoreGetter(client, self._config.s3_bucket_name, self._throttle)
-        self._client = client
-
-    async def open_direct(self) -> None:
-        """The direct path, in front of the botocore getter; raises :class:`UseBotocore`
-        where it does not serve."""
-        endpoint = await anyio.to_thread.run_sync(resolve_endpoint, self._config)
-        direct = DirectGetter.create(endpoint, self._config, self._throttle)
-        self.direct = direct
-        self.getter = FallbackGetter(direct, self.getter)
-        self._stack.push_async_callback(self.getter.aclose)
-
-
-class _LazyBotocoreGetter:
-    """The botocore getter, for a run that may never need it."""
-
-    def __init__(self, handles: S3Handles) -> None:
-        self._handles = handles
-
-    async def open(self, obj: ObjectInfo, start: int, end: int) -> Body:
-        getter = await self._handles.botocore_getter()
-        return await getter.open(obj, start, end)
+    async def open(self, obj: ObjectInfo, start: int, end: int, attempts: Attempts) -> Body:
+        return await (await self.getter()).open(obj, start, end, attempts)
 
     async def aclose(self) -> None:
-        """The client belongs to the handles' exit stack."""
+        """The client belongs to the run's exit stack."""
+
+    async def _open(self) -> None:
+        from .botocore_getter import BotocoreGetter  # imports aiobotocore and aiohttp
+
+        config = self._config
+        with s3_errors(bucket=config.s3_bucket_name):
+            session = _aio_session(config)
+            if not config.anonymous:
+                await _require_credentials(session)
+            client = await self._stack.enter_async_context(_create_client(session, config))
+        client.meta.events.register_first("needs-retry.s3", _final_on_certificate_failure)
+        self._getter = BotocoreGetter(client, config.s3_bucket_name, self._throttle)
+        self._client = client
 
 
 async def open_s3(config: IngestConfig, stack: AsyncExitStack) -> S3Handles:
-    """Clients whose pools fit every request the run keeps in flight.
+    """Clients whose pools fit every request the run keeps in flight; the getter is the
+    direct path (botocore behind it, for what it declines) where it serves, else botocore.
 
     Resolved anew per call, so credentials changed between runs are picked up.
     """
-    handles = S3Handles(config, stack)
-    if config.direct_get:
-        try:
-            with s3_errors(bucket=config.s3_bucket_name):
-                await handles.open_direct()
-        except UseBotocore as exc:
-            logger.debug("direct GETs unavailable: %s", exc)
-    if handles.direct is None:
-        handles.getter = await handles.botocore_getter()
-    return handles
+    throttle = Throttle(config.max_requests)
+    retry = RetryPolicy(config.max_attempts)
+    botocore = _Botocore(config, stack, throttle)
+    direct = await _open_direct(config, throttle, retry) if config.direct_get else None
+    getter: Getter
+    if direct is None:
+        getter = await botocore.getter()
+    else:
+        getter = FallbackGetter(direct, botocore)
+        stack.push_async_callback(getter.aclose)
+    return S3Handles(getter=getter, direct=direct, client=botocore.client, retry=retry)
+
+
+async def _open_direct(
+    config: IngestConfig, throttle: Throttle, retry: RetryPolicy
+) -> DirectGetter | None:
+    """The direct path, or None where it does not serve."""
+    try:
+        with s3_errors(bucket=config.s3_bucket_name):
+            endpoint = await anyio.to_thread.run_sync(resolve_endpoint, config)
+    except UseBotocore as exc:
+        logger.debug("direct GETs unavailable: %s", exc)
+        return None
+    return DirectGetter.create(endpoint, config, throttle, retry)
 
 
 def _aio_session(config: IngestConfig) -> AioSession:

@@ -7,13 +7,13 @@ behind the code"). On this path the object URL comes from botocore once per run
 (:mod:`.resolve`: a presigned URL for a probe key gives the addressing style and host),
 each request is signed (:mod:`.sigv4`, checked against botocore's signer) with
 botocore's (refreshing) credentials, and S3 errors are parsed and mapped exactly as the
-botocore path maps them. Retries follow botocore's standard mode: 5xx, throttling and
-connection errors, jittered exponential backoff, ``max_attempts`` in all.
+botocore path maps them. Retries follow botocore's standard mode (5xx, throttling and
+connection errors; see :mod:`aio_s3_ingest._retry`), with jittered exponential backoff,
+within the range's budget of attempts.
 """
 
 from __future__ import annotations
 
-import asyncio
 import urllib.parse
 import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING, Any
@@ -22,8 +22,15 @@ import botocore.exceptions as bce
 
 from .._http.pool import HttpPool, Response
 from .._models import ObjectInfo
-from .._retry import backoff, describe
-from .._run import THROTTLE_CODES, current
+from .._retry import (
+    NO_ANSWER,
+    REGION_CODES,
+    THROTTLE_CODES,
+    Attempts,
+    RetryPolicy,
+    describe,
+    retryable_answer,
+)
 from .._s3errors import certificate_failure, is_object_changed, translate
 from ..errors import EndpointError, TransferError
 from .getter import Body, ObjectChanged, UseBotocore
@@ -32,20 +39,10 @@ from .throttle import Throttle
 
 if TYPE_CHECKING:
     from .._config import IngestConfig
+    from .._run import Run
     from .resolve import CredentialSource, Endpoint
 
 _LISTING_LIMIT = 64 * 1024 * 1024  # a page of 1,000 keys of 1,024 bytes is under 2 MiB
-_RETRY_STATUS = frozenset({500, 502, 503, 504})
-_RETRY_CODES = THROTTLE_CODES | {
-    "RequestTimeout",
-    "RequestTimeoutException",
-    "PriorRequestNotComplete",
-    "InternalError",
-    "ServiceUnavailable",
-}
-_REGION_CODES = frozenset(
-    {"AuthorizationHeaderMalformed", "PermanentRedirect", "TemporaryRedirect"}
-)
 
 
 class _GaveUp(Exception):
@@ -63,7 +60,7 @@ class DirectGetter:
         bucket: str,
         region: str,
         credentials: CredentialSource | None,
-        max_attempts: int,
+        retry: RetryPolicy,
         throttle: Throttle,
         user_agent: str,
     ) -> None:
@@ -74,13 +71,15 @@ class DirectGetter:
         self._host = host_header(parts)
         self._bucket = bucket
         self._credentials = credentials
-        self._max_attempts = max_attempts
+        self._retry = retry
         self._throttle = throttle
         self._signer = GetSigner(region)
         self._user_agent = user_agent
 
     @classmethod
-    def create(cls, endpoint: Endpoint, config: IngestConfig, throttle: Throttle) -> DirectGetter:
+    def create(
+        cls, endpoint: Endpoint, config: IngestConfig, throttle: Throttle, retry: RetryPolicy
+    ) -> DirectGetter:
         """A getter on its own connection pool for what botocore resolved."""
         parts = urllib.parse.urlsplit(endpoint.base_url)
         https = parts.scheme == "https"
@@ -98,27 +97,29 @@ class DirectGetter:
             bucket=config.s3_bucket_name,
             region=endpoint.region,
             credentials=endpoint.credentials,
-            max_attempts=config.max_attempts,
+            retry=retry,
             throttle=throttle,
             user_agent=endpoint.user_agent,
         )
 
-    async def open(self, obj: ObjectInfo, start: int, end: int) -> Body:
+    async def open(self, obj: ObjectInfo, start: int, end: int, attempts: Attempts) -> Body:
         quoted = urllib.parse.quote(obj.key, safe="/~")
         headers = {"Range": f"bytes={start}-{end - 1}", "If-Match": obj.etag}
         try:
-            return await self._send(quoted, headers, key=obj.key)
+            return await self._send(quoted, headers, attempts, key=obj.key)
         except _GaveUp as exc:
             raise TransferError(obj.key, str(exc)) from exc.__cause__
 
-    async def list_page(self, params: dict[str, str]) -> bytes:
-        """The body of one ListObjectsV2 page: the bucket's URL with ``params`` as query."""
+    async def list_page(self, params: dict[str, str], run: Run) -> bytes:
+        """The body of one ListObjectsV2 page: the bucket's URL with ``params`` as query;
+        one request, with a budget of attempts of its own."""
         target = "?" + query(params)
         prefix = params.get("prefix", "")
         if self._base_path != "/":  # path style: /bucket, not /bucket/
             target = self._base_path.rstrip("/") + target
         try:
-            response = await self._send(target, {}, key=None, prefix=prefix)
+            attempts = self._retry.attempts(run)
+            response = await self._send(target, {}, attempts, key=None, prefix=prefix)
         except _GaveUp as exc:
             cause = exc.__cause__
             if isinstance(cause, bce.ClientError):  # 5xx or throttling to the last attempt
@@ -131,22 +132,26 @@ class DirectGetter:
             response.release()
 
     async def _send(
-        self, target: str, headers: dict[str, str], *, key: str | None, prefix: str | None = None
+        self,
+        target: str,
+        headers: dict[str, str],
+        attempts: Attempts,
+        *,
+        key: str | None,
+        prefix: str | None = None,
     ) -> Response:
         """A signed GET of ``target`` (after the bucket's base path, or a whole path from
-        ``/``) with botocore's standard retries; a 2xx response with a length. ``key``, or
+        ``/``), retried while ``attempts`` last; a 2xx response with a length. ``key``, or
         for a listing ``prefix``, is what an error names."""
         path = target if target.startswith("/") else self._base_path + target
         url = self._origin + path
         last: BaseException | None = None
-        run = current()
-        for attempt in range(1, self._max_attempts + 1):
-            run.requests += 1
-            run.retries += attempt > 1
+        while attempts.left:
+            attempts.take()
             try:
                 async with self._throttle.slot():
                     response = await self._http.get(path, await self._headers(url, headers))
-            except (OSError, asyncio.TimeoutError) as exc:
+            except NO_ANSWER as exc:
                 if certificate_failure(exc) is not None:  # no attempt would fare better
                     raise translate(exc, bucket=self._bucket, key=key, prefix=prefix) from exc
                 last = exc
@@ -155,12 +160,10 @@ class DirectGetter:
                 if response.status in (200, 206) and (response.content_length >= 0 or key is None):
                     self._throttle.on_success()
                     return response
-                last = await self._error(response, key, prefix)
-            if attempt < self._max_attempts:
-                await backoff(attempt)
-        raise _GaveUp(
-            f"gave up after {self._max_attempts} attempt(s); last: {describe(last)}"
-        ) from last
+                last = await self._error(response, attempts.run, key, prefix)
+            if attempts.left:
+                await attempts.backoff()
+        raise _GaveUp(f"gave up after {attempts.used} attempt(s); last: {describe(last)}") from last
 
     async def aclose(self) -> None:
         self._http.close()
@@ -174,7 +177,7 @@ class DirectGetter:
         return {"Host": self._host, **signed, "User-Agent": self._user_agent}
 
     async def _error(
-        self, response: Response, key: str | None, prefix: str | None
+        self, response: Response, run: Run, key: str | None, prefix: str | None
     ) -> BaseException:
         """The error to retry on, or raise the one that ends this object."""
         if 200 <= response.status < 300:
@@ -186,10 +189,10 @@ class DirectGetter:
             response.release()
         operation = "GetObject" if key is not None else "ListObjectsV2"
         if response.status == 503 or code in THROTTLE_CODES:
-            self._throttle.on_throttled(key or "(listing)")
-        if response.status in _RETRY_STATUS or code in _RETRY_CODES:
+            self._throttle.on_throttled(key or "(listing)", run)
+        if retryable_answer(response.status, code):
             return bce.ClientError(_error_dict(code, message, response.status), operation)
-        if 300 <= response.status < 400 or code in _REGION_CODES:
+        if 300 <= response.status < 400 or code in REGION_CODES:
             raise UseBotocore(f"{response.status} {code} for s3://{self._bucket}/{key or ''}")
         error = bce.ClientError(_error_dict(code, message, response.status), operation)
         if key is not None and is_object_changed(error):

@@ -10,11 +10,14 @@ redirect to another region).
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from .._http.body import Destination
 from .._log import logger
 from .._models import ObjectInfo
+
+if TYPE_CHECKING:
+    from .._retry import Attempts
 
 
 class ObjectChanged(Exception):
@@ -45,11 +48,12 @@ class Body(Protocol):
 class Getter(Protocol):
     """Opens ``bytes=start-(end-1)`` of an object, with ``If-Match`` set to its ETag.
 
+    Every GET it sends, retries too, is taken from ``attempts``, the range's budget.
     Raises :class:`ObjectChanged` on 412, a library error for any other S3 error
     (after its retries), and connection errors only for the body once it is open.
     """
 
-    async def open(self, obj: ObjectInfo, start: int, end: int) -> Body: ...
+    async def open(self, obj: ObjectInfo, start: int, end: int, attempts: Attempts) -> Body: ...
 
     async def aclose(self) -> None: ...
 
@@ -62,14 +66,15 @@ class FallbackGetter:
         self._direct: Getter | None = direct
         self._botocore = botocore
 
-    async def open(self, obj: ObjectInfo, start: int, end: int) -> Body:
+    async def open(self, obj: ObjectInfo, start: int, end: int, attempts: Attempts) -> Body:
         if self._direct is not None:
             try:
-                return await self._direct.open(obj, start, end)
+                return await self._direct.open(obj, start, end, attempts)
             except UseBotocore as exc:
                 logger.debug("direct GETs off for this run: %s", exc)
                 self._direct = None
-        return await self._botocore.open(obj, start, end)
+                attempts.give_back()
+        return await self._botocore.open(obj, start, end, attempts)
 
     async def aclose(self) -> None:
         await self._owned.aclose()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import urllib.parse
 import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING
@@ -12,7 +11,8 @@ from .._config import IngestConfig
 from .._http.parse import HttpError
 from .._log import logger
 from .._models import ObjectInfo, Selection
-from .._retry import backoff
+from .._retry import BROKEN_BODY, Attempts, RetryPolicy
+from .._run import Run, botocore_call
 from .._s3errors import s3_errors
 from ..errors import IngestError, ObjectChangedError, TransferError
 from .client import S3Handles, parse_timestamp
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from .direct_getter import DirectGetter
 
 
-async def list_objects(s3: S3Handles, bucket: str, prefix: str) -> list[ObjectInfo]:
+async def list_objects(s3: S3Handles, bucket: str, prefix: str, run: Run) -> list[ObjectInfo]:
     """Every object under the prefix, across all ListObjectsV2 pages.
 
     On the direct path when the run has one: ElementTree parses a page in less time than
@@ -31,11 +31,11 @@ async def list_objects(s3: S3Handles, bucket: str, prefix: str) -> list[ObjectIn
     """
     if s3.direct is not None:
         try:
-            return await _list_direct(s3.direct, prefix)
+            return await _list_direct(s3.direct, prefix, run)
         except UseBotocore as exc:
             logger.debug("direct listing declined: %s; listing through botocore", exc)
     objects: list[ObjectInfo] = []
-    with s3_errors(bucket=bucket, prefix=prefix):
+    with s3_errors(bucket=bucket, prefix=prefix), botocore_call(run):
         paginator = (await s3.client()).get_paginator("list_objects_v2")
         async for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
             objects.extend(
@@ -51,11 +51,11 @@ async def list_objects(s3: S3Handles, bucket: str, prefix: str) -> list[ObjectIn
     return objects
 
 
-async def _list_direct(direct: DirectGetter, prefix: str) -> list[ObjectInfo]:
+async def _list_direct(direct: DirectGetter, prefix: str, run: Run) -> list[ObjectInfo]:
     objects: list[ObjectInfo] = []
     params = {"list-type": "2", "prefix": prefix, "encoding-type": "url"}
     while True:
-        page, token = parse_list_page(await direct.list_page(params))
+        page, token = parse_list_page(await direct.list_page(params, run))
         objects.extend(page)
         if token is None:
             return objects
@@ -99,11 +99,11 @@ def parse_list_page(body: bytes) -> tuple[list[ObjectInfo], str | None]:
     return objects, token
 
 
-async def wanted_files(s3: S3Handles, config: IngestConfig) -> Selection:
+async def wanted_files(s3: S3Handles, config: IngestConfig, run: Run) -> Selection:
     """List, narrow by the S3 manifest, match the patterns, and check every path is safe."""
     bucket, prefix = config.s3_bucket_name, config.s3_key_prefix
-    listed = await list_objects(s3, bucket, prefix)
-    candidates = await _apply_manifest(s3.getter, config, listed)
+    listed = await list_objects(s3, bucket, prefix, run)
+    candidates = await _apply_manifest(s3, config, listed, run)
     wanted = _select.select(candidates, prefix, config.file_patterns)
     skipped = _select.skipped_folder_markers(candidates, prefix, config.file_patterns)
     for key, why in skipped.items():
@@ -116,7 +116,7 @@ async def wanted_files(s3: S3Handles, config: IngestConfig) -> Selection:
 
 
 async def _apply_manifest(
-    getter: Getter, config: IngestConfig, listed: list[ObjectInfo]
+    s3: S3Handles, config: IngestConfig, listed: list[ObjectInfo], run: Run
 ) -> list[ObjectInfo]:
     """The candidates: the listed objects the S3 manifest names, or all of them without one.
     Objects that are manifests by their place are never data."""
@@ -129,35 +129,36 @@ async def _apply_manifest(
             logger.warning("S3 manifest %r is ignored: %r is used", other.key, manifest.key)
     skip = {obj.key for obj in places}
     others = {obj.key: obj for obj in listed if obj.key not in skip}
-    body = await _read_object(getter, manifest, config.max_attempts)
+    body = await _read_object(s3.getter, manifest, s3.retry, run)
     entries = _s3manifest.parse_s3_manifest(manifest.key, body)
     logger.debug("S3 manifest %r lists %d object(s)", manifest.key, len(entries))
     return _s3manifest.apply_s3_manifest(manifest.key, entries, others, config.s3_bucket_name)
 
 
-async def _read_object(getter: Getter, obj: ObjectInfo, attempts: int) -> bytes:
+async def _read_object(getter: Getter, obj: ObjectInfo, retry: RetryPolicy, run: Run) -> bytes:
     """The listed object's bytes, on the getter the data GETs use (so the direct path);
-    read again from the start if the body breaks off."""
-    for attempt in range(1, attempts + 1):
+    read again from the start if the body breaks off, within one budget of attempts."""
+    attempts = retry.attempts(run)
+    while True:
         try:
-            return await _read_once(getter, obj)
+            return await _read_once(getter, obj, attempts)
         except ObjectChanged as exc:
             raise ObjectChangedError(obj.key, "it changed while it was being read") from exc
         except IngestError:
             raise  # the getter's verdict after its retries (EndpointError is a ConnectionError)
-        except (ConnectionError, asyncio.TimeoutError) as exc:
-            if attempt == attempts:
-                raise TransferError(obj.key, f"gave up after {attempts} attempt(s): {exc}") from exc
-            await backoff(attempt)
-    raise AssertionError("unreachable")
+        except BROKEN_BODY as exc:
+            if not attempts.left:
+                message = f"gave up after {attempts.used} attempt(s): {exc}"
+                raise TransferError(obj.key, message) from exc
+            await attempts.backoff()
 
 
-async def _read_once(getter: Getter, obj: ObjectInfo) -> bytes:
+async def _read_once(getter: Getter, obj: ObjectInfo, attempts: Attempts) -> bytes:
     if not obj.size:
         return b""
     data = bytearray(obj.size)
     view, filled = memoryview(data), 0
-    body = await getter.open(obj, 0, obj.size)
+    body = await getter.open(obj, 0, obj.size, attempts)
     try:
         while filled < obj.size:
             count = await body.readinto(view[filled:])

@@ -12,10 +12,13 @@ import asyncio
 import collections
 import time
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from .._log import logger
 from .._progress import Throttled
-from .._run import current
+
+if TYPE_CHECKING:
+    from .._run import Run
 
 _DECREASE_WINDOW_SECONDS = 0.2
 _WARN_INTERVAL_SECONDS = 1.0
@@ -43,10 +46,10 @@ class Throttle:
             self.limit += 1
             self._wake()
 
-    def on_throttled(self, key: str) -> None:
-        """Count a SlowDown, halve the limit, and warn (at most once a second)."""
+    def on_throttled(self, key: str, run: Run) -> None:
+        """Count a SlowDown (here and in ``run``, the run it met), halve the limit, and
+        warn (at most once a second)."""
         self.throttled += 1
-        run = current()
         run.throttled += 1
         now = time.monotonic()
         if now - self._last_decrease >= _DECREASE_WINDOW_SECONDS:

@@ -1,5 +1,5 @@
-"""What every file of one run shares: the S3 handles, the dataset's layout and manifest,
-the split and buffer settings, and the run's progress listener."""
+"""What every file of one run shares: the S3 handles and retry policy, the dataset's layout
+and manifest, the split and buffer settings, and the run (its counters and listener)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 from .._local.layout import DatasetLayout
 from .._local.manifest import LocalManifest
 from .._progress import ProgressCallback
+from .._retry import RetryPolicy
+from .._run import Run
 from .._s3.getter import Getter
 from .buffers import BufferBudget
 from .ranges import ranges_in_flight
@@ -19,6 +21,7 @@ if TYPE_CHECKING:
     from types_aiobotocore_s3 import S3Client
 
     from .._config import IngestConfig
+    from .._s3.client import S3Handles
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,36 +36,40 @@ class TransferContext:
     workers_per_file: int
     part_size: int
     chunk_size: int
-    max_attempts: int
-    notify: ProgressCallback
+    retry: RetryPolicy
+    run: Run
     small_writes: SmallWrites
     buffers: BufferBudget
+
+    @property
+    def notify(self) -> ProgressCallback:
+        """The run's progress listener: progress has this one channel."""
+        return self.run.notify
 
     @classmethod
     def for_run(
         cls,
         config: IngestConfig,
-        client: Callable[[], Awaitable[S3Client]],
-        getter: Getter,
+        s3: S3Handles,
         layout: DatasetLayout,
         manifest: LocalManifest,
-        notify: ProgressCallback,
+        run: Run,
         *,
         sizes: Sequence[int] = (),
     ) -> TransferContext:
         """The context of one run (or one worker's share of it) from its configuration;
         ``sizes``, the objects it will fetch if known, let the buffers be shared fairly."""
         return cls(
-            client=client,
-            getter=getter,
+            client=s3.client,
+            getter=s3.getter,
             bucket=config.s3_bucket_name,
             layout=layout,
             manifest=manifest,
             workers_per_file=config.workers_per_file,
             part_size=config.part_size,
             chunk_size=config.chunk_size,
-            max_attempts=config.max_attempts,
-            notify=notify,
+            retry=s3.retry,
+            run=run,
             small_writes=SmallWrites(),
             buffers=BufferBudget(
                 config.chunk_size,

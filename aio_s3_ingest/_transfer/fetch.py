@@ -17,6 +17,7 @@ import anyio
 from .._log import logger
 from .._models import FileRecord, ObjectInfo, WantedFile
 from .._progress import FileFinished, FileStarted
+from .._run import botocore_call
 from .._s3.getter import ObjectChanged
 from .._s3errors import s3_errors
 from ..errors import IngestError, ObjectChangedError, TransferError
@@ -34,9 +35,10 @@ WHOLE_IN_MEMORY_LIMIT = 256 * 1024
 
 
 async def fetch_file(ctx: TransferContext, item: WantedFile) -> FileRecord:
-    """Fetch one object to its final path and record it; restart it whole if it changes."""
+    """Fetch one object to its final path and record it; restart it whole if it changes
+    (up to ``max_attempts`` versions, each range of each version with its own budget)."""
     obj = item.obj
-    for _ in range(ctx.max_attempts):
+    for _ in range(ctx.retry.max_attempts):
         try:
             return await _fetch_version(ctx, item.relpath, obj)
         except ObjectChanged:
@@ -51,7 +53,7 @@ async def fetch_file(ctx: TransferContext, item: WantedFile) -> FileRecord:
                 raise TransferError(obj.key, message) from exc
             raise TransferError(obj.key, f"cannot write {path}: {exc}") from exc
     raise ObjectChangedError(
-        obj.key, f"it changed {ctx.max_attempts} times while being fetched; giving up"
+        obj.key, f"it changed {ctx.retry.max_attempts} times while being fetched; giving up"
     )
 
 
@@ -153,7 +155,7 @@ async def _fetch_range_to_file(
 
 
 async def _head(ctx: TransferContext, key: str) -> ObjectInfo:
-    with s3_errors(bucket=ctx.bucket, key=key):
+    with s3_errors(bucket=ctx.bucket, key=key), botocore_call(ctx.run):
         client = await ctx.client()
         response = await client.head_object(Bucket=ctx.bucket, Key=key)
     return ObjectInfo(

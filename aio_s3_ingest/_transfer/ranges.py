@@ -3,19 +3,15 @@ range is read into its sink, resumed from the byte reached when its body breaks.
 
 from __future__ import annotations
 
-import asyncio
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import botocore.exceptions as bce
-
 from .._log import logger
 from .._models import ObjectInfo
 from .._progress import BytesReceived, RetryScheduled
-from .._retry import backoff, describe
-from .._run import current
+from .._retry import BROKEN_BODY, Attempts, describe
 from .._s3.getter import Body
 from ..errors import IngestError, IntegrityError, TransferError
 from .sinks import Sink
@@ -24,15 +20,6 @@ if TYPE_CHECKING:
     from .._config import IngestConfig
     from .context import TransferContext
 
-# A body that breaks mid-stream is resumed from the offset reached, not restarted.
-_RESUMABLE = (
-    bce.ResponseStreamingError,
-    bce.IncompleteReadError,
-    bce.ReadTimeoutError,
-    ConnectionError,  # includes HttpError, which aiohttp's errors in bodies become
-    asyncio.TimeoutError,
-)
-
 
 class _ShortBody(Exception):
     """The body ended before the bytes announced for the range."""
@@ -40,9 +27,11 @@ class _ShortBody(Exception):
 
 @dataclass(slots=True)
 class _Cursor:
-    """How far a range has been written; survives a broken body for the resume."""
+    """How far a range has been written, and the attempts it has used; survives a broken
+    body for the resume."""
 
     offset: int
+    attempts: Attempts
 
 
 def ranges_in_flight(config: IngestConfig, sizes: Sequence[int]) -> int | None:
@@ -70,26 +59,30 @@ async def read_range(
 ) -> None:
     """Bytes [start, end) into ``sink`` in order, resuming a broken body where it stopped.
 
-    Returns only once exactly ``end - start`` bytes were written: that count, not
-    the size of a pre-sized file, is what verifies a download.
+    The range has one budget of attempts (:class:`aio_s3_ingest._retry.Attempts`): the
+    getter's retries and the resumes here draw from it alike. Returns only once exactly
+    ``end - start`` bytes were written: that count, not the size of a pre-sized file, is
+    what verifies a download.
     """
-    cursor = _Cursor(start)
-    failures = 0
+    cursor = _Cursor(start, ctx.retry.attempts(ctx.run))
+    breaks = 0
     while cursor.offset < end:
         try:
             await _stream(ctx, obj, sink, cursor, end)
         except IngestError:
             raise  # the getter's verdict after its retries (EndpointError is a ConnectionError)
-        except (*_RESUMABLE, _ShortBody) as exc:
-            failures += 1
-            if failures >= ctx.max_attempts:
-                raise TransferError(
-                    obj.key, f"the body broke {failures} times; last: {describe(exc)}"
-                ) from exc
+        except (*BROKEN_BODY, _ShortBody) as exc:  # resumed from the byte reached
+            breaks += 1
+            if not cursor.attempts.left:
+                raise TransferError(obj.key, _gave_up(breaks, cursor.attempts, exc)) from exc
             logger.debug("%r: body broke at byte %d (%s); resuming", obj.key, cursor.offset, exc)
-            current().retries += 1
-            ctx.notify(RetryScheduled(key=obj.key, attempt=failures, cause=describe(exc)))
-            await backoff(failures)
+            ctx.notify(RetryScheduled(key=obj.key, attempt=breaks, cause=describe(exc)))
+            await cursor.attempts.backoff()
+
+
+def _gave_up(breaks: int, attempts: Attempts, exc: BaseException) -> str:
+    times = "once" if breaks == 1 else f"{breaks} times"
+    return f"the body broke {times} in {attempts.used} attempt(s); last: {describe(exc)}"
 
 
 async def _stream(
@@ -97,7 +90,7 @@ async def _stream(
 ) -> None:
     """One ranged GET pinned to the listed ETag, its body copied into the sink chunk by
     chunk (the body decides how: see :mod:`aio_s3_ingest._http.body`)."""
-    body = await ctx.getter.open(obj, cursor.offset, end)
+    body = await ctx.getter.open(obj, cursor.offset, end, cursor.attempts)
     try:
         expected = end - cursor.offset
         if body.content_length != expected:

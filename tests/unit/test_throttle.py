@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from aio_s3_ingest import ProgressEvent, Throttled
-from aio_s3_ingest._run import counting
+from aio_s3_ingest._run import Run
 from aio_s3_ingest._s3.throttle import Throttle
 
 
@@ -22,10 +22,10 @@ def test_slowdown_halves_once_per_burst_and_successes_recover() -> None:
     """A burst of SlowDowns halves the limit once; each success gives one slot back."""
     seen, notify = _events()
     throttle = Throttle(16)
-    with counting(notify) as tally:
-        throttle.on_throttled("a")
-        throttle.on_throttled("b")  # same burst: counted, but no second halving
-    assert (throttle.limit, throttle.throttled, tally.throttled) == (8, 2, 2)
+    run = Run(notify)
+    throttle.on_throttled("a", run)
+    throttle.on_throttled("b", run)  # same burst: counted, but no second halving
+    assert (throttle.limit, throttle.throttled, run.throttled) == (8, 2, 2)
     for _ in range(20):
         throttle.on_success()
     assert throttle.limit == 16
