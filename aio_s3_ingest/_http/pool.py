@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from .body import Destination, copy_buffered
 from .parse import HttpError, body_length, dechunk, keeps_alive, request_bytes
 from .protocol import Connection
+from .proxy import Proxy, tunnel
 from .pump import ReceivePool
 
 __all__ = ["HttpError", "HttpPool", "Response"]
@@ -154,10 +155,15 @@ class HttpPool:
         limit: int,
         connect_timeout: float | None,
         read_timeout: float | None,
+        proxy: Proxy | None = None,
     ) -> None:
         self._host = host
         self._port = port
         self._tls = tls
+        self._proxy = proxy
+        # Through a proxy, plain HTTP names the origin in each request (absolute form).
+        self._absolute = f"http://{host}:{port}" if proxy is not None and tls is None else ""
+        self._proxy_headers = proxy.headers() if self._absolute and proxy else {}
         self._slots = asyncio.Semaphore(limit)
         self._idle: list[Connection] = []
         self._receiver = ReceivePool(limit)
@@ -169,6 +175,8 @@ class HttpPool:
 
         A kept-alive connection the server closed meanwhile is retried once on a new one.
         """
+        if self._absolute:
+            target, headers = self._absolute + target, {**headers, **self._proxy_headers}
         request = request_bytes(target, headers)
         await self._slots.acquire()
         try:
@@ -218,22 +226,40 @@ class HttpPool:
         self._slots.release()
 
     async def _connect(self) -> Connection:
-        loop = asyncio.get_running_loop()
+        where = f"{self._host}:{self._port}"
+        if self._proxy is not None:
+            where += f" through the proxy {self._proxy.host}:{self._proxy.port}"
         try:
-            _, connection = await asyncio.wait_for(
-                loop.create_connection(
-                    lambda: Connection(loop, self._receiver),
-                    self._host,
-                    self._port,
-                    ssl=self._tls,
-                    server_hostname=self._host if self._tls else None,
-                ),
-                self._connect_timeout,
-            )
+            return await asyncio.wait_for(self._open(), self._connect_timeout)
         except asyncio.TimeoutError:
             raise HttpError(
-                f"could not connect to {self._host}:{self._port} within {self._connect_timeout:g} s"
+                f"could not connect to {where} within {self._connect_timeout:g} s"
             ) from None
+        except HttpError:
+            raise
         except OSError as exc:
-            raise HttpError(f"could not connect to {self._host}:{self._port}: {exc}") from exc
+            raise HttpError(f"could not connect to {where}: {exc}") from exc
+
+    async def _open(self) -> Connection:
+        """A new connection: straight to the origin, to the proxy (plain HTTP), or through
+        a CONNECT tunnel the proxy opens to the origin (HTTPS)."""
+        loop = asyncio.get_running_loop()
+
+        def protocol() -> Connection:
+            return Connection(loop, self._receiver)
+
+        if self._proxy is None:
+            name = self._host if self._tls else None
+            opened = loop.create_connection(
+                protocol, self._host, self._port, ssl=self._tls, server_hostname=name
+            )
+        elif self._tls is None:
+            opened = loop.create_connection(protocol, self._proxy.host, self._proxy.port)
+        else:
+            timeout = self._connect_timeout
+            sock = await asyncio.to_thread(tunnel, self._proxy, self._host, self._port, timeout)
+            opened = loop.create_connection(
+                protocol, sock=sock, ssl=self._tls, server_hostname=self._host
+            )
+        _, connection = await opened
         return connection

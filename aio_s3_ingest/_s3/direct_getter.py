@@ -90,6 +90,7 @@ class DirectGetter:
             limit=config.max_requests,
             connect_timeout=config.connect_timeout,
             read_timeout=config.read_timeout,
+            proxy=endpoint.proxy,
         )
         return cls(
             http,

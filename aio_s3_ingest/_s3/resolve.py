@@ -13,6 +13,7 @@ import gzip
 import json
 import os
 import ssl
+import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -24,15 +25,16 @@ from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.credentials import RefreshableCredentials
 from botocore.exceptions import DataNotFoundError
+from botocore.utils import get_environ_proxies
 
 from .._config import IngestConfig
+from .._http.proxy import Proxy
 from .._version import __version__
 from ..errors import CredentialsError
 from .getter import UseBotocore
 from .sigv4 import Credentials
 
 _PROBE_KEY = "aio-s3-ingest-probe"
-_PROXY_VARIABLES = frozenset({"http_proxy", "https_proxy", "all_proxy"})
 
 # Appended to botocore's User-Agent on both GET paths, so S3 logs tell this library apart.
 USER_AGENT_EXTRA = f"aio-s3-ingest/{__version__}"
@@ -77,14 +79,12 @@ class Endpoint:
     credentials: CredentialSource | None  # None: anonymous
     tls: ssl.SSLContext | None  # None: plain HTTP
     user_agent: str  # botocore's, ending in USER_AGENT_EXTRA
+    proxy: Proxy | None = None  # the HTTP proxy requests go through, from the environment
 
 
 def resolve_endpoint(config: IngestConfig) -> Endpoint:
     """Blocking (it may read files and ask the network for credentials): run it on a
     worker thread. Raises :class:`UseBotocore` where the direct path does not serve."""
-    from_env = sorted(name for name in os.environ if name.lower() in _PROXY_VARIABLES)
-    if from_env:  # proxies stay botocore's business
-        raise UseBotocore(f"a proxy is configured ({', '.join(from_env)})")
     session = botocore.session.Session(profile=config.aws_profile_name)
     session.register_component("data_loader", _data_loader(session))
     credentials = None if config.anonymous else _credentials(session)
@@ -102,8 +102,26 @@ def resolve_endpoint(config: IngestConfig) -> Endpoint:
         client.close()
     tls = _ssl_context(session) if base_url.startswith("https:") else None
     return Endpoint(
-        base_url=base_url, region=region, credentials=credentials, tls=tls, user_agent=user_agent
+        base_url=base_url,
+        region=region,
+        credentials=credentials,
+        tls=tls,
+        user_agent=user_agent,
+        proxy=_proxy_for(base_url),
     )
+
+
+def _proxy_for(base_url: str) -> Proxy | None:
+    """The proxy botocore would use for ``base_url`` (``HTTP(S)_PROXY``, ``NO_PROXY``), read
+    with its own helper so that both GET paths agree; one this client does not speak
+    (not ``http://``) leaves the run to botocore."""
+    url = get_environ_proxies(base_url).get(urllib.parse.urlsplit(base_url).scheme)
+    if not url:
+        return None
+    try:
+        return Proxy.from_url(url)
+    except ValueError as exc:
+        raise UseBotocore(f"the proxy for {base_url}: {exc}") from None
 
 
 def _client_config(session: botocore.session.Session, config: IngestConfig) -> Config:
