@@ -11,7 +11,7 @@ import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from tests._tls_front import pipe
+from tests._tls_front import LoopServer, pipe
 
 
 @dataclass(frozen=True)
@@ -24,16 +24,13 @@ class Seen:
     user_agent: str | None
 
 
-class ForwardProxy:
+class ForwardProxy(LoopServer):
     """``http://127.0.0.1:PORT``, a proxy as ``HTTP_PROXY`` / ``HTTPS_PROXY`` name one."""
 
     def __init__(self) -> None:
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="forward-proxy")
+        super().__init__()
         self._lock = threading.Lock()
         self._seen: list[Seen] = []
-        self._writers: set[asyncio.StreamWriter] = set()
-        self.url = ""
 
     @property
     def seen(self) -> list[Seen]:
@@ -42,23 +39,8 @@ class ForwardProxy:
 
     @contextlib.contextmanager
     def running(self) -> Iterator[ForwardProxy]:
-        self._thread.start()
-        start = asyncio.start_server(self._serve, "127.0.0.1", 0)
-        server = asyncio.run_coroutine_threadsafe(start, self._loop).result(10)
-        self.url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
-        try:
+        with self.serving():
             yield self
-        finally:
-            asyncio.run_coroutine_threadsafe(self._stop(server), self._loop).result(10)
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(10)
-            self._loop.close()
-
-    async def _stop(self, server: asyncio.Server) -> None:
-        server.close()
-        for writer in list(self._writers):
-            writer.transport.abort()
-        await server.wait_closed()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._writers.add(writer)

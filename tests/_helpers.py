@@ -35,3 +35,12 @@ def load_typing_api() -> Any:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def assert_landed(dataset: pathlib.Path, objects: dict[str, bytes]) -> None:
+    """Every object under ``data/`` is its file, byte exact, nothing else is, and no temp
+    file is left."""
+    assert data_files(dataset) == sorted(key.removeprefix("data/") for key in objects)
+    for key, body in objects.items():
+        assert (dataset / key.removeprefix("data/")).read_bytes() == body, key
+    assert list((dataset / STATE_DIR / "tmp").iterdir()) == []

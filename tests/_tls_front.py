@@ -1,5 +1,5 @@
-"""HTTPS in front of the test session's moto server, with a CA the test chooses, and the
-byte pipe the test servers share."""
+"""Test servers on their own loop threads: the base they share, HTTPS in front of the moto
+server with a CA the test chooses, and the byte pipe they use."""
 
 from __future__ import annotations
 
@@ -13,7 +13,49 @@ from collections.abc import Iterator
 import trustme
 
 
-class TlsFront:
+class LoopServer:
+    """A stream server on 127.0.0.1 whose event loop runs on a thread of its own, so the
+    code under test talks to it over real sockets; subclasses say how a connection is
+    served (``_serve``) and whether it speaks TLS (``_tls``)."""
+
+    _tls: ssl.SSLContext | None = None
+
+    def __init__(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name=type(self).__name__)
+        self._writers: set[asyncio.StreamWriter] = set()
+        self.url = ""
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        raise NotImplementedError
+
+    async def _cut_all(self) -> None:
+        for writer in list(self._writers):
+            writer.transport.abort()
+
+    @contextlib.contextmanager
+    def serving(self) -> Iterator[None]:
+        """Listen on a free port (``url`` names it) until the block ends, then stop."""
+        self._thread.start()
+        start = asyncio.start_server(self._serve, "127.0.0.1", 0, ssl=self._tls)
+        server = asyncio.run_coroutine_threadsafe(start, self._loop).result(10)
+        scheme = "https" if self._tls else "http"
+        self.url = f"{scheme}://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+        try:
+            yield
+        finally:
+            asyncio.run_coroutine_threadsafe(self._stop(server), self._loop).result(10)
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(10)
+            self._loop.close()
+
+    async def _stop(self, server: asyncio.Server) -> None:
+        server.close()
+        await self._cut_all()
+        await server.wait_closed()
+
+
+class TlsFront(LoopServer):
     """HTTPS on 127.0.0.1 in front of the moto server, on an event loop of its own thread.
 
     It presents a certificate from ``trusted`` (a CA the test may give the client) until
@@ -27,13 +69,11 @@ class TlsFront:
         self._trusted = self._context(trusted)
         self._untrusted = self._context(trustme.CA())
         self._trusted.sni_callback = self._on_hello  # called for each ClientHello, SNI or not
+        self._tls = self._trusted
         self._distrusted = False
         self._lock = threading.Lock()
         self._handshakes = 0
-        self._writers: set[asyncio.StreamWriter] = set()
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="tls-front")
-        self.url = ""
+        super().__init__()
 
     @staticmethod
     def _context(ca: trustme.CA) -> ssl.SSLContext:
@@ -58,29 +98,11 @@ class TlsFront:
             self._distrusted = True
         asyncio.run_coroutine_threadsafe(self._cut_all(), self._loop).result(10)
 
-    async def _cut_all(self) -> None:
-        for writer in list(self._writers):
-            writer.transport.abort()
-
     @contextlib.contextmanager
     def running(self, *, distrusted: bool = False) -> Iterator[TlsFront]:
         self._distrusted = distrusted
-        self._thread.start()
-        start = asyncio.start_server(self._serve, "127.0.0.1", 0, ssl=self._trusted)
-        server = asyncio.run_coroutine_threadsafe(start, self._loop).result(10)
-        self.url = f"https://127.0.0.1:{server.sockets[0].getsockname()[1]}"
-        try:
+        with self.serving():
             yield self
-        finally:
-            asyncio.run_coroutine_threadsafe(self._stop(server), self._loop).result(10)
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(10)
-            self._loop.close()
-
-    async def _stop(self, server: asyncio.Server) -> None:
-        server.close()
-        await self._cut_all()
-        await server.wait_closed()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._writers.add(writer)

@@ -13,7 +13,7 @@ import pytest
 import trustme
 
 from tests._forward_proxy import ForwardProxy
-from tests._helpers import MakeIngester, data_files
+from tests._helpers import MakeIngester, assert_landed
 from tests._tls_front import TlsFront
 
 MiB = 1024 * 1024
@@ -28,12 +28,6 @@ def _objects(s3: Any, bucket: str) -> dict[str, bytes]:
     for key, body in objects.items():
         s3.put_object(Bucket=bucket, Key=key, Body=body)
     return objects
-
-
-def _assert_landed(dataset: pathlib.Path, objects: dict[str, bytes]) -> None:
-    assert data_files(dataset) == sorted(key.removeprefix("data/") for key in objects)
-    for key, body in objects.items():
-        assert (dataset / key.removeprefix("data/")).read_bytes() == body, key
 
 
 def _fallbacks(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -62,7 +56,7 @@ async def test_plain_http_goes_through_the_proxy_in_absolute_form_on_the_direct_
         ingester = make_ingester(workers_per_file=2, part_size=MiB)
         await ingester.fetch_data()
         seen = proxy.seen
-    _assert_landed(dest / "ds", objects)
+    assert_landed(dest / "ds", objects)
     assert _fallbacks(caplog) == []
     origin = f"{moto_endpoint}/{bucket}"
     gets = [s for s in seen if s.target.startswith(f"{origin}/data/")]
@@ -96,7 +90,7 @@ async def test_https_goes_through_a_connect_tunnel_on_the_direct_path(
         monkeypatch.setenv("HTTPS_PROXY", proxy.url)
         await make_ingester(endpoint_url=front.url, workers_per_file=2, part_size=MiB).sync()
         seen = proxy.seen
-    _assert_landed(dest / "ds", objects)
+    assert_landed(dest / "ds", objects)
     assert _fallbacks(caplog) == []
     tunnel_to = urllib.parse.urlsplit(front.url).netloc
     assert seen
@@ -118,5 +112,5 @@ async def test_no_proxy_sends_the_endpoint_s_requests_straight_to_it(
         monkeypatch.setenv("NO_PROXY", "127.0.0.1")
         await make_ingester().fetch_data()
         seen = proxy.seen
-    _assert_landed(dest / "ds", objects)
+    assert_landed(dest / "ds", objects)
     assert seen == []

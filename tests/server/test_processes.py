@@ -15,7 +15,7 @@ import pytest
 
 from aio_s3_ingest import ConfigError, FileFinished, IngestFailed, ProgressEvent
 from aio_s3_ingest._local.manifest import LocalManifest
-from tests._helpers import STATE_DIR, MakeIngester, data_files
+from tests._helpers import STATE_DIR, MakeIngester, assert_landed, data_files
 from tests._proxy import FaultProxy, proxy_fixture  # noqa: F401
 
 KiB, MiB = 1024, 1024 * 1024
@@ -27,13 +27,6 @@ def _upload(s3: Any, bucket: str, count: int, large: int = 0) -> dict[str, bytes
     for key, body in objects.items():
         s3.put_object(Bucket=bucket, Key=key, Body=body)
     return objects
-
-
-def _assert_landed(dataset: pathlib.Path, objects: dict[str, bytes]) -> None:
-    assert data_files(dataset) == sorted(key.removeprefix("data/") for key in objects)
-    for key, body in objects.items():
-        assert (dataset / key.removeprefix("data/")).read_bytes() == body
-    assert list((dataset / STATE_DIR / "tmp").iterdir()) == []
 
 
 class _Watcher:
@@ -74,7 +67,7 @@ async def test_workers_fetch_their_share_and_the_run_reports_as_one(
     )
     report = await ingester.sync()
     dataset = dest / "ds"
-    _assert_landed(dataset, objects)
+    assert_landed(dataset, objects)
     assert proxy.peak_data_in_flight > 2  # more than this process's own 2
     assert sorted(watcher.finished) == sorted(objects)
     assert report.fetched == tuple(sorted(key.removeprefix("data/") for key in objects))
@@ -98,7 +91,7 @@ async def test_max_concurrent_files_is_shared_among_the_processes(
     proxy.delay(0.05, key="data/")
     await make_ingester(endpoint_url=proxy.url, processes=2, max_concurrent_files=4).fetch_data()
     assert 2 < proxy.peak_data_in_flight <= 4
-    _assert_landed(dest / "ds", objects)
+    assert_landed(dest / "ds", objects)
 
 
 @pytest.mark.asyncio
@@ -118,7 +111,7 @@ async def test_a_failure_in_a_worker_names_the_key_and_its_cause(
     assert report is not None
     assert len(report.fetched) == len(objects) - 1
     del objects[denied]
-    _assert_landed(dest / "ds", objects)
+    assert_landed(dest / "ds", objects)
 
 
 @pytest.mark.asyncio
@@ -151,7 +144,7 @@ async def test_cancelling_stops_the_workers_and_leaves_only_complete_files(
     proxy.reset_stats()
     await ingester.fetch_data()
     assert sorted({x.key for x in proxy.data_gets()}) == sorted(k for k in objects if "large" in k)
-    _assert_landed(dataset, objects)
+    assert_landed(dataset, objects)
 
 
 @pytest.mark.asyncio
@@ -188,7 +181,7 @@ async def test_a_killed_worker_is_reported_and_what_it_finished_is_kept(
     proxy.reset_stats()
     await make_ingester(endpoint_url=proxy.url).fetch_data()
     assert sorted(x.key for x in proxy.data_gets()) == sorted(caught.value.failures)
-    _assert_landed(dataset, objects)
+    assert_landed(dataset, objects)
 
 
 def test_a_script_without_the_main_guard_still_gets_its_files(
@@ -214,4 +207,4 @@ def test_a_script_without_the_main_guard_still_gets_its_files(
     )
     assert result.returncode == 0, result.stderr
     assert "if __name__ == '__main__'" in result.stderr
-    _assert_landed(dest / "ds", objects)
+    assert_landed(dest / "ds", objects)
