@@ -11,6 +11,7 @@ not run at all. The parent stops a worker with SIGTERM, which cancels its run th
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import multiprocessing.connection
 import os
@@ -67,32 +68,54 @@ def worker_main(setup: WorkerSetup, conn: Connection) -> None:
     # Credentials and settings as the parent sees them now: a fork server's are older.
     os.environ.clear()
     os.environ.update(setup.environ)
+    sender = _Sender(conn)
     try:
-        outcome = anyio.run(_fetch_share, setup, conn, backend="asyncio")
+        outcome = anyio.run(_fetch_share, setup, conn, sender, backend="asyncio")
         message: tuple[str, Any] = ("done", outcome)
     except BaseException as exc:
         message = ("failed", (type(exc).__name__, str(exc)))
+    sender.close()  # the loop is gone: what it posted is sent before the last word
     with contextlib.suppress(OSError):
         conn.send(message)
     conn.close()
 
 
-async def _fetch_share(setup: WorkerSetup, conn: Connection) -> WorkerOutcome:
+class _Sender:
+    """Messages to the parent, in order, from one thread of their own: a send blocks while
+    the pipe is full, so none runs on the event loop, and none beside another."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="to-parent")
+
+    def post(self, message: tuple[str, Any]) -> None:
+        """Send without waiting (progress events)."""
+        self._thread.submit(self._conn.send, message)
+
+    async def send(self, message: tuple[str, Any]) -> None:
+        """Send, and wait until the pipe took it."""
+        await asyncio.wrap_future(self._thread.submit(self._conn.send, message))
+
+    def close(self) -> None:
+        """Blocking: every posted message sent (or failed, if the parent is gone)."""
+        self._thread.shutdown(wait=True)
+
+
+async def _fetch_share(setup: WorkerSetup, conn: Connection, sender: _Sender) -> WorkerOutcome:
     task = asyncio.current_task()
     if task is not None:  # SIGTERM from the parent: stop as a cancelled run does
         with contextlib.suppress(NotImplementedError):  # no signal handlers on Windows
             asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
-    forward = _Forwarder(conn) if setup.forward_events else ignore
+    forward = _Forwarder(sender) if setup.forward_events else ignore
     run = Run(forward)
     async with contextlib.AsyncExitStack() as stack:
         s3 = await open_s3(setup.config, stack)
         layout = DatasetLayout(setup.config.dataset_directory)
-        layout.create()
         manifest = LocalManifest(layout.state_dir)
-        manifest.open_journal()
-        stack.callback(manifest.close_journal)
+        await anyio.to_thread.run_sync(_open_dataset, layout, manifest)
+        stack.push_async_callback(anyio.to_thread.run_sync, manifest.close_journal)
         context = TransferContext.for_run(setup.config, s3, layout, manifest, run)
-        items = _files_from_parent(conn, setup.limit)
+        items = _files_from_parent(conn, sender, setup.limit)
         outcome = await fetch_all(context, items, setup.limit)
     if isinstance(forward, _Forwarder):
         forward.flush()
@@ -105,11 +128,19 @@ async def _fetch_share(setup: WorkerSetup, conn: Connection) -> WorkerOutcome:
     )
 
 
-async def _files_from_parent(conn: Connection, batch: int) -> AsyncIterator[WantedFile]:
+def _open_dataset(layout: DatasetLayout, manifest: LocalManifest) -> None:
+    """Blocking: the dataset's folders exist and the journal is open for appends."""
+    layout.create()
+    manifest.open_journal()
+
+
+async def _files_from_parent(
+    conn: Connection, sender: _Sender, batch: int
+) -> AsyncIterator[WantedFile]:
     """Files asked for a batch at a time; the reply is polled, so a cancelled worker
     never sits in a blocking read."""
     while True:
-        conn.send(("want", batch))
+        await sender.send(("want", batch))
         while not conn.poll():  # noqa: ASYNC110  # a pipe, not an event we could await
             await anyio.sleep(_REPLY_POLL_SECONDS)
         _, items = conn.recv()
@@ -122,8 +153,8 @@ async def _files_from_parent(conn: Connection, batch: int) -> AsyncIterator[Want
 class _Forwarder:
     """Sends progress events to the parent in batches."""
 
-    def __init__(self, conn: Connection) -> None:
-        self._conn = conn
+    def __init__(self, sender: _Sender) -> None:
+        self._sender = sender
         self._batch: list[ProgressEvent] = []
         self._sent = time.monotonic()
 
@@ -137,7 +168,7 @@ class _Forwarder:
 
     def flush(self) -> None:
         if self._batch:
-            self._conn.send(("events", self._batch))
+            self._sender.post(("events", self._batch))
             self._batch = []
         self._sent = time.monotonic()
 
