@@ -31,18 +31,6 @@ async def fetch_all(
     semaphore = asyncio.Semaphore(limit)
     outcome = FetchOutcome()
     running: set[asyncio.Task[None]] = set()
-
-    async def fetch_one(item: WantedFile) -> None:
-        try:
-            logger.debug("fetching %r (%d bytes)", item.obj.key, item.obj.size)
-            outcome.fetched[item.relpath] = await fetch_file(context, item)
-            logger.debug("fetched %r into %s", item.obj.key, item.relpath)
-        except Exception as exc:
-            outcome.failures[item.obj.key] = exc
-            logger.debug("%r failed: %s", item.obj.key, exc)
-        finally:
-            semaphore.release()
-
     try:
         source = _as_async(items)
         while True:
@@ -51,7 +39,7 @@ async def fetch_all(
             if item is None:
                 semaphore.release()
                 break
-            task = asyncio.create_task(fetch_one(item))
+            task = asyncio.create_task(_fetch_one(context, item, outcome, semaphore))
             running.add(task)
             task.add_done_callback(running.discard)
         if running:  # no task is added from here on
@@ -63,6 +51,24 @@ async def fetch_all(
             with anyio.CancelScope(shield=True):
                 await asyncio.wait(set(running))
     return outcome
+
+
+async def _fetch_one(
+    context: TransferContext,
+    item: WantedFile,
+    outcome: FetchOutcome,
+    semaphore: asyncio.Semaphore,
+) -> None:
+    """One file into ``outcome``, fetched or failed; its slot is free again after."""
+    try:
+        logger.debug("fetching %r (%d bytes)", item.obj.key, item.obj.size)
+        outcome.fetched[item.relpath] = await fetch_file(context, item)
+        logger.debug("fetched %r into %s", item.obj.key, item.relpath)
+    except Exception as exc:
+        outcome.failures[item.obj.key] = exc
+        logger.debug("%r failed: %s", item.obj.key, exc)
+    finally:
+        semaphore.release()
 
 
 async def _as_async(
