@@ -13,14 +13,13 @@ from typing import TypeVar
 
 import anyio
 
-from ._config import IngestConfig
+from ._config import IngestConfig, IngesterOptions
 from ._fetchall import fetch_all, largest_first
 from ._local.layout import DatasetLayout
 from ._local.lock import dataset_lock
 from ._local.manifest import LocalManifest
 from ._log import logger
 from ._models import FetchOutcome, FileRecord, Plan, Selection
-from ._options import IngesterOptions
 from ._plan import make_plan
 from ._procs import fetch_in_processes, warm_up
 from ._progress import RunPlanned, progress_listener

@@ -12,8 +12,8 @@ from typing import Generic, TypeVar
 
 import anyio
 
+from ._config import IngesterOptions
 from ._ingest import AsyncS3Ingester
-from ._options import IngesterOptions
 from ._report import IngestReport
 
 _T = TypeVar("_T")

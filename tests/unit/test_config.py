@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import inspect
 import math
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 
 from aio_s3_ingest import AsyncS3Ingester, ConfigError, IngestError, S3Ingester
+from aio_s3_ingest._config import IngestConfig
 
 INGESTERS = [AsyncS3Ingester, S3Ingester]
 
@@ -47,6 +49,23 @@ def test_added_parameters_are_keyword_only(cls: type) -> None:
     assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in params)
     assert all(p.default is not inspect.Parameter.empty for p in params)
     assert {"endpoint_url", "anonymous"} <= {p.name for p in params}
+
+
+@pytest.mark.parametrize("cls", INGESTERS)
+def test_every_parameter_is_a_config_field_with_the_same_default(cls: type) -> None:
+    """The constructor and :class:`IngestConfig` stay in step: one field per parameter,
+    the same default (after the reference's pattern and path forms are normalised)."""
+    params = inspect.signature(cls).parameters
+    fields = {f.name: f for f in dataclasses.fields(IngestConfig)}
+    renamed = {"file_pattern": "file_patterns"}
+    assert sorted(renamed.get(name, name) for name in params) == sorted(fields)
+    normalised = {"file_pattern": ("*",), "destination_directory": pathlib.Path("data/s3-ingester")}
+    for name, param in params.items():
+        field = fields[renamed.get(name, name)]
+        if field.default is dataclasses.MISSING:
+            assert param.default in (inspect.Parameter.empty, None), name
+        else:
+            assert normalised.get(name, param.default) == field.default, name
 
 
 @pytest.mark.parametrize("cls", INGESTERS)

@@ -6,15 +6,8 @@ import pathlib
 from collections.abc import Sequence
 from typing import TypeVar
 
-from ._config import (
-    DEFAULT_CHUNK_SIZE,
-    DEFAULT_PART_SIZE,
-    IngestConfig,
-    default_dataset_id,
-    normalise_patterns,
-)
-from ._progress import ProgressOption
-from .errors import ConfigError
+from .._progress import ProgressOption
+from .config import DEFAULT_CHUNK_SIZE, DEFAULT_PART_SIZE, IngestConfig, config_from_arguments
 
 _T = TypeVar("_T", bound="IngesterOptions")
 
@@ -54,36 +47,12 @@ class IngesterOptions:
         """Create an ingester; see the README's parameter table for each option.
 
         The positional parameters and their defaults are those of the thread-based
-        ``S3Ingester`` this library replaces; options added since are keyword-only.
+        ``S3Ingester`` this library replaces; options added since are keyword-only. Each
+        parameter is a field of :class:`IngestConfig` (a unit test holds the two in step).
         """
-        naming = (s3_bucket_name, s3_key_prefix, aws_region_name)
-        if dataset_id is None and all(isinstance(part, str) for part in naming):
-            dataset_id = default_dataset_id(s3_bucket_name, s3_key_prefix, aws_region_name)
-        self.config = IngestConfig(
-            s3_bucket_name=s3_bucket_name,
-            s3_key_prefix=s3_key_prefix,
-            file_patterns=normalise_patterns(file_pattern),
-            dataset_id=dataset_id,  # type: ignore[arg-type]  # validated in IngestConfig
-            destination_directory=_as_path(destination_directory),
-            aws_profile_name=aws_profile_name,
-            aws_region_name=aws_region_name,
-            max_concurrent_files=max_concurrent_files,
-            workers_per_file=workers_per_file,
-            manifest_file_name=manifest_file_name,
-            s3_timestamp_tolerance=s3_timestamp_tolerance,
-            endpoint_url=endpoint_url,
-            anonymous=anonymous,
-            direct_get=direct_get,
-            part_size=part_size,
-            chunk_size=chunk_size,
-            max_attempts=max_attempts,
-            connect_timeout=connect_timeout,
-            read_timeout=read_timeout,
-            lock_timeout=lock_timeout,
-            processes=processes,
-            prune_unselected=prune_unselected,
-            progress=progress,
-        )
+        arguments = dict(locals())
+        del arguments["self"]
+        self.config = config_from_arguments(arguments)
 
     @classmethod
     def _from_config(cls: type[_T], config: IngestConfig) -> _T:
@@ -103,12 +72,3 @@ class IngesterOptions:
             f"{type(self).__name__}(s3://{c.s3_bucket_name}/{c.s3_key_prefix} "
             f"-> {c.dataset_directory})"
         )
-
-
-def _as_path(value: object) -> pathlib.Path:
-    if isinstance(value, (str, pathlib.PurePath)):
-        return pathlib.Path(value)
-    raise ConfigError(
-        f"destination_directory must be a path or a string, got {type(value).__name__}",
-        parameter="destination_directory",
-    )
