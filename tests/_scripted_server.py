@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import ssl
 import struct
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import pytest
+import trustme
 
 from aio_s3_ingest._http.pool import HttpPool, Response
 
@@ -32,7 +34,7 @@ class Peer:
         """The next request head, recorded; None once the client hung up."""
         try:
             head = await self.reader.readuntil(b"\r\n\r\n")
-        except (asyncio.IncompleteReadError, ConnectionError):
+        except (asyncio.IncompleteReadError, ConnectionError, ssl.SSLError):
             return None
         self.server.requests.append(head)
         self.server.log.append(head.split(b" ")[1].decode())
@@ -47,10 +49,12 @@ class Peer:
 
 
 class ScriptedServer:
-    """A TCP server on a free 127.0.0.1 port running ``script`` for every connection."""
+    """A TCP server on a free 127.0.0.1 port running ``script`` for every connection;
+    with ``tls``, HTTPS with a certificate from that CA, which its pools trust."""
 
-    def __init__(self, script: Script) -> None:
+    def __init__(self, script: Script, tls: trustme.CA | None = None) -> None:
         self._script = script
+        self._ca = tls
         self.requests: list[bytes] = []
         self.log: list[str] = []  # request targets, plus whatever the test notes in between
         self.connections = 0
@@ -62,7 +66,11 @@ class ScriptedServer:
         self._server: asyncio.Server | None = None
 
     async def __aenter__(self) -> ScriptedServer:
-        self._server = await asyncio.start_server(self._serve, HOST, 0)
+        context = None
+        if self._ca is not None:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            self._ca.issue_cert(HOST).configure_cert(context)
+        self._server = await asyncio.start_server(self._serve, HOST, 0, ssl=context)
         self.port = int(self._server.sockets[0].getsockname()[1])
         return self
 
@@ -86,8 +94,12 @@ class ScriptedServer:
 
     def pool(self, limit: int = 4, timeout: float = 5.0) -> HttpPool:
         """An HttpPool on this server, closed with it; ``timeout`` is its read timeout."""
+        context = None
+        if self._ca is not None:
+            context = ssl.create_default_context()
+            self._ca.configure_trust(context)
         pool = HttpPool(
-            HOST, self.port, tls=None, limit=limit, connect_timeout=5, read_timeout=timeout
+            HOST, self.port, tls=context, limit=limit, connect_timeout=5, read_timeout=timeout
         )
         self._pools.append(pool)
         return pool
@@ -102,11 +114,11 @@ class ScriptedServer:
         self._tasks.add(task)
         try:
             await self._script(Peer(self, reader, writer))
-        except ConnectionError:
+        except (ConnectionError, ssl.SSLError):
             pass  # the client hung up first, which some tests do on purpose
         finally:
             writer.close()
-            with contextlib.suppress(ConnectionError):
+            with contextlib.suppress(ConnectionError, ssl.SSLError):
                 await writer.wait_closed()
             self.ended.set()
 

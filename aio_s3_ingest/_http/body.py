@@ -1,7 +1,7 @@
 """How a body reaches where its bytes go: the transfer names a destination and a count,
-the body decides how the bytes travel (spliced into the destination's file by the
-kernel, or received into its buffer), so no caller has to know which kind of body or
-destination it holds."""
+the body decides how the bytes travel (put into the destination's file off the event
+loop, spliced by the kernel or written by a receive thread, or received into its
+buffer), so no caller has to know which kind of body or destination it holds."""
 
 from __future__ import annotations
 
@@ -21,15 +21,16 @@ class Destination(Protocol):
         ...
 
     async def file(self) -> tuple[int, int] | None:
-        """The descriptor and offset the next bytes may be spliced to, or None (memory)."""
+        """The descriptor and offset the body may put the next bytes at, or None (memory)."""
         ...
 
     async def write(self, data: memoryview, /) -> None:
         """``data``, already received elsewhere, are the next bytes: into the file."""
         ...
 
-    def spliced(self, size: int, /) -> None:
-        """``size`` next bytes were spliced into the file at the offset :meth:`file` gave."""
+    def landed(self, size: int, /) -> None:
+        """``size`` next bytes were put into the file by the body, at the offset :meth:`file`
+        gave."""
         ...
 
 

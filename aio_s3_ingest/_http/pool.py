@@ -18,10 +18,12 @@ import ssl
 from collections.abc import Mapping
 
 from .body import Destination, copy_buffered
+from .connection import Connection
 from .parse import HttpError, body_length, dechunk, keeps_alive, request_bytes
-from .protocol import Connection
-from .proxy import Proxy, tunnel
+from .protocol import LoopConnection
+from .proxy import Proxy
 from .pump import ReceivePool
+from .tls import TlsConnection
 
 __all__ = ["HttpError", "HttpPool", "Response"]
 
@@ -60,19 +62,20 @@ class Response:
         return count
 
     async def copy_into(self, dest: Destination, size: int, /) -> int:
-        """Up to ``size`` body bytes into ``dest``: spliced into its file where this
-        connection can (plain TCP on Linux, a read large enough to pay) and ``dest`` has a
-        file, else received into its buffer. At least one byte; 0 only at the end."""
+        """Up to ``size`` body bytes into ``dest``: put into its file off the loop where
+        this connection can (spliced on plain TCP on Linux for a read large enough to pay;
+        received and written by a thread on TLS) and ``dest`` has a file, else received
+        into its buffer. At least one byte; 0 only at the end."""
         size = min(size, self._remaining)
         if size == 0:
             return 0
-        if self._connection.can_splice(size):
+        if self._connection.can_write_file(size):
             target = await dest.file()
             if target is not None:
-                return await self._splice(dest, *target, size)
+                return await self._into_file(dest, *target, size)
         return await copy_buffered(self.readinto, dest, size)
 
-    async def _splice(self, dest: Destination, fd: int, offset: int, size: int) -> int:
+    async def _into_file(self, dest: Destination, fd: int, offset: int, size: int) -> int:
         """Bytes that came with the head go to ``dest`` as they are; the rest is moved
         from the socket into ``fd`` at ``offset`` on a receive thread."""
         leftover = self._connection.take_leftover(size)
@@ -80,10 +83,10 @@ class Response:
             await dest.write(memoryview(leftover))
             count = len(leftover)
         else:
-            count = await self._connection.splice_into(fd, offset, size, self._pool.read_timeout)
+            count = await self._connection.into_file(fd, offset, size, self._pool.read_timeout)
             if count == 0:
                 raise self._connection.broken(f"with {self._remaining} body bytes still to come")
-            dest.spliced(count)
+            dest.landed(count)
         self._remaining -= count
         return count
 
@@ -242,24 +245,20 @@ class HttpPool:
 
     async def _open(self) -> Connection:
         """A new connection: straight to the origin, to the proxy (plain HTTP), or through
-        a CONNECT tunnel the proxy opens to the origin (HTTPS)."""
-        loop = asyncio.get_running_loop()
-
-        def protocol() -> Connection:
-            return Connection(loop, self._receiver)
-
-        if self._proxy is None:
-            name = self._host if self._tls else None
-            opened = loop.create_connection(
-                protocol, self._host, self._port, ssl=self._tls, server_hostname=name
-            )
-        elif self._tls is None:
-            opened = loop.create_connection(protocol, self._proxy.host, self._proxy.port)
-        else:
+        a CONNECT tunnel the proxy opens to the origin (HTTPS). TLS connections are served
+        on receive threads (:mod:`.tls`), plain ones on the loop (:mod:`.protocol`)."""
+        if self._tls is not None:
+            address = (self._host, self._port)
             timeout = self._connect_timeout
-            sock = await asyncio.to_thread(tunnel, self._proxy, self._host, self._port, timeout)
-            opened = loop.create_connection(
-                protocol, sock=sock, ssl=self._tls, server_hostname=self._host
+            return await TlsConnection.open(
+                self._receiver, address, self._tls, timeout, self._proxy
             )
-        _, connection = await opened
+        loop = asyncio.get_running_loop()
+        if self._proxy is None:
+            address = (self._host, self._port)
+        else:
+            address = (self._proxy.host, self._proxy.port)
+        _, connection = await loop.create_connection(
+            lambda: LoopConnection(loop, self._receiver), *address
+        )
         return connection

@@ -16,6 +16,7 @@ import socket
 from collections.abc import Coroutine
 
 from . import splice
+from .connection import ConnectionState
 from .parse import Head, HttpError, parse_head
 from .pump import PUMP_THRESHOLD, ReceivePool
 
@@ -23,10 +24,11 @@ _HEAD_LIMIT = 64 * 1024
 _RECV_SIZE = 64 * 1024  # per connection; only heads and overflow land here
 
 
-class Connection(asyncio.BufferedProtocol):
+class LoopConnection(ConnectionState, asyncio.BufferedProtocol):
     """One keep-alive connection; bytes go to the reader's buffer when one is waiting."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, receiver: ReceivePool) -> None:
+        super().__init__()
         self._loop = loop
         self._receiver = receiver
         self.transport: asyncio.Transport | None = None
@@ -35,7 +37,6 @@ class Connection(asyncio.BufferedProtocol):
         # A memoryview, not a bytearray: asyncio's TLS transport fills the buffer in
         # several reads into ``buf[offset:]``, which on a bytearray is a copy (3.11).
         self._scratch = memoryview(bytearray(_RECV_SIZE))
-        self._spill = bytearray()
         self._target: memoryview | None = None
         self._filled = 0
         self._fill = False
@@ -44,9 +45,6 @@ class Connection(asyncio.BufferedProtocol):
         self._paused = False
         self._reading_head = False
         self._last_data = 0.0
-        self.closed = False
-        self.error: BaseException | None = None
-        self.received_any = False
 
     # Protocol side: called by the event loop.
 
@@ -144,9 +142,7 @@ class Connection(asyncio.BufferedProtocol):
         """Bytes already received (up to ``len(view)``), else what arrives next, or with
         ``fill`` all of ``view``: fewer only if the connection ended (0 if nothing came)."""
         if self._spill:
-            count = min(len(view), len(self._spill))
-            view[:count] = memoryview(self._spill)[:count]
-            del self._spill[:count]
+            count = self._take_spill(view)
             if fill and self._pumpable(len(view) - count):
                 count += await self._pump(view[count:], timeout)
             return count
@@ -188,17 +184,12 @@ class Connection(asyncio.BufferedProtocol):
             self._pumping = False
             if self.closed:
                 self._release_socket()
-        if count:
-            self.received_any = True
-        if count < wanted:
-            self.closed = True
-            self.error = self.error or error
-        return count
+        return self._took(count, wanted, error)
 
-    def can_splice(self, size: int) -> bool:
+    def can_write_file(self, size: int) -> bool:
         return splice.AVAILABLE and self._pumpable(size)
 
-    async def splice_into(self, fd: int, offset: int, count: int, timeout: float | None) -> int:
+    async def into_file(self, fd: int, offset: int, count: int, timeout: float | None) -> int:
         """Up to ``count`` body bytes moved by the kernel from the socket into ``fd`` at
         ``offset``, on a receive thread (:mod:`.splice`); fewer only if the connection
         ended (0 if nothing came). Bytes already received are taken first
@@ -207,15 +198,6 @@ class Connection(asyncio.BufferedProtocol):
         assert self._sock is not None
         job = self._receiver.splice(self._sock, fd, offset, count, timeout)
         return await self._on_thread(job, count)
-
-    def take_leftover(self, size: int) -> bytes:
-        """Up to ``size`` body bytes that arrived with the head and wait in memory."""
-        taken = bytes(self._spill[:size])
-        del self._spill[: len(taken)]
-        return taken
-
-    def leftover(self) -> int:
-        return len(self._spill)
 
     def send(self, data: bytes) -> None:
         if self.transport is None or self.closed or self.transport.is_closing():
@@ -242,9 +224,3 @@ class Connection(asyncio.BufferedProtocol):
         if self._paused and self.transport:
             self._paused = False
             self.transport.resume_reading()
-
-    def broken(self, when: str) -> HttpError:
-        cause = f": {self.error}" if self.error else ""
-        error = HttpError(f"connection closed {when}{cause}")
-        error.__cause__ = self.error
-        return error

@@ -8,8 +8,8 @@ so a worker thread that waits for and receives a buffer's worth of bytes runs be
 the loop: the loop pays one hop per buffer instead of a wakeup, a ``recv`` and two
 protocol callbacks for every read it would make itself.
 
-Only plain TCP connections are pumped: a TLS connection's state lives in asyncio's
-SSL protocol, so its bytes stay on the loop. The thread reads a duplicate of the
+TLS connections are served wholly on these threads (:mod:`.tls`). For a plain TCP
+connection, which asyncio's transport owns, the thread reads a duplicate of the
 connection's socket while the transport's reading is paused, never more than the
 view it was given (the caller caps that at the body's end), so the next response
 still starts where the protocol expects it.
@@ -22,11 +22,13 @@ import concurrent.futures
 import contextlib
 import socket
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from .splice import splice_to_file
 
-_Received = tuple[int, OSError | None]
+Received = tuple[int, OSError | None]
+"""Bytes moved, and the error that ended the stream early (None for a clean end)."""
+_T = TypeVar("_T")
 
 # Below this a read stays on the loop: a small read gains nothing from the hop to a
 # thread (chosen by measurement: benchmarks/README.md, "Design figures behind the code").
@@ -52,36 +54,49 @@ class ReceivePool:
         cancellation the socket is shut down and the thread waited for: once this
         returns or raises, nothing writes into ``view`` any more.
         """
-        return await self._run(sock, _receive, sock, view, timeout)
+        return await self.run(sock, _receive, sock, view, timeout)
 
     async def splice(
         self, sock: socket.socket, fd: int, offset: int, count: int, timeout: float | None
     ) -> tuple[int, OSError | None]:
         """Like :meth:`fill`, but the bytes go from the socket to ``fd`` at ``offset``
         without a buffer (:mod:`.splice`); an error writing the file is raised."""
-        return await self._run(sock, splice_to_file, sock, fd, offset, count, timeout)
+        return await self.run(sock, splice_to_file, sock, fd, offset, count, timeout)
 
-    async def _run(
-        self, sock: socket.socket, job_function: Callable[..., _Received], *args: Any
-    ) -> _Received:
+    async def run(self, sock: socket.socket, job_function: Callable[..., _T], *args: Any) -> _T:
+        """``job_function(*args)`` on a receive thread, reading ``sock``; on cancellation
+        the socket is shut down and the thread waited for (it ends at once)."""
+        job = self.submit(job_function, *args)
+        result = asyncio.wrap_future(job)
+        try:
+            return await asyncio.shield(result)
+        except asyncio.CancelledError:
+            result.add_done_callback(_retrieve)  # its outcome no longer matters
+            with contextlib.suppress(OSError):
+                # The plain socket's shutdown, even for TLS: the thread's read ends, and
+                # the TLS state, which that thread may be using, is not touched here.
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
+            concurrent.futures.wait([job])
+            raise
+
+    def submit(self, function: Callable[..., _T], *args: Any) -> concurrent.futures.Future[_T]:
+        """``function(*args)`` on a receive thread, as a future."""
         if self._executor is None:
             self._executor = concurrent.futures.ThreadPoolExecutor(
                 self._limit, thread_name_prefix="aio-s3-ingest-recv"
             )
-        job = self._executor.submit(job_function, *args)
-        try:
-            return await asyncio.shield(asyncio.wrap_future(job))
-        except asyncio.CancelledError:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)  # the thread's wait ends at once
-            concurrent.futures.wait([job])  # returns at once: the socket is shut
-            raise
+        return self._executor.submit(function, *args)
 
     def close(self) -> None:
         """Let idle threads go; a thread still filling ends with its socket."""
         if self._executor is not None:
             self._executor.shutdown(wait=False)
             self._executor = None
+
+
+def _retrieve(result: asyncio.Future[Any]) -> None:
+    if not result.cancelled():
+        result.exception()
 
 
 def _receive(

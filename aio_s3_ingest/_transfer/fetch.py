@@ -27,10 +27,11 @@ from .sinks import FileSink, MemorySink, WholeFileSink
 from .writes import finalize, store_received, store_whole
 
 # Objects up to this size are read whole into bytes of their own, then written and renamed
-# in one step (the cheapest path for small files). Objects up to a chunk are spliced into
-# their temp file on plain HTTP, else read whole into a buffer of the run's budget (see
-# :mod:`.buffers`); larger ones stream to their temp file a buffer at a time (or
-# spliced), so memory stays bounded by the budget.
+# in one step (the cheapest path for small files). Objects up to a chunk are put into
+# their temp file by the body off the loop (spliced on plain HTTP, written by a receive
+# thread on TLS), else read whole into a buffer of the run's budget (see :mod:`.buffers`);
+# larger ones stream to their temp file the same way or a buffer at a time, so memory
+# stays bounded by the budget.
 WHOLE_IN_MEMORY_LIMIT = 256 * 1024
 
 
@@ -80,7 +81,7 @@ async def _fetch_small(ctx: TransferContext, relpath: str, obj: ObjectInfo) -> F
 
 
 async def _fetch_whole(ctx: TransferContext, relpath: str, obj: ObjectInfo) -> FileRecord | None:
-    """An object up to a chunk, spliced into its temp file or received whole into one
+    """An object up to a chunk, put into its temp file by the body or received whole into one
     budgeted buffer (see :class:`.sinks.WholeFileSink`), and stored like a small file:
     one blocking step instead of the five hops of a streamed range. None if the budget
     is short of its size, as then it must be streamed."""

@@ -1,5 +1,5 @@
 """Where a body's bytes go: into memory for a small object, a whole object's temp file
-(spliced, or from a buffer), or a range's temp file. Each is a
+(put there by the body, or from a buffer), or a range's temp file. Each is a
 :class:`aio_s3_ingest._http.body.Destination`: the body decides how its bytes travel,
 the sink only where they land; every write to a file goes through a worker thread or
 the small-writes rule (:mod:`.writes`)."""
@@ -32,7 +32,7 @@ class Sink(Protocol):
 
     async def write(self, data: memoryview, /) -> None: ...
 
-    def spliced(self, size: int, /) -> None: ...
+    def landed(self, size: int, /) -> None: ...
 
 
 class MemorySink:
@@ -49,20 +49,21 @@ class MemorySink:
         self.received += size
 
     async def file(self) -> None:
-        return None  # memory: nothing to splice to
+        return None  # memory: nothing for the body to put bytes into
 
     async def write(self, data: memoryview, /) -> None:
         self.data[self.received : self.received + len(data)] = data
         self.received += len(data)
 
-    def spliced(self, size: int, /) -> None:
-        raise AssertionError("a memory sink has no file to splice to")
+    def landed(self, size: int, /) -> None:
+        raise AssertionError("a memory sink has no file")
 
 
 class FileSink:
     """One range's temp-file handle and buffer lease, from ``start`` on. A filled buffer
     is written at the range's position in one hop to a worker thread (in pieces: see
-    :data:`aio_s3_ingest._local.layout.WRITE_BYTES`); spliced bytes never take the buffer."""
+    :data:`aio_s3_ingest._local.layout.WRITE_BYTES`); bytes the body puts into the file
+    never take the buffer."""
 
     def __init__(
         self,
@@ -101,16 +102,17 @@ class FileSink:
         self._position += len(data)
         self._moved = True
 
-    def spliced(self, size: int, /) -> None:
+    def landed(self, size: int, /) -> None:
         self._position += size
         self._moved = True
 
 
 class WholeFileSink:
-    """An object up to a chunk: spliced into a temp file opened on the first splice, or,
-    where the body cannot splice (TLS, the botocore getter), received into the lease's
-    buffer, which is taken only then. Spliced, such an object costs the loop no write at
-    all (figures: benchmarks/README.md, "Design figures behind the code")."""
+    """An object up to a chunk: put into a temp file by the body (spliced on plain HTTP,
+    written by a receive thread on TLS), the file opened when the body first asks, or,
+    where the body cannot (the botocore getter, a small read), received into the lease's
+    buffer, which is taken only then. Put there by the body, such an object costs the
+    loop no write at all (figures: benchmarks/README.md, "Design figures behind the code")."""
 
     def __init__(
         self,
@@ -123,16 +125,16 @@ class WholeFileSink:
         self._writes = writes
         self.temp: pathlib.Path | None = None
         self._fd: int | None = None
-        self.received = 0  # bytes taken so far, spliced or buffered
+        self.received = 0  # bytes taken so far, put into the file or buffered
         self._in_file = 0  # how many of them are in the file
 
     @property
-    def spliced_any(self) -> bool:
+    def landed_any(self) -> bool:
         return self.temp is not None
 
     @property
     def data(self) -> memoryview:
-        """The buffered bytes of a body that never spliced."""
+        """The buffered bytes of a body that never wrote the file itself."""
         return self._lease.view()[: self.received]
 
     def space(self, size: int, /) -> memoryview:
@@ -143,7 +145,7 @@ class WholeFileSink:
 
     async def file(self) -> tuple[int, int]:
         """The temp file, opened on first ask, with any buffered bytes written to it first
-        (rare: only a body resumed on a connection that can splice has some)."""
+        (rare: only a body resumed on a connection that can write the file has some)."""
         if self.temp is None:
             self.temp, self._fd = await self._writes.run(self._open_temp)
         if self._in_file < self.received:
@@ -157,7 +159,7 @@ class WholeFileSink:
         self.received += len(data)
         self._in_file = self.received
 
-    def spliced(self, size: int, /) -> None:
+    def landed(self, size: int, /) -> None:
         self.received += size
         self._in_file = self.received
 

@@ -89,7 +89,7 @@ def store_whole(
 def store_received(
     ctx: TransferContext, relpath: str, obj: ObjectInfo, sink: WholeFileSink
 ) -> FileRecord:
-    if not sink.spliced_any:
+    if not sink.landed_any:
         return store_whole(ctx, relpath, obj, sink.data)
     sink.flush()
     sink.close()

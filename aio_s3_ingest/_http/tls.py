@@ -1,0 +1,235 @@
+"""TLS connections served on worker threads, so decryption leaves the event loop's core.
+
+asyncio's TLS transport decrypts every byte on the loop's thread, in records of at most
+16 KiB, each one a trip through its SSL protocol: on a large download that one core is
+the limit, however many requests are in flight. Here a TLS connection is a blocking
+``ssl.SSLSocket`` instead, and everything that touches it (the handshake, the request,
+the response head, the body) runs on a receive thread of the pool (:mod:`.pump`).
+OpenSSL releases the GIL while it reads and decrypts, so requests in flight decrypt on
+every core; the loop hands out the work and waits. A body bound for a file is received
+into a small buffer of the thread and written at its offset by the same thread, so its
+bytes never cross to the loop.
+
+Only one thread uses a connection at a time: the response's reads come one after
+another, and a cancelled read shuts the socket down and waits for its thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import os
+import socket
+import ssl
+import threading
+
+from .connection import ConnectionState
+from .parse import Head, HttpError, parse_head
+from .proxy import Proxy, tunnel
+from .pump import PUMP_THRESHOLD, Received, ReceivePool
+
+_HEAD_LIMIT = 64 * 1024
+# What a thread receives before it writes to the file: large enough that the writes are
+# few, small enough that many threads in flight hold little memory.
+_FILE_BUFFER = 256 * 1024
+_buffers = threading.local()
+
+
+class TlsConnection(ConnectionState):
+    """One keep-alive TLS connection, used from the loop, served on receive threads."""
+
+    def __init__(self, sock: ssl.SSLSocket, receiver: ReceivePool) -> None:
+        super().__init__()
+        self._sock = sock
+        self._receiver = receiver
+        self._request = b""
+
+    @classmethod
+    async def open(
+        cls,
+        receiver: ReceivePool,
+        address: tuple[str, int],
+        tls: ssl.SSLContext,
+        timeout: float | None,
+        proxy: Proxy | None,
+    ) -> TlsConnection:
+        """Connect (through ``proxy``'s tunnel if given) and shake hands, on a thread."""
+        job = receiver.submit(_connect, address, tls, timeout, proxy)
+        try:
+            sock = await asyncio.shield(asyncio.wrap_future(job))
+        except asyncio.CancelledError:  # a connect cannot be interrupted: close it when done
+            job.add_done_callback(_close_connected)
+            raise
+        return cls(sock, receiver)
+
+    def send(self, data: bytes) -> None:
+        """Queue the request; it goes out with the next head read, on the same thread."""
+        if self.closed:
+            raise self.broken("before the request was sent")
+        self._request += data
+
+    async def read_head(self, timeout: float | None) -> Head:
+        """Send what is queued, then the status line and headers; the bytes that came
+        after them stay for the body."""
+        request, self._request = self._request, b""
+        try:
+            head, rest = await self._receiver.run(
+                self._sock, _exchange, self._sock, request, timeout
+            )
+        except HttpError:
+            self.closed = True
+            raise
+        except OSError as exc:
+            if isinstance(exc, asyncio.TimeoutError):
+                raise
+            self.closed, self.error = True, exc
+            raise self.broken("before the response head was complete") from None
+        if rest:
+            self.received_any = True
+            self._spill += rest
+        return parse_head(head)
+
+    async def readinto(self, view: memoryview, timeout: float | None, *, fill: bool) -> int:
+        """Bytes already received (up to ``len(view)``), else what arrives next, or with
+        ``fill`` all of ``view``: fewer only if the connection ended (0 if nothing came)."""
+        count = self._take_spill(view)
+        if count and (not fill or count == len(view)):
+            return count
+        if self.closed:
+            return count
+        wanted = len(view) - count
+        got, error = await self._receiver.run(
+            self._sock, _receive, self._sock, view[count:], timeout, fill
+        )
+        return count + self._took(got, wanted if fill else 1, error)
+
+    def can_write_file(self, size: int) -> bool:
+        """A read worth a thread's file buffer; smaller ones go to the reader's buffer."""
+        return not self.closed and size >= PUMP_THRESHOLD
+
+    async def into_file(self, fd: int, offset: int, count: int, timeout: float | None) -> int:
+        """Up to ``count`` body bytes received and written to ``fd`` at ``offset`` by a
+        receive thread; fewer only if the connection ended (0 if nothing came). Bytes
+        already received are taken first (:meth:`take_leftover`)."""
+        assert not self._spill, "bytes received with the head are taken first"
+        got, error = await self._receiver.run(
+            self._sock, _receive_to_file, self._sock, fd, offset, count, timeout
+        )
+        return self._took(got, count, error)
+
+    def close(self) -> None:
+        self.closed = True
+        self._sock.close()
+
+
+def _close_connected(job: concurrent.futures.Future[ssl.SSLSocket]) -> None:
+    if not job.cancelled() and job.exception() is None:
+        job.result().close()
+
+
+def _connect(
+    address: tuple[str, int], tls: ssl.SSLContext, timeout: float | None, proxy: Proxy | None
+) -> ssl.SSLSocket:
+    """On a worker thread: a TCP connection (or a proxy's tunnel) with TLS on top."""
+    host, port = address
+    if proxy is None:
+        raw = socket.create_connection(address, timeout=timeout)
+    else:
+        raw = tunnel(proxy, host, port, timeout)
+        raw.settimeout(timeout)
+    try:
+        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return tls.wrap_socket(raw, server_hostname=host)
+    except BaseException:
+        raw.close()
+        raise
+
+
+def _exchange(sock: ssl.SSLSocket, request: bytes, timeout: float | None) -> tuple[bytes, bytes]:
+    """On a worker thread: send ``request``, read up to the end of the response head.
+    Returns the head (without its blank line) and the body bytes that came with it."""
+    sock.settimeout(timeout)
+    if request:
+        sock.sendall(request)
+    data = bytearray()
+    while (end := data.find(b"\r\n\r\n")) < 0:
+        if len(data) > _HEAD_LIMIT:
+            raise HttpError(f"response head longer than {_HEAD_LIMIT} bytes")
+        try:
+            chunk = sock.recv(64 * 1024)
+        except TimeoutError:
+            raise asyncio.TimeoutError(f"no data for {timeout:g} s") from None
+        if not chunk:
+            raise ConnectionResetError("the server closed the connection")
+        data += chunk
+    return bytes(data[:end]), bytes(data[end + 4 :])
+
+
+def _receive(sock: ssl.SSLSocket, view: memoryview, timeout: float | None, fill: bool) -> Received:
+    """On a worker thread: bytes into ``view``, all of it with ``fill`` (fewer only if the
+    stream ended or stalled, with the error that ended it), else what comes first.
+    Timeouts behave as in :meth:`.pump.ReceivePool.fill`."""
+    sock.settimeout(timeout)
+    filled, error = _fill(sock, view, fill)
+    return _unless_silent(filled, error, timeout)
+
+
+def _receive_to_file(
+    sock: ssl.SSLSocket, fd: int, offset: int, count: int, timeout: float | None
+) -> Received:
+    """On a worker thread: ``count`` bytes from ``sock`` to ``fd`` at ``offset`` through
+    this thread's buffer; fewer only if the stream ended or stalled, with the error that
+    ended it. An error writing the file is raised."""
+    sock.settimeout(timeout)
+    buffer = _buffer()
+    moved = 0
+    while moved < count:
+        wanted = min(len(buffer), count - moved)
+        filled, error = _fill(sock, buffer[:wanted], fill=True)
+        _write_all(fd, buffer[:filled], offset + moved)
+        moved += filled
+        if filled < wanted:
+            return _unless_silent(moved, error, timeout)
+    return moved, None
+
+
+def _fill(sock: ssl.SSLSocket, view: memoryview, fill: bool) -> Received:
+    """Bytes into ``view`` until it is full (or, without ``fill``, until some came), the
+    stream ends or an error stops it; the error is returned, not raised."""
+    filled = 0
+    try:
+        while filled < len(view):
+            count = sock.recv_into(view[filled:])
+            if not count:
+                break
+            filled += count
+            if not fill:
+                break
+    except OSError as exc:
+        return filled, exc
+    return filled, None
+
+
+def _unless_silent(filled: int, error: OSError | None, timeout: float | None) -> Received:
+    """Silence with nothing received is a timeout of the read; after some bytes it only
+    ends them (the resume asks for the rest)."""
+    if isinstance(error, TimeoutError):
+        silence = f"no data for {timeout:g} s"
+        if not filled:
+            raise asyncio.TimeoutError(silence)
+        return filled, TimeoutError(silence)
+    return filled, error
+
+
+def _write_all(fd: int, data: memoryview, offset: int) -> None:
+    while data:
+        written = os.pwrite(fd, data, offset)
+        data, offset = data[written:], offset + written
+
+
+def _buffer() -> memoryview:
+    """This thread's receive buffer, made once."""
+    view: memoryview | None = getattr(_buffers, "view", None)
+    if view is None:
+        view = _buffers.view = memoryview(bytearray(_FILE_BUFFER))
+    return view
