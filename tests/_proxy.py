@@ -5,117 +5,27 @@ proxy runs its own event loop in a thread, so sync and async tests share it. Eac
 is forwarded on a fresh upstream connection (``Connection: close``) and the response is
 relayed in 64 KiB pieces, never buffered whole; the client side stays keep-alive.
 Everything it sees is recorded under a lock. Faults are :class:`Rule` s matched per
-request by method, key, a predicate and a count. To add a fault: a field on ``Rule``,
-handled in ``FaultProxy._exchange`` (before forwarding) or ``_cut`` (mid-body).
+request by method, key, a predicate and a count. To add a fault: a field on ``Rule``
+(``tests/_proxy_rules.py``), handled in ``FaultProxy._exchange`` (before forwarding) or
+``cut_body`` (mid-body, ``tests/_proxy_wire.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import fcntl
-import http
-import socket
-import struct
-import termios
 import threading
 import time
 import urllib.parse
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import pytest
 
+from tests._proxy_rules import Cut, Exchange, Request, Rule, is_data_key
+from tests._proxy_wire import body_length, cut_body, encode_headers, error_response, read_headers
+
 _PIECE = 64 * 1024
-_HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-connection"})
-
-
-@dataclass(frozen=True)
-class Request:
-    """One request as the client sent it; what rules match on."""
-
-    method: str
-    key: str  # path-style: /bucket/key -> key ("" for bucket-level requests)
-    query: str
-    headers: dict[str, str]  # names lower-cased
-
-    @property
-    def range(self) -> str | None:
-        return self.headers.get("range")
-
-    @property
-    def if_match(self) -> str | None:
-        return self.headers.get("if-match")
-
-
-@dataclass
-class Exchange:
-    """A request and its answer, recorded before the answer's last byte is sent, so a
-    client that has its answer always finds it recorded."""
-
-    method: str
-    key: str
-    query: str
-    range: str | None
-    if_match: str | None
-    faults: tuple[str, ...]
-    is_data: bool  # a GET of a data object
-    status: int = 0  # 0: no status line was sent
-    body_bytes: int = 0  # response body bytes handed to the client
-    started: float = field(default_factory=time.monotonic)
-    ended: float = 0.0  # when recorded
-
-
-@dataclass(frozen=True)
-class Cut:
-    """End a response body after ``after`` bytes, ``pause`` seconds later: RST or clean close."""
-
-    after: int
-    mode: Literal["reset", "close"]
-    pause: float = 0.0
-
-
-@dataclass
-class Rule:
-    """Which requests a fault applies to, and the fault. ``hits`` counts its matches.
-
-    ``key`` and ``when`` run under the proxy's lock (so ``times`` is exact): keep them pure.
-    """
-
-    method: str | None = "GET"  # None: any method
-    key: str | Callable[[str], bool] | None = None  # substring of the key, or a predicate
-    when: Callable[[Request], bool] | None = None  # any other condition on the request
-    times: int | None = None  # the first N matching requests; None: all of them
-    delay: float = 0.0  # seconds before forwarding (time to first byte)
-    respond: tuple[int, str] | None = None  # (status, S3 error code), not forwarded
-    before_forward: Callable[[Request], object] | None = None  # run in a thread
-    cut: Cut | None = None
-    hits: int = 0
-
-    def matches(self, request: Request) -> bool:
-        key_ok = (
-            self.key is None
-            or (isinstance(self.key, str) and self.key in request.key)
-            or (callable(self.key) and self.key(request.key))
-        )
-        return (
-            (self.times is None or self.hits < self.times)
-            and self.method in (None, request.method)
-            and key_ok
-            and (self.when is None or self.when(request))
-        )
-
-    def describe(self) -> str:
-        parts = [f"delay={self.delay}"] if self.delay else []
-        parts += [f"respond={self.respond}"] if self.respond else []
-        parts += [f"{self.cut.mode}@{self.cut.after}"] if self.cut else []
-        return ",".join(parts + (["before_forward"] if self.before_forward else []))
-
-
-def is_data_key(key: str) -> bool:
-    """An object's key, other than the S3 manifest's."""
-    return bool(key) and key.rsplit("/", 1)[-1] != "manifest"
 
 
 class FaultProxy:
@@ -250,7 +160,7 @@ class FaultProxy:
         if not line.strip():
             return False
         method, target, _ = line.decode("latin-1").split(" ", 2)
-        raw_headers = await _read_headers(reader)
+        raw_headers = await read_headers(reader)
         headers = {name.lower(): value for name, value in raw_headers}
         if "transfer-encoding" in headers:
             raise NotImplementedError("chunked request bodies are not supported")
@@ -258,7 +168,7 @@ class FaultProxy:
         path, _, query = target.partition("?")
         key = urllib.parse.unquote(path.lstrip("/").partition("/")[2])
         forward = f"{method} {target} HTTP/1.1\r\n".encode("latin-1")
-        forward += _encode_headers(raw_headers, close=True) + body
+        forward += encode_headers(raw_headers, close=True) + body
         keep_alive = headers.get("connection", "").lower() != "close"
         request = Request(method, key, query, headers)
         return await self._exchange(request, forward, writer) and keep_alive
@@ -291,7 +201,7 @@ class FaultProxy:
             if error is not None:
                 log.status = error[0]
                 self._record(log)
-                writer.write(_error_response(request, *error))
+                writer.write(error_response(request, *error))
                 await writer.drain()
                 return True
             cut = next((rule.cut for rule in rules if rule.cut), None)
@@ -322,9 +232,9 @@ class FaultProxy:
         try:
             up_writer.write(forward)
             status_line = await up_reader.readline()
-            raw_headers = await _read_headers(up_reader)
+            raw_headers = await read_headers(up_reader)
             log.status = int(status_line.split()[1])
-            length = _body_length(log.method, log.status, raw_headers)
+            length = body_length(log.method, log.status, raw_headers)
             buffered = b""
             if length is None:  # close-delimited: only small error bodies come this way
                 buffered = await up_reader.read()
@@ -333,7 +243,7 @@ class FaultProxy:
             limit = length if cut is None else min(cut.after, length)
             if limit == 0:
                 self._record(log)
-            writer.write(status_line + _encode_headers(raw_headers, close=False))
+            writer.write(status_line + encode_headers(raw_headers, close=False))
             while log.body_bytes < limit:
                 want = min(_PIECE, limit - log.body_bytes)
                 start = log.body_bytes
@@ -347,73 +257,9 @@ class FaultProxy:
                     self._record(log)
                 writer.write(piece)
                 await writer.drain()
-            await (writer.drain() if cut is None else _cut(writer, cut))
+            await (writer.drain() if cut is None else cut_body(writer, cut))
         finally:
             up_writer.transport.abort()
-
-
-async def _read_headers(reader: asyncio.StreamReader) -> list[tuple[str, str]]:
-    headers = []
-    while (line := await reader.readline()) not in (b"\r\n", b"\n", b""):
-        name, _, value = line.decode("latin-1").partition(":")
-        headers.append((name.strip(), value.strip()))
-    return headers
-
-
-def _encode_headers(headers: list[tuple[str, str]], *, close: bool) -> bytes:
-    lines = [f"{n}: {v}\r\n" for n, v in headers if n.lower() not in _HOP_BY_HOP]
-    if close:
-        lines.append("Connection: close\r\n")
-    return ("".join(lines) + "\r\n").encode("latin-1")
-
-
-def _body_length(method: str, status: int, headers: list[tuple[str, str]]) -> int | None:
-    if method == "HEAD" or status in (204, 304) or status < 200:
-        return 0
-    if any(n.lower() == "transfer-encoding" for n, _ in headers):
-        raise NotImplementedError("chunked responses from upstream are not supported")
-    lengths = [int(v) for n, v in headers if n.lower() == "content-length"]
-    return lengths[0] if lengths else None
-
-
-async def _cut(writer: asyncio.StreamWriter, cut: Cut) -> None:
-    """Make sure the bytes sent reached the peer's kernel, then end the connection."""
-    writer.transport.set_write_buffer_limits(0)
-    await writer.drain()
-    sock: socket.socket = writer.get_extra_info("socket")
-    for _ in range(200):  # TIOCOUTQ: bytes not yet acknowledged by the peer (loopback: fast)
-        unsent = struct.unpack("i", fcntl.ioctl(_fd(writer, sock), termios.TIOCOUTQ, b"\0" * 4))[0]
-        if unsent == 0:
-            break
-        await asyncio.sleep(0.005)
-    await asyncio.sleep(cut.pause)
-    _fd(writer, sock)  # the client may have gone during the pause (an interrupted download)
-    if cut.mode == "close":
-        writer.close()
-        return
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    writer.transport.abort()  # with SO_LINGER 0: an RST, not a FIN
-
-
-def _fd(writer: asyncio.StreamWriter, sock: socket.socket) -> int:
-    """The socket's descriptor, or ConnectionResetError once the client has closed it."""
-    fd = sock.fileno()
-    if fd < 0 or writer.transport.is_closing():
-        raise ConnectionResetError("the client closed the connection before the cut")
-    return fd
-
-
-def _error_response(request: Request, status: int, code: str) -> bytes:
-    body = (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        f"<Error><Code>{code}</Code><Message>injected by the test proxy</Message>"
-        f"<Key>{request.key}</Key><RequestId>fault-proxy</RequestId></Error>"
-    ).encode()
-    head = (
-        f"HTTP/1.1 {status} {http.HTTPStatus(status).phrase}\r\n"
-        f"Content-Type: application/xml\r\nContent-Length: {len(body)}\r\n\r\n"
-    ).encode("latin-1")
-    return head if request.method == "HEAD" else head + body
 
 
 @pytest.fixture(name="proxy")

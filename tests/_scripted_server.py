@@ -195,3 +195,17 @@ async def read_body(response: Response, chunk: int = 64 * 1024) -> bytes:
     while count := await response.readinto(memoryview(buffer)):
         parts.append(bytes(buffer[:count]))
     return b"".join(parts)
+
+
+async def get_body(
+    pool: HttpPool, server: ScriptedServer, target: str, *, by_close: bool = False
+) -> bytes:
+    """GET ``target`` from ``server``, read the body to its end, then release the
+    response (or close it, ``by_close``); the body."""
+    response = await pool.get(target, server.headers())
+    body = await read_body(response)
+    if by_close:
+        response.close()  # what the transfer path calls, as for any Body
+    else:
+        response.release()
+    return body

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests._helpers import MakeIngester, data_files
-from tests._proxy import FaultProxy, Request, proxy_fixture  # noqa: F401
+from tests._proxy import FaultProxy, Request, Rule, proxy_fixture  # noqa: F401
 
 KiB, MiB = 1024, 1024 * 1024
 
@@ -54,6 +54,58 @@ class _Faults:
         return int(end) - int(start) + 1 > self.LATE_CUT
 
 
+def _random_objects(workers_per_file: int) -> dict[str, bytes]:
+    """190 objects of up to 96 KiB and 10 of just over 3 MiB, keyed ``data/NNN/obj.bin``;
+    their sizes drawn from a seed of ``workers_per_file``, their bytes random."""
+    rng = random.Random(20261124 + workers_per_file)
+    sizes = [rng.randint(1, 96 * KiB) for _ in range(190)] + [3 * MiB + i for i in range(10)]
+    return {f"data/{i:03d}/obj.bin": os.urandom(size) for i, size in enumerate(sizes)}
+
+
+def _inject_faults(
+    proxy: FaultProxy, objects: dict[str, bytes], seed: int
+) -> tuple[Rule, Rule, Rule]:
+    """The proxy's rules for :class:`_Faults` drawn from ``seed``, the late resets on every
+    other object over 1 MiB: (SlowDown, early reset, late reset)."""
+    late_keys = {key for key in objects if len(objects[key]) > MiB}
+    faults = _Faults(seed=seed, late_keys=set(sorted(late_keys)[::2]))
+    # Rules are matched in this order for each request (the proxy's contract).
+    slowdown = proxy.respond(503, "SlowDown", when=faults.slowdown)
+    early = proxy.reset_after(1, when=faults.early_reset)
+    late = proxy.reset_after(_Faults.LATE_CUT, when=faults.late_reset)
+    return slowdown, early, late
+
+
+def _bytes_re_requested(proxy: FaultProxy, objects: dict[str, bytes]) -> int:
+    """Body bytes the proxy served for ``objects`` beyond their sizes: fetched again."""
+    served = sum(proxy.bytes_served(key) for key in objects)
+    return served - sum(len(body) for body in objects.values())
+
+
+def _log_the_faults(objects: int, slowdowns: int, resets: int, extra: int, retries: int) -> None:
+    logging.getLogger(__name__).info(
+        "%d objects; injected %d SlowDown, %d resets; re-requested %s bytes over the "
+        "minimum; %d retries",
+        objects,
+        slowdowns,
+        resets,
+        f"{extra:,}",
+        retries,
+    )
+
+
+def _assert_every_file_byte_exact(dataset: pathlib.Path, objects: dict[str, bytes]) -> None:
+    """One file per object, each with its object's MD5; no temp file left."""
+    assert len(data_files(dataset)) == len(objects)
+    corrupt = [
+        key
+        for key, body in objects.items()
+        if _md5((dataset / key.removeprefix("data/")).read_bytes()) != _md5(body)
+    ]
+    assert corrupt == []
+    assert list((dataset / ".aio-s3-ingest" / "tmp").iterdir()) == []
+
+
 @pytest.mark.asyncio
 @pytest.mark.parametrize("workers_per_file", [1, 4])
 @pytest.mark.parametrize("direct_get", [True, False], ids=["direct", "botocore"])
@@ -68,18 +120,10 @@ async def test_slowdown_and_resets_leave_every_file_byte_exact(
 ) -> None:
     """30% of GETs answered 503 SlowDown and 5% reset mid-body, on 200 small and large
     objects: the run succeeds, and every local file has its object's MD5."""
-    rng = random.Random(20261124 + workers_per_file)
-    sizes = [rng.randint(1, 96 * KiB) for _ in range(190)] + [3 * MiB + i for i in range(10)]
-    objects = {f"data/{i:03d}/obj.bin": os.urandom(size) for i, size in enumerate(sizes)}
-    late_keys = {key for key in objects if len(objects[key]) > MiB}
-    faults = _Faults(seed=workers_per_file, late_keys=set(sorted(late_keys)[::2]))
+    objects = _random_objects(workers_per_file)
     for key, body in objects.items():
         s3.put_object(Bucket=bucket, Key=key, Body=body)
-    # Rules are matched in this order for each request (the proxy's contract).
-    slowdown = proxy.respond(503, "SlowDown", when=faults.slowdown)
-    early = proxy.reset_after(1, when=faults.early_reset)
-    late = proxy.reset_after(_Faults.LATE_CUT, when=faults.late_reset)
-
+    slowdown, early, late = _inject_faults(proxy, objects, seed=workers_per_file)
     ingester = make_ingester(
         endpoint_url=proxy.url,
         direct_get=direct_get,
@@ -95,24 +139,7 @@ async def test_slowdown_and_resets_leave_every_file_byte_exact(
     assert late.hits == 5  # every other one of the 10 objects with ranges that long
     resets = early.hits + late.hits
     assert (report.throttled, report.retries) == (slowdown.hits, slowdown.hits + resets)
-    served = sum(proxy.bytes_served(key) for key in objects)
-    extra = served - sum(len(body) for body in objects.values())
+    extra = _bytes_re_requested(proxy, objects)
     assert 0 <= extra <= resets * ingester.config.chunk_size  # only what a reset lost
-    logging.getLogger(__name__).info(
-        "%d objects; injected %d SlowDown, %d resets; re-requested %s bytes over the "
-        "minimum; %d retries",
-        len(objects),
-        slowdown.hits,
-        resets,
-        f"{extra:,}",
-        report.retries,
-    )
-    dataset = dest / "ds"
-    assert len(data_files(dataset)) == len(objects)
-    corrupt = [
-        key
-        for key, body in objects.items()
-        if _md5((dataset / key.removeprefix("data/")).read_bytes()) != _md5(body)
-    ]
-    assert corrupt == []
-    assert list((dataset / ".aio-s3-ingest" / "tmp").iterdir()) == []
+    _log_the_faults(len(objects), slowdown.hits, resets, extra, report.retries)
+    _assert_every_file_byte_exact(dest / "ds", objects)

@@ -56,22 +56,12 @@ def _wait_for(condition: Any, seconds: float = 30.0) -> None:
         time.sleep(0.02)
 
 
-@pytest.mark.parametrize("mode", ["script", "notebook"])
-def test_ctrl_c_leaves_only_complete_files_and_a_rerun_fetches_the_rest(
-    mode: str,
-    s3: Any,
-    bucket: str,
-    dest: pathlib.Path,
-    proxy: FaultProxy,
-    make_ingester: MakeIngester,
-) -> None:
-    """SIGINT mid-transfer ends the run with KeyboardInterrupt, removes every temp file,
-    leaves no partial file, and a rerun fetches only the files that were not finished."""
-    for key, body in {**FAST, **SLOW}.items():
-        s3.put_object(Bucket=bucket, Key=key, Body=body)
-    proxy.stall_after(256 * 1024, 30.0, key="data/slow/")
+def _start_child(
+    bucket: str, dest: pathlib.Path, proxy: FaultProxy, mode: str
+) -> subprocess.Popen[str]:
+    """The child process of ``_CHILD`` in ``mode``, fetching through the proxy."""
     child_args = [bucket, str(dest), proxy.url, mode]
-    child = subprocess.Popen(
+    return subprocess.Popen(
         # Unclosed sockets and files warn when collected; unclosed aiohttp sessions are
         # reported by asyncio's logger. Both would land on stderr.
         [sys.executable, "-W", "always::ResourceWarning", "-c", _CHILD, *child_args],
@@ -79,7 +69,13 @@ def test_ctrl_c_leaves_only_complete_files_and_a_rerun_fetches_the_rest(
         stderr=subprocess.PIPE,
         text=True,
     )
-    dataset = dest / "ds"
+
+
+def _interrupt_mid_transfer(
+    child: subprocess.Popen[str], dataset: pathlib.Path, proxy: FaultProxy
+) -> tuple[float, str]:
+    """Once fast.csv is in place and every slow body is past 256 KiB, SIGINT the child and
+    wait for it to end (it is killed if it does not); when the signal went, and its stderr."""
     try:
         _wait_for(
             lambda: (
@@ -98,7 +94,14 @@ def test_ctrl_c_leaves_only_complete_files_and_a_rerun_fetches_the_rest(
         if child.poll() is None:
             child.kill()
             child.communicate()
-    assert time.monotonic() - started < 15, "the stalled reads were not cut by the interrupt"
+    return started, stderr
+
+
+def _assert_only_complete_files(
+    child: subprocess.Popen[str], stderr: str, dataset: pathlib.Path
+) -> None:
+    """The child ended by KeyboardInterrupt, leaked nothing, and left no temp file and no
+    file but the finished fast.csv."""
     assert child.returncode != 0
     assert "KeyboardInterrupt" in stderr
     assert "ResourceWarning" not in stderr, stderr
@@ -107,6 +110,11 @@ def test_ctrl_c_leaves_only_complete_files_and_a_rerun_fetches_the_rest(
     assert data_files(dataset) == ["fast.csv"]
     assert (dataset / "fast.csv").read_bytes() == FAST["data/fast.csv"]
 
+
+def _assert_a_rerun_fetches_the_rest(
+    dataset: pathlib.Path, proxy: FaultProxy, make_ingester: MakeIngester
+) -> None:
+    """A rerun with no fault GETs only the slow objects, and each lands whole."""
     proxy.clear_rules()
     proxy.reset_stats()
     ingester = make_ingester(endpoint_url=proxy.url)
@@ -114,3 +122,25 @@ def test_ctrl_c_leaves_only_complete_files_and_a_rerun_fetches_the_rest(
     assert sorted(x.key for x in proxy.data_gets()) == sorted(SLOW)
     for key, body in SLOW.items():
         assert (dataset / key.removeprefix("data/")).read_bytes() == body
+
+
+@pytest.mark.parametrize("mode", ["script", "notebook"])
+def test_ctrl_c_leaves_only_complete_files_and_a_rerun_fetches_the_rest(
+    mode: str,
+    s3: Any,
+    bucket: str,
+    dest: pathlib.Path,
+    proxy: FaultProxy,
+    make_ingester: MakeIngester,
+) -> None:
+    """SIGINT mid-transfer ends the run with KeyboardInterrupt, removes every temp file,
+    leaves no partial file, and a rerun fetches only the files that were not finished."""
+    for key, body in {**FAST, **SLOW}.items():
+        s3.put_object(Bucket=bucket, Key=key, Body=body)
+    proxy.stall_after(256 * 1024, 30.0, key="data/slow/")
+    child = _start_child(bucket, dest, proxy, mode)
+    dataset = dest / "ds"
+    started, stderr = _interrupt_mid_transfer(child, dataset, proxy)
+    assert time.monotonic() - started < 15, "the stalled reads were not cut by the interrupt"
+    _assert_only_complete_files(child, stderr, dataset)
+    _assert_a_rerun_fetches_the_rest(dataset, proxy, make_ingester)

@@ -7,6 +7,7 @@ import pytest
 from aio_s3_ingest._http.parse import (
     HttpError,
     body_length,
+    dechunk,
     keeps_alive,
     parse_head,
     request_bytes,
@@ -72,3 +73,28 @@ def test_keeps_alive_only_for_http_1_1_with_a_known_length_and_no_close() -> Non
     assert not keeps_alive("HTTP/1.0", 10, {})
     assert not keeps_alive("HTTP/1.1", -1, {})
     assert not keeps_alive("HTTP/1.1", 10, {"connection": "Close"})
+
+
+@pytest.mark.parametrize(
+    ("raw", "body"),
+    [
+        (b"5;x=y\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: 1\r\n\r\n", b"hello world"),
+        (b"A\r\n0123456789\r\n0\r\n\r\n", b"0123456789"),
+        (b"0\r\n\r\n", b""),
+        (b"", None),
+        (b"5", None),
+        (b"5\r\nhel", None),
+        (b"5\r\nhello\r\n", None),
+        (b"5\r\nhello\r\n0\r\n", None),
+        (b"5\r\nhello\r\n0\r\nX-Trailer: 1\r\n", None),
+    ],
+)
+def test_dechunk(raw: bytes, body: bytes | None) -> None:
+    """A complete chunked body (extensions and trailers skipped), or None if incomplete."""
+    assert dechunk(bytearray(raw)) == body
+
+
+def test_dechunk_refuses_a_bad_chunk_size() -> None:
+    """A size line that is not hex is an HttpError, not a wait for more bytes."""
+    with pytest.raises(HttpError, match="bad chunk size"):
+        dechunk(b"zz\r\nhello\r\n0\r\n\r\n")

@@ -1,0 +1,126 @@
+"""The local manifest: what it records, a damaged one, and the deletions it may never cause."""
+
+from __future__ import annotations
+
+import json
+import logging
+import pathlib
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from aio_s3_ingest import AsyncS3Ingester
+from tests._proxy import (
+    FaultProxy,
+    proxy_fixture,  # noqa: F401 - the "proxy" fixture
+)
+from tests._sync import (
+    FILES,
+    dataset_fixture,  # noqa: F401 - the "dataset" fixture
+    fetched,
+    first_then_count,
+    ingester_fixture,  # noqa: F401 - the "ingester" fixture
+    read_manifest,
+)
+
+
+@pytest.mark.asyncio
+async def test_local_manifest_records_each_file(
+    s3: Any, bucket: str, dataset: pathlib.Path, ingester: AsyncS3Ingester
+) -> None:
+    """manifest.json is versioned JSON recording key, size, ETag, LastModified and mtime_ns."""
+    await ingester.fetch_data()
+    document = read_manifest(dataset)
+    assert document["version"] == 1
+    assert sorted(document["files"]) == ["a.csv", "sub/b.csv", "sub/deep/c.bin"]
+    for relpath, record in document["files"].items():
+        head = s3.head_object(Bucket=bucket, Key=f"data/{relpath}")
+        st = (dataset / relpath).stat()
+        assert record == {
+            "key": f"data/{relpath}",
+            "size": len(FILES[f"data/{relpath}"]),
+            "etag": head["ETag"],
+            "last_modified": head["LastModified"].isoformat(),
+            "mtime_ns": st.st_mtime_ns,
+        }
+        assert st.st_mtime == head["LastModified"].timestamp()
+
+
+def _truncated(text: str) -> str:
+    return text[: len(text) // 2]
+
+
+def _next_version(text: str) -> str:
+    return json.dumps({**json.loads(text), "version": 2})
+
+
+def _not_json(text: str) -> str:
+    return "\0\0\0 garbage"
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("damage", [_truncated, _next_version, _not_json])
+async def test_a_damaged_local_manifest_counts_as_no_cache(
+    s3: Any,
+    bucket: str,
+    dataset: pathlib.Path,
+    ingester: AsyncS3Ingester,
+    proxy: FaultProxy,
+    caplog: pytest.LogCaptureFixture,
+    damage: Callable[[str], str],
+) -> None:
+    """An unreadable manifest logs a WARNING, refetches all, and deletes no untracked file."""
+    await first_then_count(ingester, proxy)
+    (dataset / "mine.txt").write_bytes(b"the user's")
+    s3.delete_object(Bucket=bucket, Key="data/a.csv")  # tracked, now unknown: left alone
+    manifest = dataset / ".aio-s3-ingest" / "manifest.json"
+    manifest.write_text(damage(manifest.read_text(encoding="utf-8")), encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="aio_s3_ingest"):
+        await ingester.fetch_data()
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert "manifest" in warnings[0].getMessage()
+    assert fetched(proxy) == ["data/sub/b.csv", "data/sub/deep/c.bin"]
+    assert (dataset / "mine.txt").read_bytes() == b"the user's"
+    assert (dataset / "a.csv").exists()
+    assert read_manifest(dataset)["version"] == 1
+
+
+@pytest.mark.asyncio
+async def test_a_manifest_path_outside_the_dataset_is_never_deleted(
+    dataset: pathlib.Path, ingester: AsyncS3Ingester, proxy: FaultProxy
+) -> None:
+    """A manifest entry whose path leaves the dataset directory never deletes that file."""
+    await first_then_count(ingester, proxy)
+    victim = dataset.parent / "victim.txt"
+    victim.write_bytes(b"outside the dataset")
+    manifest = dataset / ".aio-s3-ingest" / "manifest.json"
+    document = read_manifest(dataset)
+    document["files"]["../victim.txt"] = document["files"]["a.csv"]
+    manifest.write_text(json.dumps(document), encoding="utf-8")
+    await ingester.fetch_data()
+    assert victim.read_bytes() == b"outside the dataset"
+
+
+@pytest.mark.asyncio
+async def test_deletion_never_follows_a_symlinked_folder_out_of_the_dataset(
+    s3: Any,
+    bucket: str,
+    tmp_path: pathlib.Path,
+    dataset: pathlib.Path,
+    ingester: AsyncS3Ingester,
+    proxy: FaultProxy,
+) -> None:
+    """A tracked file that left the selection is not deleted through a folder symlinked out."""
+    await first_then_count(ingester, proxy)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "c.bin").write_bytes(b"not the dataset's")
+    deep = dataset / "sub" / "deep"
+    (deep / "c.bin").unlink()
+    deep.rmdir()
+    deep.symlink_to(outside, target_is_directory=True)
+    s3.delete_object(Bucket=bucket, Key="data/sub/deep/c.bin")
+    await ingester.fetch_data()
+    assert (outside / "c.bin").read_bytes() == b"not the dataset's"
