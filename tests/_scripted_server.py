@@ -8,7 +8,7 @@ import socket
 import ssl
 import struct
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import pytest
 import trustme
@@ -52,9 +52,11 @@ class ScriptedServer:
     """A TCP server on a free 127.0.0.1 port running ``script`` for every connection;
     with ``tls``, HTTPS with a certificate from that CA, which its pools trust."""
 
+    default_ca: ClassVar[trustme.CA | None] = None  # set by the ``either_scheme`` fixture
+
     def __init__(self, script: Script, tls: trustme.CA | None = None) -> None:
         self._script = script
-        self._ca = tls
+        self._ca = tls or self.default_ca
         self.requests: list[bytes] = []
         self.log: list[str] = []  # request targets, plus whatever the test notes in between
         self.connections = 0
@@ -209,3 +211,12 @@ async def get_body(
     else:
         response.release()
     return body
+
+
+@pytest.fixture(params=["http", "https"])
+def either_scheme(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test once over plain HTTP and once over TLS: the scripted servers it starts
+    speak that scheme, and their pools trust them."""
+    if request.param == "https":
+        monkeypatch.setattr(ScriptedServer, "default_ca", trustme.CA())
+    return str(request.param)

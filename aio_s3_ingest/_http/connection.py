@@ -37,6 +37,12 @@ class Connection(Protocol):
 
     def broken(self, when: str) -> HttpError: ...
 
+    def park(self) -> None:
+        """The connection waits idle in the pool until :meth:`unpark`."""
+        ...
+
+    def unpark(self) -> None: ...
+
 
 class ConnectionState:
     """What both kinds of connection keep: whether it ended and why, and the body bytes
@@ -72,6 +78,12 @@ class ConnectionState:
 
     def leftover(self) -> int:
         return len(self._spill)
+
+    def park(self) -> None:
+        pass  # a connection the event loop reads notices a close by itself
+
+    def unpark(self) -> None:
+        pass
 
     def broken(self, when: str) -> HttpError:
         cause = f": {self.error}" if self.error else ""

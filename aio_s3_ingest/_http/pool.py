@@ -214,6 +214,7 @@ class HttpPool:
     def _take_idle(self) -> Connection | None:
         while self._idle:
             connection = self._idle.pop()
+            connection.unpark()
             if not connection.closed:
                 return connection
         return None
@@ -223,6 +224,7 @@ class HttpPool:
         exchange ended cleanly, else close it; either way its slot is free again."""
         if reusable:
             connection.received_any = False
+            connection.park()
             self._idle.append(connection)
         else:
             connection.close()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import os
 import socket
 import ssl
@@ -43,6 +44,7 @@ class TlsConnection(ConnectionState):
         self._sock = sock
         self._receiver = receiver
         self._request = b""
+        self._parked_on: asyncio.AbstractEventLoop | None = None
 
     @classmethod
     async def open(
@@ -72,10 +74,10 @@ class TlsConnection(ConnectionState):
         """Send what is queued, then the status line and headers; the bytes that came
         after them stay for the body."""
         request, self._request = self._request, b""
+        received, self._spill = self._spill, bytearray()  # an interim response's rest
+        job = (_exchange, self._sock, request, received, timeout)
         try:
-            head, rest = await self._receiver.run(
-                self._sock, _exchange, self._sock, request, timeout
-            )
+            head, self._spill = await self._receiver.run(self._sock, *job)
         except HttpError:
             self.closed = True
             raise
@@ -83,10 +85,9 @@ class TlsConnection(ConnectionState):
             if isinstance(exc, asyncio.TimeoutError):
                 raise
             self.closed, self.error = True, exc
+            self.received_any = self.received_any or (isinstance(exc, _EndedEarly) and exc.partial)
             raise self.broken("before the response head was complete") from None
-        if rest:
-            self.received_any = True
-            self._spill += rest
+        self.received_any = True
         return parse_head(head)
 
     async def readinto(self, view: memoryview, timeout: float | None, *, fill: bool) -> int:
@@ -117,7 +118,33 @@ class TlsConnection(ConnectionState):
         )
         return self._took(got, count, error)
 
+    def park(self) -> None:
+        """While idle, the loop watches the socket, so a server's close is answered and
+        noticed at once (as asyncio's own transports do), not on the next request."""
+        with contextlib.suppress(RuntimeError):  # no running loop: noticed on reuse
+            loop = asyncio.get_running_loop()
+            loop.add_reader(self._sock.fileno(), self._on_idle_input)
+            self._parked_on = loop
+
+    def unpark(self) -> None:
+        if self._parked_on is not None:
+            self._parked_on.remove_reader(self._sock.fileno())
+            self._parked_on = None
+
+    def _on_idle_input(self) -> None:
+        """Something arrived on an idle connection: a TLS message that is not data (a
+        session ticket) keeps it; the server's close, or bytes nobody asked for, end it."""
+        self._sock.setblocking(False)
+        try:
+            self._sock.recv(1)
+        except ssl.SSLWantReadError:
+            return
+        except OSError:
+            pass
+        self.close()
+
     def close(self) -> None:
+        self.unpark()
         self.closed = True
         self._sock.close()
 
@@ -145,13 +172,23 @@ def _connect(
         raise
 
 
-def _exchange(sock: ssl.SSLSocket, request: bytes, timeout: float | None) -> tuple[bytes, bytes]:
-    """On a worker thread: send ``request``, read up to the end of the response head.
-    Returns the head (without its blank line) and the body bytes that came with it."""
+class _EndedEarly(ConnectionResetError):
+    """The server closed the connection before a whole head came; ``partial``: some did."""
+
+    def __init__(self, partial: bool) -> None:
+        super().__init__("the server closed the connection")
+        self.partial = partial
+
+
+def _exchange(
+    sock: ssl.SSLSocket, request: bytes, data: bytearray, timeout: float | None
+) -> tuple[bytes, bytearray]:
+    """On a worker thread: send ``request``, then read on from ``data`` (bytes already
+    received) to the end of the response head. Returns the head (without its blank line)
+    and the bytes that came after it."""
     sock.settimeout(timeout)
     if request:
         sock.sendall(request)
-    data = bytearray()
     while (end := data.find(b"\r\n\r\n")) < 0:
         if len(data) > _HEAD_LIMIT:
             raise HttpError(f"response head longer than {_HEAD_LIMIT} bytes")
@@ -160,9 +197,9 @@ def _exchange(sock: ssl.SSLSocket, request: bytes, timeout: float | None) -> tup
         except TimeoutError:
             raise asyncio.TimeoutError(f"no data for {timeout:g} s") from None
         if not chunk:
-            raise ConnectionResetError("the server closed the connection")
+            raise _EndedEarly(partial=bool(data))
         data += chunk
-    return bytes(data[:end]), bytes(data[end + 4 :])
+    return bytes(data[:end]), data[end + 4 :]
 
 
 def _receive(sock: ssl.SSLSocket, view: memoryview, timeout: float | None, fill: bool) -> Received:

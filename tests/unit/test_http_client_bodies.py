@@ -10,7 +10,18 @@ import re
 import pytest
 
 from aio_s3_ingest._http.parse import HttpError
-from tests._scripted_server import OK, Peer, ScriptedServer, get_body, replying, within
+from tests._scripted_server import (
+    OK,
+    Peer,
+    ScriptedServer,
+    either_scheme,  # noqa: F401
+    get_body,
+    replying,
+    within,
+)
+
+# Every test here runs over plain HTTP and over TLS (a connection on receive threads).
+pytestmark = pytest.mark.usefixtures("either_scheme")
 
 
 @pytest.mark.asyncio

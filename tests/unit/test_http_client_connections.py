@@ -15,11 +15,15 @@ from tests._scripted_server import (
     OK,
     Peer,
     ScriptedServer,
+    either_scheme,  # noqa: F401
     get_body,
     read_body,
     replying,
     within,
 )
+
+# Every test here runs over plain HTTP and over TLS (a connection on receive threads).
+pytestmark = pytest.mark.usefixtures("either_scheme")
 
 
 @pytest.mark.asyncio
