@@ -6,9 +6,11 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections.abc import Callable
 
 import pytest
 
+import aio_s3_ingest._transfer.writes as writes_module
 from aio_s3_ingest._local.layout import WRITE_BYTES, pieces
 from aio_s3_ingest._transfer.writes import SLOW_WRITE_SECONDS, SmallWrites
 
@@ -28,12 +30,26 @@ async def test_quick_writes_stay_on_the_loop_thread() -> None:
 
 
 @pytest.mark.asyncio
-async def test_a_lone_stall_does_not_move_writes_off_the_loop() -> None:
-    """One slow write among quick ones (a journal flush, say) is not a slow filesystem."""
+async def test_a_lone_stall_does_not_move_writes_off_the_loop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One slow write among quick ones (a journal flush, say) is not a slow filesystem.
+    The writes take the times the test gives them on a clock of its own, so a busy
+    machine cannot stretch the stall."""
+    now = [0.0]
+    monkeypatch.setattr(writes_module.time, "perf_counter", lambda: now[0])
+
+    def taking(seconds: float) -> Callable[[], int]:
+        def write() -> int:
+            now[0] += seconds
+            return threading.get_ident()
+
+        return write
+
     writes = SmallWrites()
     for _ in range(20):
-        await writes.run(threading.get_ident)
-    await writes.run(_slow_write)
+        await writes.run(taking(SLOW_WRITE_SECONDS / 100))
+    await writes.run(taking(SLOW_WRITE_SECONDS * 3))
     assert writes.inline
     assert await writes.run(threading.get_ident) == threading.get_ident()
 
