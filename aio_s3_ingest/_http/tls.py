@@ -4,11 +4,11 @@ asyncio's TLS transport decrypts every byte on the loop's thread, in records of 
 16 KiB, each one a trip through its SSL protocol: on a large download that one core is
 the limit, however many requests are in flight. Here a TLS connection is a blocking
 ``ssl.SSLSocket`` instead, and everything that touches it (the handshake, the request,
-the response head, the body) runs on a receive thread of the pool (:mod:`.pump`).
-OpenSSL releases the GIL while it reads and decrypts, so requests in flight decrypt on
-every core; the loop hands out the work and waits. A body bound for a file is received
-into a small buffer of the thread and written at its offset by the same thread, so its
-bytes never cross to the loop.
+the response head, the body) runs on a receive thread of the pool (:mod:`.pump`), as
+the blocking operations of :mod:`.tls_io`. OpenSSL releases the GIL while it reads and
+decrypts, so requests in flight decrypt on every core; the loop hands out the work and
+waits. A body bound for a file is received and written at its offset by the same thread,
+so its bytes never cross to the loop.
 
 Only one thread uses a connection at a time: the response's reads come one after
 another, and a cancelled read shuts the socket down and waits for its thread.
@@ -19,21 +19,13 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-import os
-import socket
 import ssl
-import threading
 
+from . import tls_io
 from .connection import ConnectionState
 from .parse import Head, HttpError, parse_head
-from .proxy import Proxy, tunnel
-from .pump import PUMP_THRESHOLD, Received, ReceivePool
-
-_HEAD_LIMIT = 64 * 1024
-# What a thread receives before it writes to the file: large enough that the writes are
-# few, small enough that many threads in flight hold little memory.
-_FILE_BUFFER = 256 * 1024
-_buffers = threading.local()
+from .proxy import Proxy
+from .pump import PUMP_THRESHOLD, ReceivePool
 
 
 class TlsConnection(ConnectionState):
@@ -56,7 +48,7 @@ class TlsConnection(ConnectionState):
         proxy: Proxy | None,
     ) -> TlsConnection:
         """Connect (through ``proxy``'s tunnel if given) and shake hands, on a thread."""
-        job = receiver.submit(_connect, address, tls, timeout, proxy)
+        job = receiver.submit(tls_io.connect_tls, address, tls, timeout, proxy)
         try:
             sock = await asyncio.shield(asyncio.wrap_future(job))
         except asyncio.CancelledError:  # a connect cannot be interrupted: close it when done
@@ -75,7 +67,7 @@ class TlsConnection(ConnectionState):
         after them stay for the body."""
         request, self._request = self._request, b""
         received, self._spill = self._spill, bytearray()  # an interim response's rest
-        job = (_exchange, self._sock, request, received, timeout)
+        job = (tls_io.exchange, self._sock, request, received, timeout)
         try:
             head, self._spill = await self._receiver.run(self._sock, *job)
         except HttpError:
@@ -85,7 +77,9 @@ class TlsConnection(ConnectionState):
             if isinstance(exc, asyncio.TimeoutError):
                 raise
             self.closed, self.error = True, exc
-            self.received_any = self.received_any or (isinstance(exc, _EndedEarly) and exc.partial)
+            self.received_any = self.received_any or (
+                isinstance(exc, tls_io.EndedEarly) and exc.partial
+            )
             raise self.broken("before the response head was complete") from None
         self.received_any = True
         return parse_head(head)
@@ -100,7 +94,7 @@ class TlsConnection(ConnectionState):
             return count
         wanted = len(view) - count
         got, error = await self._receiver.run(
-            self._sock, _receive, self._sock, view[count:], timeout, fill
+            self._sock, tls_io.receive, self._sock, view[count:], timeout, fill
         )
         return count + self._took(got, wanted if fill else 1, error)
 
@@ -114,7 +108,7 @@ class TlsConnection(ConnectionState):
         already received are taken first (:meth:`take_leftover`)."""
         assert not self._spill, "bytes received with the head are taken first"
         got, error = await self._receiver.run(
-            self._sock, _receive_to_file, self._sock, fd, offset, count, timeout
+            self._sock, tls_io.receive_to_file, self._sock, fd, offset, count, timeout
         )
         return self._took(got, count, error)
 
@@ -152,121 +146,3 @@ class TlsConnection(ConnectionState):
 def _close_connected(job: concurrent.futures.Future[ssl.SSLSocket]) -> None:
     if not job.cancelled() and job.exception() is None:
         job.result().close()
-
-
-def _connect(
-    address: tuple[str, int], tls: ssl.SSLContext, timeout: float | None, proxy: Proxy | None
-) -> ssl.SSLSocket:
-    """On a worker thread: a TCP connection (or a proxy's tunnel) with TLS on top."""
-    host, port = address
-    if proxy is None:
-        raw = socket.create_connection(address, timeout=timeout)
-    else:
-        raw = tunnel(proxy, host, port, timeout)
-        raw.settimeout(timeout)
-    try:
-        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return tls.wrap_socket(raw, server_hostname=host)
-    except BaseException:
-        raw.close()
-        raise
-
-
-class _EndedEarly(ConnectionResetError):
-    """The server closed the connection before a whole head came; ``partial``: some did."""
-
-    def __init__(self, partial: bool) -> None:
-        super().__init__("the server closed the connection")
-        self.partial = partial
-
-
-def _exchange(
-    sock: ssl.SSLSocket, request: bytes, data: bytearray, timeout: float | None
-) -> tuple[bytes, bytearray]:
-    """On a worker thread: send ``request``, then read on from ``data`` (bytes already
-    received) to the end of the response head. Returns the head (without its blank line)
-    and the bytes that came after it."""
-    sock.settimeout(timeout)
-    if request:
-        sock.sendall(request)
-    while (end := data.find(b"\r\n\r\n")) < 0:
-        if len(data) > _HEAD_LIMIT:
-            raise HttpError(f"response head longer than {_HEAD_LIMIT} bytes")
-        try:
-            chunk = sock.recv(64 * 1024)
-        except TimeoutError:
-            raise asyncio.TimeoutError(f"no data for {timeout:g} s") from None
-        if not chunk:
-            raise _EndedEarly(partial=bool(data))
-        data += chunk
-    return bytes(data[:end]), data[end + 4 :]
-
-
-def _receive(sock: ssl.SSLSocket, view: memoryview, timeout: float | None, fill: bool) -> Received:
-    """On a worker thread: bytes into ``view``, all of it with ``fill`` (fewer only if the
-    stream ended or stalled, with the error that ended it), else what comes first.
-    Timeouts behave as in :meth:`.pump.ReceivePool.fill`."""
-    sock.settimeout(timeout)
-    filled, error = _fill(sock, view, fill)
-    return _unless_silent(filled, error, timeout)
-
-
-def _receive_to_file(
-    sock: ssl.SSLSocket, fd: int, offset: int, count: int, timeout: float | None
-) -> Received:
-    """On a worker thread: ``count`` bytes from ``sock`` to ``fd`` at ``offset`` through
-    this thread's buffer; fewer only if the stream ended or stalled, with the error that
-    ended it. An error writing the file is raised."""
-    sock.settimeout(timeout)
-    buffer = _buffer()
-    moved = 0
-    while moved < count:
-        wanted = min(len(buffer), count - moved)
-        filled, error = _fill(sock, buffer[:wanted], fill=True)
-        _write_all(fd, buffer[:filled], offset + moved)
-        moved += filled
-        if filled < wanted:
-            return _unless_silent(moved, error, timeout)
-    return moved, None
-
-
-def _fill(sock: ssl.SSLSocket, view: memoryview, fill: bool) -> Received:
-    """Bytes into ``view`` until it is full (or, without ``fill``, until some came), the
-    stream ends or an error stops it; the error is returned, not raised."""
-    filled = 0
-    try:
-        while filled < len(view):
-            count = sock.recv_into(view[filled:])
-            if not count:
-                break
-            filled += count
-            if not fill:
-                break
-    except OSError as exc:
-        return filled, exc
-    return filled, None
-
-
-def _unless_silent(filled: int, error: OSError | None, timeout: float | None) -> Received:
-    """Silence with nothing received is a timeout of the read; after some bytes it only
-    ends them (the resume asks for the rest)."""
-    if isinstance(error, TimeoutError):
-        silence = f"no data for {timeout:g} s"
-        if not filled:
-            raise asyncio.TimeoutError(silence)
-        return filled, TimeoutError(silence)
-    return filled, error
-
-
-def _write_all(fd: int, data: memoryview, offset: int) -> None:
-    while data:
-        written = os.pwrite(fd, data, offset)
-        data, offset = data[written:], offset + written
-
-
-def _buffer() -> memoryview:
-    """This thread's receive buffer, made once."""
-    view: memoryview | None = getattr(_buffers, "view", None)
-    if view is None:
-        view = _buffers.view = memoryview(bytearray(_FILE_BUFFER))
-    return view
