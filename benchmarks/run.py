@@ -21,6 +21,7 @@ import lineup
 import origin
 import probes
 import report
+import system
 import trash
 from envs import Envs
 
@@ -46,7 +47,9 @@ def csv(text: str) -> list[str]:
     return [item.strip() for item in text.split(",") if item.strip()]
 
 
-def parse_args(argv: list[str]) -> argparse.Namespace:
+def parser() -> argparse.ArgumentParser:
+    """The command line: what runs (cells, peers, modes, counts), then the origin's
+    shaping and the datasets' specs, then where things go."""
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--quick", action="store_true", help="tiny datasets, 1 run, no warm-up (CI)")
     p.add_argument("--cells", type=csv, default=list(lineup.CELLS), help="comma list of cells")
@@ -55,7 +58,6 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--warmups", type=int, help="warm-up runs per cell (default 1; quick: 0)")
     p.add_argument("--shaped", action="store_true", help="run the S3-like shaped origin mode")
     p.add_argument("--unshaped", action="store_true", help="run the plain origin mode")
-    p.add_argument("--output", type=Path, help="report path (default benchmarks/RESULTS.md)")
     p.add_argument("--ttfb-ms", type=float, default=20.0, help="shaped: delay per request")
     p.add_argument("--rate-mib-s", type=float, default=80.0, help="shaped: cap per connection")
     p.add_argument("--origin-workers", type=int, default=2, help="nginx worker processes")
@@ -63,6 +65,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         p.add_argument(f"--{name}", metavar="SPEC", help=f"COUNTxSIZE[+...] ({FULL_SPECS[name]})")
     p.add_argument("--change-pct", type=float, default=1.0, help="sync-1pct: percent rewritten")
     p.add_argument("--verify-sample", type=int, default=16, help="objects MD5-checked per run")
+    add_place_options(p)
+    return p
+
+
+def add_place_options(p: argparse.ArgumentParser) -> None:
+    """Where downloads and the report go, and how long a run may take and waits."""
+    p.add_argument("--output", type=Path, help="report path (default benchmarks/RESULTS.md)")
     p.add_argument(
         "--dest-root",
         type=Path,
@@ -77,6 +86,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="seconds a run waits after old downloads were deleted (default 65; quick: 0);\n"
         "see benchmarks/trash.py",
     )
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    """The options, with the defaults that depend on --quick filled in."""
+    p = parser()
     args = p.parse_args(argv)
     unknown = sorted({*args.cells} - set(lineup.CELLS)) + sorted({*args.peers} - set(lineup.PEERS))
     if unknown:
@@ -211,31 +225,34 @@ def on_signal(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(128 + signum)
 
 
+def start_origin(
+    args: argparse.Namespace, store: datasets.Store, dss: dict[str, datasets.Dataset]
+) -> origin.Origin:
+    """The origin for these datasets, started and stopped by ``with``."""
+    return origin.Origin(
+        WORK / "nginx", store.objects_dir, store.index_dir, workers=args.origin_workers,
+        ttfb_ms=args.ttfb_ms, rate_mib_s=args.rate_mib_s,
+        buckets={ds.bucket: len(store.load_index(ds)) for ds in dss.values()},
+    )  # fmt: skip
+
+
+def bench_options(args: argparse.Namespace) -> bench.Options:
+    return bench.Options(
+        WORK, args.dest_root.resolve(), args.warmups, args.runs, args.timeout,
+        args.verify_sample, args.change_pct / 100, args.settle,
+    )  # fmt: skip
+
+
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGHUP, on_signal)
     print("setting up: system packages, datasets, peer environments", flush=True)
-    origin.ensure_system_packages()
+    system.ensure_system_packages()
     store = datasets.Store(WORK / "origin")
     dss = build_datasets(args, store)
     envs, versions = build_envs(args)
-    org = origin.Origin(
-        WORK / "nginx", store.objects_dir, store.index_dir, workers=args.origin_workers,
-        ttfb_ms=args.ttfb_ms, rate_mib_s=args.rate_mib_s,
-        buckets={ds.bucket: len(store.load_index(ds)) for ds in dss.values()},
-    )  # fmt: skip
-    opts = bench.Options(
-        WORK,
-        args.dest_root.resolve(),
-        args.warmups,
-        args.runs,
-        args.timeout,
-        args.verify_sample,
-        args.change_pct / 100,
-        args.settle,
-    )
-    with org:
+    with start_origin(args, store, dss) as org:
         print(f"origin up: plain {org.endpoint(False)}, shaped {org.endpoint(True)}", flush=True)
         try:
             stats = measure_origin(args, org, store, dss)
@@ -247,7 +264,7 @@ def main(argv: list[str]) -> int:
             f"{stats.small_gets_per_s:,.0f} small GETs/s",
             flush=True,
         )
-        runner = bench.Bench(opts, store, org, envs)
+        runner = bench.Bench(bench_options(args), store, org, envs)
         runner.trash.purge()  # what an interrupted invocation left
         try:
             results = run_cells(args, runner, dss)
