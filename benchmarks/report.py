@@ -133,6 +133,32 @@ def table(results: list[CellResult]) -> list[str]:
     return lines
 
 
+def origin_lines(stats: OriginStats) -> list[str]:
+    """The origin's own figures, per scheme where they were measured over both."""
+    out = []
+    for name, rate in stats.single_stream_gb_s.items():
+        how = "curl --cacert" if name == "https" else "curl"
+        out.append(
+            f"- single stream, {name}: {rate:.2f} GB/s "
+            f"({how}, {stats.single_stream_object} to /dev/null, median of 3)"
+        )
+    if stats.small_object_size:
+        out.append(
+            f"- small GETs, http: {stats.small_gets_per_s:,.0f}/s (wrk, 1 thread, "
+            f"64 connections, {datasets.size_label(stats.small_object_size)} objects)"
+        )
+    else:
+        out.append("- small GETs: not measured (no object of at most 1 MiB in these cells)")
+    for name, first_byte in stats.shaped_ttfb_ms.items():
+        tls = name == "https"
+        handshake = f" ({stats.tls_handshake_ms:.1f} ms of it handshakes)" if tls else ""
+        out.append(
+            f"- shaped listener check, {name}: {stats.shaped_stream_mib_s[name]:.1f} MiB/s on "
+            f"one stream, {first_byte:.1f} ms to first byte{handshake}"
+        )
+    return out
+
+
 def render(
     results: list[CellResult], info: dict[str, str], versions: dict[str, str],
     stats: OriginStats, context: dict[str, str],
@@ -142,23 +168,7 @@ def render(
     out = ["# Benchmark results", "", f"Generated {now} by `{context['command']}`.", ""]
     out += ["## Machine", "", *[f"- {k}: {v}" for k, v in info.items()], ""]
     out += ["## Peer packages", "", *[f"- {k}: {v}" for k, v in versions.items()], ""]
-    out += ["## Origin", "", f"- {context['origin']}"]
-    out.append(
-        f"- single stream: {stats.single_stream_gb_s:.2f} GB/s "
-        f"(curl, {stats.single_stream_object} to /dev/null, median of 3)"
-    )
-    if stats.small_object_size:
-        out.append(
-            f"- small GETs: {stats.small_gets_per_s:,.0f}/s (wrk, 1 thread, 64 connections, "
-            f"{datasets.size_label(stats.small_object_size)} objects)"
-        )
-    else:
-        out.append("- small GETs: not measured (no object of at most 1 MiB in these cells)")
-    if stats.shaped_ttfb_ms:
-        out.append(
-            f"- shaped listener check: {stats.shaped_stream_mib_s:.1f} MiB/s on one stream, "
-            f"{stats.shaped_ttfb_ms:.1f} ms to first byte"
-        )
+    out += ["## Origin", "", f"- {context['origin']}", *origin_lines(stats)]
     out += ["", "## Datasets", "", *[f"- {line}" for line in context["datasets"].splitlines()]]
     out += ["", "## Results", "", context["runs"], "", *table(results), ""]
     out += ["Column meanings: see benchmarks/README.md.", ""]

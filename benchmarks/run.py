@@ -1,8 +1,9 @@
 """Benchmark harness entry point: ``nox -s bench -- [options]`` or ``python benchmarks/run.py``.
 
 Installs what it needs (nginx + Lua from Debian, one virtual environment per peer from PyPI),
-generates the datasets, starts the local origin, measures the origin alone, runs every selected
-cell, and writes one Markdown report. The origin is stopped on every exit path.
+generates the datasets and a throwaway CA for HTTPS, starts the local origin (with an HTTPS
+twin of each listener), measures the origin alone, runs every selected cell, and writes one
+Markdown report. The origin is stopped on every exit path.
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ import origin
 import probes
 import report
 import system
+import tlsca
 import trash
 from envs import Envs
+from origin import LISTENERS
 
 HERE = Path(__file__).resolve().parent
 WORK = HERE / ".work"
@@ -33,8 +36,6 @@ FULL_SPECS = {
     "mixed": "200x1MiB+4x64MiB",
     "sync": "10000x64KiB",
 }
-# The small-GETs probe runs only on objects up to this size.
-SMALL_GET_LIMIT = 1 << 20
 QUICK_SPECS = {
     "small": "20x64KiB",
     "large": "2x8MiB",
@@ -144,38 +145,23 @@ def build_envs(args: argparse.Namespace) -> tuple[Envs, dict[str, str]]:
 
 
 def measure_origin(
-    args: argparse.Namespace,
-    org: origin.Origin,
-    store: datasets.Store,
-    dss: dict[str, datasets.Dataset],
-) -> probes.OriginStats:
-    """Headline figures of the origin alone: one stream on the biggest object, small GETs/s."""
-    stats = probes.OriginStats()
-    objects = [(v[0], ds, k) for ds in dss.values() for k, v in store.prefix_index(ds).items()]
-    size, ds, key = max(objects, key=lambda o: o[0])
-    url = f"{org.endpoint(False)}/{ds.bucket}/{key}"
-    stats.single_stream_gb_s = probes.single_stream(url) / 1e9
-    stats.single_stream_object = f"1 x {datasets.size_label(size)} object"
-    small = min(objects, key=lambda o: o[0])
-    keys = sorted(k for s, d, k in objects if d is small[1] and s == small[0])
-    # With only big objects selected (--cells large) there is no small GET to time: wrk
-    # would spend its seconds on one 256 MiB body and report a timeout.
-    if small[0] <= SMALL_GET_LIMIT:
-        seconds = 1 if args.quick else 3
-        script = WORK / "wrk-small.lua"
-        stats.small_gets_per_s = probes.small_gets(
-            org.endpoint(False), small[1].bucket, keys, seconds, script
-        )
-        stats.small_object_size = small[0]
-    if True in modes(args):
-        shaped_url = f"{org.endpoint(True)}/{ds.bucket}/{key}"
-        cap = str(min(size, 32 << 20) - 1)
-        rate = probes.single_stream(shaped_url, 1, ("-r", f"0-{cap}"))
-        stats.shaped_stream_mib_s = rate / (1 << 20)
-        stats.shaped_ttfb_ms = (
-            probes.ttfb(f"{org.endpoint(True)}/{small[1].bucket}/{keys[0]}") * 1000
-        )
-    return stats
+    args: argparse.Namespace, org: origin.Origin, store: datasets.Store,
+    dss: dict[str, datasets.Dataset], ca: Path,
+) -> probes.OriginStats:  # fmt: skip
+    """The origin's own figures (probes.measure_origin), with its log on a failed probe."""
+    objects = [
+        (row[0], ds.bucket, key)
+        for ds in dss.values()
+        for key, row in store.prefix_index(ds).items()
+    ]
+    try:
+        return probes.measure_origin(
+            org, ca, probes.Targets.of(objects), quick=args.quick, shaped=True in modes(args),
+            schemes=[False, True], work=WORK,
+        )  # fmt: skip
+    except probes.ProbeError:
+        print(org.diagnose(), file=sys.stderr, flush=True)
+        raise
 
 
 def run_cells(
@@ -210,7 +196,8 @@ def describe(
     ]
     return {
         "command": shlex.join(["python", "benchmarks/run.py", *sys.argv[1:]]),
-        "origin": f"nginx-light + Lua, {org.workers} workers, sendfile; {shaping}",
+        "origin": f"nginx-light + Lua, {org.workers} workers, sendfile; {shaping}; each "
+        "listener has an HTTPS twin (TLS 1.3, a throwaway CA's certificate, same shaping)",
         "datasets": "\n".join(lines),
         "runs": f"{args.warmups} warm-up(s) then {args.runs} measured run(s) per peer and cell; "
         "median shown. Every run verified (file set, sizes, MD5 of a sample). Downloads go to "
@@ -226,11 +213,12 @@ def on_signal(signum: int, frame: FrameType | None) -> None:
 
 
 def start_origin(
-    args: argparse.Namespace, store: datasets.Store, dss: dict[str, datasets.Dataset]
-) -> origin.Origin:
+    args: argparse.Namespace, store: datasets.Store, dss: dict[str, datasets.Dataset],
+    tls: tlsca.TLSFiles,
+) -> origin.Origin:  # fmt: skip
     """The origin for these datasets, started and stopped by ``with``."""
     return origin.Origin(
-        WORK / "nginx", store.objects_dir, store.index_dir, workers=args.origin_workers,
+        WORK / "nginx", store.objects_dir, store.index_dir, tls=tls, workers=args.origin_workers,
         ttfb_ms=args.ttfb_ms, rate_mib_s=args.rate_mib_s,
         buckets={ds.bucket: len(store.load_index(ds)) for ds in dss.values()},
     )  # fmt: skip
@@ -243,27 +231,26 @@ def bench_options(args: argparse.Namespace) -> bench.Options:
     )  # fmt: skip
 
 
+def print_origin(org: origin.Origin, stats: probes.OriginStats) -> None:
+    ends = ", ".join(f"{org.endpoint(*key)}{' (shaped)' if key[0] else ''}" for key in LISTENERS)
+    rates = ", ".join(f"{v:.2f} GB/s {k}" for k, v in stats.single_stream_gb_s.items())
+    print(f"origin up: {ends}", flush=True)
+    print(f"origin alone: single stream {rates}; {stats.small_gets_per_s:,.0f} small GETs/s")
+
+
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGHUP, on_signal)
-    print("setting up: system packages, datasets, peer environments", flush=True)
+    print("setting up: system packages, datasets, peer environments, TLS", flush=True)
     system.ensure_system_packages()
     store = datasets.Store(WORK / "origin")
     dss = build_datasets(args, store)
     envs, versions = build_envs(args)
-    with start_origin(args, store, dss) as org:
-        print(f"origin up: plain {org.endpoint(False)}, shaped {org.endpoint(True)}", flush=True)
-        try:
-            stats = measure_origin(args, org, store, dss)
-        except probes.ProbeError:
-            print(org.diagnose(), file=sys.stderr, flush=True)
-            raise
-        print(
-            f"origin alone: {stats.single_stream_gb_s:.2f} GB/s single stream, "
-            f"{stats.small_gets_per_s:,.0f} small GETs/s",
-            flush=True,
-        )
+    tls = tlsca.ensure(WORK / "tls", envs)
+    with start_origin(args, store, dss, tls) as org:
+        stats = measure_origin(args, org, store, dss, tls.ca)
+        print_origin(org, stats)
         runner = bench.Bench(bench_options(args), store, org, envs)
         runner.trash.purge()  # what an interrupted invocation left
         try:

@@ -1,7 +1,7 @@
 """The Debian packages the harness needs, installed with apt-get when missing (as root).
 
-nginx-light with the Lua module serves the origin, curl measures it and runs the ceiling
-row, wrk counts small GETs/s.
+nginx-light with the Lua module serves the origin (its SSL module serves the HTTPS
+listeners too), curl measures it and runs the ceiling row, wrk counts small GETs/s.
 """
 
 from __future__ import annotations
