@@ -1,7 +1,8 @@
 """The results page: machine description, origin figures, and one Markdown table.
 
 MB/s is decimal (10^6 bytes per second). Ratios are throughput ratios: above 1 means faster
-than the reference peer in the same cell and origin mode.
+than the reference peer in the same cell, origin mode and scheme; "https vs http" compares a
+peer's HTTPS row with its own HTTP row in the same cell and mode.
 """
 
 from __future__ import annotations
@@ -14,13 +15,15 @@ from pathlib import Path
 
 import datasets
 import lineup
-from bench import CellResult
+from bench import CellResult, scheme
 from probes import OriginStats
 
 HEADER = (
-    "| cell | origin | peer | settings | runs | median s | min-max s | MB/s | objects/s "
-    "| CPU s | peak RSS MiB | vs s5cmd-tuned | vs baseline | notes |"
+    "| cell | origin | scheme | peer | settings | runs | median s | min-max s | MB/s | objects/s "
+    "| CPU s | peak RSS MiB | vs s5cmd-tuned | vs baseline | https vs http | notes |"
 )
+# (cell, shaped, peer) -> the HTTP row's throughput, for the HTTPS row's "https vs http"
+HttpRates = dict[tuple[str, bool, str], float]
 
 
 def _read(path: str) -> str:
@@ -92,44 +95,72 @@ def _settings(args: list[str]) -> str:
     return " ".join(pairs) or "defaults"
 
 
-def _row(res: CellResult, peer: str, refs: dict[str, float]) -> str:
+def _throughput(res: CellResult, peer: str) -> float | None:
+    """MB/s, or objects/s where no bytes move (cache hits, the listing); None if all failed."""
     series = res.series[peer]
-    mode = "shaped" if res.shaped else "plain"
-    settings = _settings(res.settings.get(peer, []))
-    runs = f"{len(series.ok)}/{len(series.runs)}"
     if not series.ok:
-        note = "; ".join(sorted(set(series.errors)))[:200].replace("|", "/")
-        cells = [res.cell, mode, peer, settings, runs, *["-"] * 8, f"FAILED: {note}"]
-        return "| " + " | ".join(cells) + " |"
-    wall = series.median("wall")
-    mb_s, obj_s = _rates(res, peer, wall)
-    walls = [r.wall for r in series.ok]
-    ratios = []
+        return None
+    mb_s, obj_s = _rates(res, peer, series.median("wall"))
+    return obj_s if mb_s is None else mb_s
+
+
+def _ratios(
+    res: CellResult, peer: str, mb_s: float | None, refs: dict[str, float], http: HttpRates
+) -> list[str]:
+    """vs each reference peer (same scheme), then https vs http (same peer)."""
+    out = []
     for ref in lineup.REFERENCES:
         ok = ref in refs and ref != peer and mb_s is not None and not lineup.PEERS[peer].probe
-        ratios.append(f"{mb_s / refs[ref]:.2f}x" if ok and mb_s else "-")
+        out.append(f"{mb_s / refs[ref]:.2f}x" if ok and mb_s else "-")
+    own, base = _throughput(res, peer), http.get((res.cell, res.shaped, peer))
+    out.append(f"{own / base:.2f}x" if res.tls and own and base else "-")
+    return out
+
+
+def _notes(res: CellResult, peer: str, wall: float) -> str:
+    series = res.series[peer]
     notes = []
     if series.errors:
         notes.append(f"{len(series.errors)} failed run(s)")
     if peer != "listing" and "listing" in res.series and res.series["listing"].ok:
         notes.append(f"{wall / res.series['listing'].median('wall'):.2f}x listing time")
+    return "; ".join(notes)
+
+
+def _row(res: CellResult, peer: str, refs: dict[str, float], http: HttpRates) -> str:
+    series = res.series[peer]
+    mode = "shaped" if res.shaped else "plain"
+    head = [res.cell, mode, scheme(res.tls), peer, _settings(res.settings.get(peer, []))]
+    runs = f"{len(series.ok)}/{len(series.runs)}"
+    if not series.ok:
+        note = "; ".join(sorted(set(series.errors)))[:200].replace("|", "/")
+        return "| " + " | ".join([*head, runs, *["-"] * 9, f"FAILED: {note}"]) + " |"
+    wall = series.median("wall")
+    mb_s, obj_s = _rates(res, peer, wall)
+    walls = [r.wall for r in series.ok]
     cells = [
-        res.cell, mode, peer, settings, runs, _fmt(wall), f"{min(walls):.2f}-{max(walls):.2f}",
-        _fmt(mb_s, 1), _fmt(obj_s, 0 if obj_s >= 100 else 1), _fmt(series.median("cpu")),
-        _fmt(series.median("maxrss_kib") / 1024, 0), *ratios, "; ".join(notes),
+        *head, runs, _fmt(wall), f"{min(walls):.2f}-{max(walls):.2f}", _fmt(mb_s, 1),
+        _fmt(obj_s, 0 if obj_s >= 100 else 1), _fmt(series.median("cpu")),
+        _fmt(series.median("maxrss_kib") / 1024, 0), *_ratios(res, peer, mb_s, refs, http),
+        _notes(res, peer, wall),
     ]  # fmt: skip
     return "| " + " | ".join(cells) + " |"
 
 
 def table(results: list[CellResult]) -> list[str]:
     lines = [HEADER, "|" + "---|" * HEADER.count(" | ") + "---|"]
+    http: HttpRates = {}
+    for res in results:
+        for peer in res.series if not res.tls else ():
+            if (rate := _throughput(res, peer)) is not None:
+                http[res.cell, res.shaped, peer] = rate
     for res in results:
         refs = {}
         for ref in lineup.REFERENCES:
             series = res.series.get(ref)
             if series and series.ok and res.bytes_moved:
                 refs[ref] = res.bytes_moved / series.median("wall") / 1e6
-        lines += [_row(res, peer, refs) for peer in res.series]
+        lines += [_row(res, peer, refs, http) for peer in res.series]
     return lines
 
 

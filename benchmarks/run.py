@@ -1,9 +1,9 @@
 """Benchmark harness entry point: ``nox -s bench -- [options]`` or ``python benchmarks/run.py``.
 
 Installs what it needs (nginx + Lua from Debian, one virtual environment per peer from PyPI),
-generates the datasets and a throwaway CA for HTTPS, starts the local origin (with an HTTPS
-twin of each listener), measures the origin alone, runs every selected cell, and writes one
-Markdown report. The origin is stopped on every exit path.
+generates the datasets and a throwaway CA for HTTPS, starts the local origin, measures the
+origin alone, runs every selected cell over HTTP and HTTPS, and writes one Markdown report.
+The origin is stopped on every exit path.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def csv(text: str) -> list[str]:
 
 
 def parser() -> argparse.ArgumentParser:
-    """The command line: what runs (cells, peers, modes, counts), then the origin's
+    """The command line: what runs (cells, peers, modes, schemes, counts), then the origin's
     shaping and the datasets' specs, then where things go."""
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--quick", action="store_true", help="tiny datasets, 1 run, no warm-up (CI)")
@@ -59,6 +59,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--warmups", type=int, help="warm-up runs per cell (default 1; quick: 0)")
     p.add_argument("--shaped", action="store_true", help="run the S3-like shaped origin mode")
     p.add_argument("--unshaped", action="store_true", help="run the plain origin mode")
+    p.add_argument("--http", action="store_true", help="run the cells over plain HTTP")
+    p.add_argument("--https", action="store_true", help="run the cells over HTTPS (TLS 1.3)")
     p.add_argument("--ttfb-ms", type=float, default=20.0, help="shaped: delay per request")
     p.add_argument("--rate-mib-s", type=float, default=80.0, help="shaped: cap per connection")
     p.add_argument("--origin-workers", type=int, default=2, help="nginx worker processes")
@@ -112,6 +114,13 @@ def modes(args: argparse.Namespace) -> list[bool]:
     return [args.shaped]
 
 
+def schemes(args: argparse.Namespace) -> list[bool]:
+    """Schemes to run (True: HTTPS): both unless one of --http / --https narrows it."""
+    if args.http == args.https:
+        return [False, True]
+    return [args.https]
+
+
 def build_datasets(args: argparse.Namespace, store: datasets.Store) -> dict[str, datasets.Dataset]:
     """Datasets the selected cells need, generated on first use and reused afterwards."""
     specs = QUICK_SPECS if args.quick else FULL_SPECS
@@ -157,7 +166,7 @@ def measure_origin(
     try:
         return probes.measure_origin(
             org, ca, probes.Targets.of(objects), quick=args.quick, shaped=True in modes(args),
-            schemes=[False, True], work=WORK,
+            schemes=schemes(args), work=WORK,
         )  # fmt: skip
     except probes.ProbeError:
         print(org.diagnose(), file=sys.stderr, flush=True)
@@ -167,17 +176,20 @@ def measure_origin(
 def run_cells(
     args: argparse.Namespace, runner: bench.Bench, dss: dict[str, datasets.Dataset]
 ) -> list[bench.CellResult]:
+    """Per origin mode: the download cells (both schemes in turns), then the sync cells (one
+    scheme after the other)."""
     results = []
     for shaped in modes(args):
+        mode = "shaped" if shaped else "plain"
         for cell in lineup.DOWNLOAD_CELLS:
             if cell in args.cells and (peers := lineup.peers_for(cell, args.peers)):
-                print(f"cell {cell} ({'shaped' if shaped else 'plain'})", flush=True)
-                results.append(runner.download_cell(cell, dss[cell], shaped, peers))
+                print(f"cell {cell} ({mode})", flush=True)
+                results += runner.download_cell(cell, dss[cell], shaped, schemes(args), peers)
         sync = [c for c in lineup.SYNC_CELLS if c in args.cells]
         peers = lineup.peers_for("sync-hit", args.peers)
-        if sync and "aio_s3_ingest" in peers:
-            print(f"cells {', '.join(sync)} ({'shaped' if shaped else 'plain'})", flush=True)
-            results += runner.sync_cells(sync, dss["sync"], shaped, peers)
+        for tls in schemes(args) if sync and "aio_s3_ingest" in peers else []:
+            print(f"cells {', '.join(sync)} ({mode}, {bench.scheme(tls)})", flush=True)
+            results += runner.sync_cells(sync, dss["sync"], shaped, tls, peers)
     return results
 
 
@@ -251,7 +263,7 @@ def main(argv: list[str]) -> int:
     with start_origin(args, store, dss, tls) as org:
         stats = measure_origin(args, org, store, dss, tls.ca)
         print_origin(org, stats)
-        runner = bench.Bench(bench_options(args), store, org, envs)
+        runner = bench.Bench(bench_options(args), store, org, envs, tls.ca)
         runner.trash.purge()  # what an interrupted invocation left
         try:
             results = run_cells(args, runner, dss)
