@@ -53,7 +53,7 @@ def s5cmd_tuned(kind: str, shaped: bool) -> list[str]:
 
 # How a peer takes the CA file over HTTPS: the environment variable it reads (botocore's
 # AWS_CA_BUNDLE; SSL_CERT_FILE for Go's crypto/x509), or a command-line option (curl's
-# --cacert, in its config file; a peer script's --ca-bundle). Only that one is given,
+# --cacert, in its config file; the obstore script's --ca-bundle). Only that one is given,
 # so a peer that ignored it would fail to verify the origin instead of passing unchecked.
 AWS_CA_BUNDLE = "AWS_CA_BUNDLE"
 SSL_CERT_FILE = "SSL_CERT_FILE"
@@ -92,6 +92,9 @@ PEERS = {
         Peer("s5cmd-tuned", "s5cmd", "s5cmd_peer.py", s5cmd_tuned, ca=SSL_CERT_FILE),
         Peer("awscli", "awscli", "awscli_peer.py", fixed()),
         Peer("s3fs", "s3fs", "s3fs_peer.py", fixed()),
+        Peer(
+            "obstore", "obstore", "obstore_peer.py", fixed("--concurrency", "64"), ca=CA_BUNDLE_ARG
+        ),
         Peer("listing", "aiobotocore", "list_only.py", fixed(), probe=True),
     )
 }
@@ -110,6 +113,7 @@ DESCRIPTIONS = {
     "s5cmd-tuned": "s5cmd cp, tuned workers / part size",
     "awscli": "aws s3 cp --recursive, defaults",
     "s3fs": "S3FileSystem.get(recursive=True), defaults",
+    "obstore": "obstore (Rust object_store) list + get per key in ThreadPoolExecutor(64)",
     "listing": "aiobotocore paginated list_objects_v2 of the prefix, nothing downloaded",
 }
 
