@@ -246,8 +246,9 @@ def bench_options(args: argparse.Namespace) -> bench.Options:
 def print_origin(org: origin.Origin, stats: probes.OriginStats) -> None:
     ends = ", ".join(f"{org.endpoint(*key)}{' (shaped)' if key[0] else ''}" for key in LISTENERS)
     rates = ", ".join(f"{v:.2f} GB/s {k}" for k, v in stats.single_stream_gb_s.items())
+    gets = f"; {stats.small_gets_per_s:,.0f} small GETs/s" if stats.small_object_size else ""
     print(f"origin up: {ends}", flush=True)
-    print(f"origin alone: single stream {rates}; {stats.small_gets_per_s:,.0f} small GETs/s")
+    print(f"origin alone: single stream {rates}{gets}", flush=True)
 
 
 def main(argv: list[str]) -> int:
