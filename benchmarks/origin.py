@@ -4,9 +4,12 @@ moto tops out near 350 MB/s and a few hundred GETs/s, which would make every dow
 the same. nginx serves the object files with sendfile and leaves Lua only the listing XML and
 the ETag/If-Match checks, so the origin stays far ahead of the clients being measured.
 
+Each listener has a TLS twin in the same nginx (same server block, so the same Lua
+handlers and shaping), serving a certificate of the harness's throwaway CA (tlsca.py).
 nginx gets its listening sockets from the harness (listeners.py), so no other process can
 hold or share its ports, and the origin counts as up only once every worker has answered a
-ping with this start's token and every bucket's index and files have been checked.
+ping with this start's token on all four listeners (over HTTPS with the CA for the twins)
+and every bucket's index and files have been checked over both schemes.
 """
 
 from __future__ import annotations
@@ -16,7 +19,6 @@ import grp
 import os
 import pwd
 import secrets
-import shutil
 import signal
 import socket
 import string
@@ -28,43 +30,13 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import listeners
+from tlsca import TLSFiles
 
 HERE = Path(__file__).resolve().parent
 NGINX_DIR = HERE / "nginx"
-LUA_MODULE = Path("/usr/lib/nginx/modules/ngx_http_lua_module.so")
-APT_PACKAGES = ("nginx-light", "libnginx-mod-http-lua", "curl", "wrk")
 START_TIMEOUT = 30.0
-# Admin calls go straight to the origin, whatever proxy the environment names.
-DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-def ensure_system_packages() -> None:
-    """Install nginx + its Lua module, curl and wrk from Debian when missing (needs root)."""
-    missing = [p for p in ("nginx", "curl", "wrk") if shutil.which(p) is None]
-    if not missing and LUA_MODULE.exists():
-        return
-    if os.geteuid() != 0:
-        raise SystemExit(f"please install: apt-get install -y {' '.join(APT_PACKAGES)}")
-    print(f"installing {' '.join(APT_PACKAGES)} with apt-get", flush=True)
-    apt_get("update")
-    apt_get("install", "-y", "--no-install-recommends", *APT_PACKAGES)
-
-
-def apt_get(*args: str, wait: float = 600.0) -> None:
-    """apt-get, waiting while another program holds apt's or dpkg's lock (it fails at once)."""
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    deadline = time.monotonic() + wait
-    while True:
-        run = subprocess.run(
-            ["apt-get", "-q", *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            text=True,
-        )  # fmt: skip
-        if run.returncode == 0:
-            return
-        if "Could not get lock" not in run.stderr or time.monotonic() > deadline:
-            raise SystemExit(f"apt-get {args[0]} failed (exit {run.returncode}):\n{run.stderr}")
-        print(f"apt-get {args[0]}: another program holds the lock; waiting", flush=True)
-        time.sleep(5)
+# The listeners, as (shaped, tls): plain, shaped, and their TLS twins.
+LISTENERS = ((False, False), (True, False), (False, True), (True, True))
 
 
 def user_directive() -> str:
@@ -91,11 +63,12 @@ class OriginError(RuntimeError):
 
 
 class Origin:
-    """One nginx master process with a plain and a shaped listener; stop() kills it by PID."""
+    """One nginx master process with a plain and a shaped listener and their TLS twins;
+    stop() kills it by PID."""
 
     def __init__(
-        self, root: Path, objects_dir: Path, index_dir: Path, *, workers: int, ttfb_ms: float,
-        rate_mib_s: float, buckets: Mapping[str, int] | None = None,
+        self, root: Path, objects_dir: Path, index_dir: Path, *, tls: TLSFiles, workers: int,
+        ttfb_ms: float, rate_mib_s: float, buckets: Mapping[str, int] | None = None,
     ) -> None:  # fmt: skip
         self.root = root
         self.objects_dir = objects_dir
@@ -105,14 +78,20 @@ class Origin:
         self.rate_mib_s = rate_mib_s
         # bucket -> rows its index must hold, checked before the origin counts as up
         self.buckets = dict(buckets or {})
-        self.plain_port = 0
-        self.shaped_port = 0
+        self.tls = tls
+        # Admin calls go straight to the origin, whatever proxy the environment names, and
+        # check the certificate with the CA the peers are given.
+        self.opener = urllib.request.build_opener(
+            urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=tls.context())
+        )
+        self.ports: dict[tuple[bool, bool], int] = {}
         self.token = ""
         self.ours: set[int] = set()
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def endpoint(self, shaped: bool) -> str:
-        return f"http://127.0.0.1:{self.shaped_port if shaped else self.plain_port}"
+    def endpoint(self, shaped: bool, tls: bool = False) -> str:
+        """The listener's base URL; the certificate names 127.0.0.1, so HTTPS verifies."""
+        return f"{'https' if tls else 'http'}://127.0.0.1:{self.ports[shaped, tls]}"
 
     def _render(self) -> Path:
         for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
@@ -126,8 +105,12 @@ class Origin:
             index_dir=self.index_dir,
             token=self.token,
             objects_dir=self.objects_dir,
-            plain_port=self.plain_port,
-            shaped_port=self.shaped_port,
+            plain_port=self.ports[False, False],
+            shaped_port=self.ports[True, False],
+            plain_tls_port=self.ports[False, True],
+            shaped_tls_port=self.ports[True, True],
+            ssl_certificate=self.tls.cert,
+            ssl_certificate_key=self.tls.key,
             rate_bytes=int(self.rate_mib_s * (1 << 20)) if self.rate_mib_s > 0 else 0,
             ttfb_s=f"{self.ttfb_ms / 1000:.6f}",
         )
@@ -149,16 +132,19 @@ class Origin:
     def _start_once(self) -> list[str]:
         """nginx on sockets claimed now, held until it is ready; returns strangers on its ports."""
         self.token = secrets.token_hex(8)
-        socks = listeners.claim(self.workers)
+        groups: list[list[socket.socket]] = []
         try:
-            socks += listeners.claim(self.workers)
-            self.plain_port = listeners.port_of(socks[: self.workers])
-            self.shaped_port = listeners.port_of(socks[self.workers :])
+            for _ in LISTENERS:
+                groups.append(listeners.claim(self.workers))
+            ports = [listeners.port_of(group) for group in groups]
+            self.ports = dict(zip(LISTENERS, ports, strict=True))
+            socks = [sock for group in groups for sock in group]
             self.ours = listeners.inodes(socks)
             self._spawn(socks)
             self._wait_ready()
         finally:
-            listeners.close(socks)
+            for group in groups:
+                listeners.close(group)
         self._check_buckets()
         return self.strangers()
 
@@ -178,40 +164,45 @@ class Origin:
             )
 
     def _wait_ready(self) -> None:
-        """Until both listeners answered with our token, from every worker between them."""
+        """Until all four listeners answered with our token, from every worker between them."""
         deadline = time.monotonic() + START_TIMEOUT
-        answered: dict[int, set[str]] = {self.plain_port: set(), self.shaped_port: set()}
+        answered: dict[tuple[bool, bool], set[str]] = {key: set() for key in LISTENERS}
         last = "no answer yet"
         while time.monotonic() < deadline:
             if self.proc is None or self.proc.poll() is not None:
                 code = None if self.proc is None else self.proc.returncode
                 self._fail(f"nginx exited with status {code} before it was ready")
-            for port, pids in answered.items():
+            for key, pids in answered.items():
                 try:
-                    pids.add(self._ping(port))
-                except OSError as exc:
-                    last = f"port {port}: {exc}"
+                    pids.add(self._ping(key))
+                except OSError as exc:  # ssl.SSLError and URLError are OSErrors too
+                    last = f"{self.endpoint(*key)}: {exc}"
             if all(answered.values()) and len(set.union(*answered.values())) >= self.workers:
                 return
             time.sleep(0.02)
         self._fail(f"not ready after {START_TIMEOUT:g} s; last: {last}; answers: {answered}")
 
-    def _ping(self, port: int) -> str:
+    def _ping(self, listener: tuple[bool, bool]) -> str:
         """The answering worker's pid, once its answer carries this start's token."""
-        reply = self._admin(port, "ping").split()
+        reply = self._admin(listener, "ping").split()
         if reply[:2] != ["pong", self.token]:
             raise ConnectionError(f"answered by another server: {' '.join(reply)[:80]!r}")
         return reply[2]
 
     def _check_buckets(self) -> None:
-        """Every bucket's index loads in a worker, with all its files there and readable."""
+        """Every bucket's index loads in a worker, with all its files there and readable,
+        asked over plain HTTP and over HTTPS."""
         for bucket, rows in self.buckets.items():
-            try:
-                reply = self._admin(self.plain_port, f"check/{bucket}").strip()
-            except urllib.error.HTTPError as exc:
-                reply = f"HTTP {exc.code}: {exc.read().decode(errors='replace').strip()}"
-            if reply != f"ok {rows}":
-                self._fail(f"bucket {bucket}: expected 'ok {rows}', origin says {reply!r}")
+            for listener in ((False, False), (False, True)):
+                try:
+                    reply = self._admin(listener, f"check/{bucket}").strip()
+                except urllib.error.HTTPError as exc:
+                    reply = f"HTTP {exc.code}: {exc.read().decode(errors='replace').strip()}"
+                except OSError as exc:
+                    reply = str(exc)
+                if reply != f"ok {rows}":
+                    where = self.endpoint(*listener)
+                    self._fail(f"bucket {bucket} ({where}): expected 'ok {rows}', got {reply!r}")
 
     def _fail(self, why: str) -> None:
         diagnosis = self.diagnose()
@@ -228,17 +219,17 @@ class Origin:
         return "\n".join(out)
 
     def strangers(self) -> list[str]:
-        ports = [p for p in (self.plain_port, self.shaped_port) if p]
+        ports = [p for p in self.ports.values() if p]
         return [s for port in ports for s in listeners.strangers(port, self.ours)]
 
-    def _admin(self, port: int, call: str) -> str:
-        url = f"http://127.0.0.1:{port}/_origin/{call}"
-        with DIRECT.open(url, timeout=5) as resp:
+    def _admin(self, listener: tuple[bool, bool], call: str) -> str:
+        url = f"{self.endpoint(*listener)}/_origin/{call}"
+        with self.opener.open(url, timeout=5) as resp:
             return str(resp.read().decode())
 
     def reload_bucket(self, bucket: str) -> None:
         """Tell every nginx worker to re-read the bucket's index (after the harness rewrote it)."""
-        self._admin(self.plain_port, f"reload/{bucket}")
+        self._admin((False, False), f"reload/{bucket}")
 
     def stop(self) -> None:
         """SIGTERM the nginx master (it takes its workers down), SIGKILL if it lingers."""

@@ -1,8 +1,9 @@
 """Benchmark harness entry point: ``nox -s bench -- [options]`` or ``python benchmarks/run.py``.
 
 Installs what it needs (nginx + Lua from Debian, one virtual environment per peer from PyPI),
-generates the datasets, starts the local origin, measures the origin alone, runs every selected
-cell, and writes one Markdown report. The origin is stopped on every exit path.
+generates the datasets and a throwaway CA for HTTPS, starts the local origin, measures the
+origin alone, runs every selected cell over HTTP and HTTPS, and writes one Markdown report.
+The origin is stopped on every exit path.
 """
 
 from __future__ import annotations
@@ -21,8 +22,11 @@ import lineup
 import origin
 import probes
 import report
+import system
+import tlsca
 import trash
 from envs import Envs
+from origin import LISTENERS
 
 HERE = Path(__file__).resolve().parent
 WORK = HERE / ".work"
@@ -32,8 +36,6 @@ FULL_SPECS = {
     "mixed": "200x1MiB+4x64MiB",
     "sync": "10000x64KiB",
 }
-# The small-GETs probe runs only on objects up to this size.
-SMALL_GET_LIMIT = 1 << 20
 QUICK_SPECS = {
     "small": "20x64KiB",
     "large": "2x8MiB",
@@ -46,7 +48,9 @@ def csv(text: str) -> list[str]:
     return [item.strip() for item in text.split(",") if item.strip()]
 
 
-def parse_args(argv: list[str]) -> argparse.Namespace:
+def parser() -> argparse.ArgumentParser:
+    """The command line: what runs (cells, peers, modes, schemes, counts), then the origin's
+    shaping and the datasets' specs, then where things go."""
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--quick", action="store_true", help="tiny datasets, 1 run, no warm-up (CI)")
     p.add_argument("--cells", type=csv, default=list(lineup.CELLS), help="comma list of cells")
@@ -55,7 +59,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--warmups", type=int, help="warm-up runs per cell (default 1; quick: 0)")
     p.add_argument("--shaped", action="store_true", help="run the S3-like shaped origin mode")
     p.add_argument("--unshaped", action="store_true", help="run the plain origin mode")
-    p.add_argument("--output", type=Path, help="report path (default benchmarks/RESULTS.md)")
+    p.add_argument("--http", action="store_true", help="run the cells over plain HTTP")
+    p.add_argument("--https", action="store_true", help="run the cells over HTTPS (TLS 1.3)")
     p.add_argument("--ttfb-ms", type=float, default=20.0, help="shaped: delay per request")
     p.add_argument("--rate-mib-s", type=float, default=80.0, help="shaped: cap per connection")
     p.add_argument("--origin-workers", type=int, default=2, help="nginx worker processes")
@@ -63,6 +68,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         p.add_argument(f"--{name}", metavar="SPEC", help=f"COUNTxSIZE[+...] ({FULL_SPECS[name]})")
     p.add_argument("--change-pct", type=float, default=1.0, help="sync-1pct: percent rewritten")
     p.add_argument("--verify-sample", type=int, default=16, help="objects MD5-checked per run")
+    add_place_options(p)
+    return p
+
+
+def add_place_options(p: argparse.ArgumentParser) -> None:
+    """Where downloads and the report go, and how long a run may take and waits."""
+    p.add_argument("--output", type=Path, help="report path (default benchmarks/RESULTS.md)")
     p.add_argument(
         "--dest-root",
         type=Path,
@@ -77,6 +89,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="seconds a run waits after old downloads were deleted (default 65; quick: 0);\n"
         "see benchmarks/trash.py",
     )
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    """The options, with the defaults that depend on --quick filled in."""
+    p = parser()
     args = p.parse_args(argv)
     unknown = sorted({*args.cells} - set(lineup.CELLS)) + sorted({*args.peers} - set(lineup.PEERS))
     if unknown:
@@ -95,6 +112,13 @@ def modes(args: argparse.Namespace) -> list[bool]:
     if args.shaped == args.unshaped:
         return [False, True]
     return [args.shaped]
+
+
+def schemes(args: argparse.Namespace) -> list[bool]:
+    """Schemes to run (True: HTTPS): both unless one of --http / --https narrows it."""
+    if args.http == args.https:
+        return [False, True]
+    return [args.https]
 
 
 def build_datasets(args: argparse.Namespace, store: datasets.Store) -> dict[str, datasets.Dataset]:
@@ -130,54 +154,42 @@ def build_envs(args: argparse.Namespace) -> tuple[Envs, dict[str, str]]:
 
 
 def measure_origin(
-    args: argparse.Namespace,
-    org: origin.Origin,
-    store: datasets.Store,
-    dss: dict[str, datasets.Dataset],
-) -> probes.OriginStats:
-    """Headline figures of the origin alone: one stream on the biggest object, small GETs/s."""
-    stats = probes.OriginStats()
-    objects = [(v[0], ds, k) for ds in dss.values() for k, v in store.prefix_index(ds).items()]
-    size, ds, key = max(objects, key=lambda o: o[0])
-    url = f"{org.endpoint(False)}/{ds.bucket}/{key}"
-    stats.single_stream_gb_s = probes.single_stream(url) / 1e9
-    stats.single_stream_object = f"1 x {datasets.size_label(size)} object"
-    small = min(objects, key=lambda o: o[0])
-    keys = sorted(k for s, d, k in objects if d is small[1] and s == small[0])
-    # With only big objects selected (--cells large) there is no small GET to time: wrk
-    # would spend its seconds on one 256 MiB body and report a timeout.
-    if small[0] <= SMALL_GET_LIMIT:
-        seconds = 1 if args.quick else 3
-        script = WORK / "wrk-small.lua"
-        stats.small_gets_per_s = probes.small_gets(
-            org.endpoint(False), small[1].bucket, keys, seconds, script
-        )
-        stats.small_object_size = small[0]
-    if True in modes(args):
-        shaped_url = f"{org.endpoint(True)}/{ds.bucket}/{key}"
-        cap = str(min(size, 32 << 20) - 1)
-        rate = probes.single_stream(shaped_url, 1, ("-r", f"0-{cap}"))
-        stats.shaped_stream_mib_s = rate / (1 << 20)
-        stats.shaped_ttfb_ms = (
-            probes.ttfb(f"{org.endpoint(True)}/{small[1].bucket}/{keys[0]}") * 1000
-        )
-    return stats
+    args: argparse.Namespace, org: origin.Origin, store: datasets.Store,
+    dss: dict[str, datasets.Dataset], ca: Path,
+) -> probes.OriginStats:  # fmt: skip
+    """The origin's own figures (probes.measure_origin), with its log on a failed probe."""
+    objects = [
+        (row[0], ds.bucket, key)
+        for ds in dss.values()
+        for key, row in store.prefix_index(ds).items()
+    ]
+    try:
+        return probes.measure_origin(
+            org, ca, probes.Targets.of(objects), quick=args.quick, shaped=True in modes(args),
+            schemes=schemes(args), work=WORK,
+        )  # fmt: skip
+    except probes.ProbeError:
+        print(org.diagnose(), file=sys.stderr, flush=True)
+        raise
 
 
 def run_cells(
     args: argparse.Namespace, runner: bench.Bench, dss: dict[str, datasets.Dataset]
 ) -> list[bench.CellResult]:
+    """Per origin mode: the download cells (both schemes in turns), then the sync cells (one
+    scheme after the other)."""
     results = []
     for shaped in modes(args):
+        mode = "shaped" if shaped else "plain"
         for cell in lineup.DOWNLOAD_CELLS:
             if cell in args.cells and (peers := lineup.peers_for(cell, args.peers)):
-                print(f"cell {cell} ({'shaped' if shaped else 'plain'})", flush=True)
-                results.append(runner.download_cell(cell, dss[cell], shaped, peers))
+                print(f"cell {cell} ({mode})", flush=True)
+                results += runner.download_cell(cell, dss[cell], shaped, schemes(args), peers)
         sync = [c for c in lineup.SYNC_CELLS if c in args.cells]
         peers = lineup.peers_for("sync-hit", args.peers)
-        if sync and "aio_s3_ingest" in peers:
-            print(f"cells {', '.join(sync)} ({'shaped' if shaped else 'plain'})", flush=True)
-            results += runner.sync_cells(sync, dss["sync"], shaped, peers)
+        for tls in schemes(args) if sync and "aio_s3_ingest" in peers else []:
+            print(f"cells {', '.join(sync)} ({mode}, {bench.scheme(tls)})", flush=True)
+            results += runner.sync_cells(sync, dss["sync"], shaped, tls, peers)
     return results
 
 
@@ -196,7 +208,8 @@ def describe(
     ]
     return {
         "command": shlex.join(["python", "benchmarks/run.py", *sys.argv[1:]]),
-        "origin": f"nginx-light + Lua, {org.workers} workers, sendfile; {shaping}",
+        "origin": f"nginx-light + Lua, {org.workers} workers, sendfile; {shaping}; each "
+        "listener has an HTTPS twin (TLS 1.3, a throwaway CA's certificate, same shaping)",
         "datasets": "\n".join(lines),
         "runs": f"{args.warmups} warm-up(s) then {args.runs} measured run(s) per peer and cell; "
         "median shown. Every run verified (file set, sizes, MD5 of a sample). Downloads go to "
@@ -211,43 +224,47 @@ def on_signal(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(128 + signum)
 
 
+def start_origin(
+    args: argparse.Namespace, store: datasets.Store, dss: dict[str, datasets.Dataset],
+    tls: tlsca.TLSFiles,
+) -> origin.Origin:  # fmt: skip
+    """The origin for these datasets, started and stopped by ``with``."""
+    return origin.Origin(
+        WORK / "nginx", store.objects_dir, store.index_dir, tls=tls, workers=args.origin_workers,
+        ttfb_ms=args.ttfb_ms, rate_mib_s=args.rate_mib_s,
+        buckets={ds.bucket: len(store.load_index(ds)) for ds in dss.values()},
+    )  # fmt: skip
+
+
+def bench_options(args: argparse.Namespace) -> bench.Options:
+    return bench.Options(
+        WORK, args.dest_root.resolve(), args.warmups, args.runs, args.timeout,
+        args.verify_sample, args.change_pct / 100, args.settle,
+    )  # fmt: skip
+
+
+def print_origin(org: origin.Origin, stats: probes.OriginStats) -> None:
+    ends = ", ".join(f"{org.endpoint(*key)}{' (shaped)' if key[0] else ''}" for key in LISTENERS)
+    rates = ", ".join(f"{v:.2f} GB/s {k}" for k, v in stats.single_stream_gb_s.items())
+    gets = f"; {stats.small_gets_per_s:,.0f} small GETs/s" if stats.small_object_size else ""
+    print(f"origin up: {ends}", flush=True)
+    print(f"origin alone: single stream {rates}{gets}", flush=True)
+
+
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGHUP, on_signal)
-    print("setting up: system packages, datasets, peer environments", flush=True)
-    origin.ensure_system_packages()
+    print("setting up: system packages, datasets, peer environments, TLS", flush=True)
+    system.ensure_system_packages()
     store = datasets.Store(WORK / "origin")
     dss = build_datasets(args, store)
     envs, versions = build_envs(args)
-    org = origin.Origin(
-        WORK / "nginx", store.objects_dir, store.index_dir, workers=args.origin_workers,
-        ttfb_ms=args.ttfb_ms, rate_mib_s=args.rate_mib_s,
-        buckets={ds.bucket: len(store.load_index(ds)) for ds in dss.values()},
-    )  # fmt: skip
-    opts = bench.Options(
-        WORK,
-        args.dest_root.resolve(),
-        args.warmups,
-        args.runs,
-        args.timeout,
-        args.verify_sample,
-        args.change_pct / 100,
-        args.settle,
-    )
-    with org:
-        print(f"origin up: plain {org.endpoint(False)}, shaped {org.endpoint(True)}", flush=True)
-        try:
-            stats = measure_origin(args, org, store, dss)
-        except probes.ProbeError:
-            print(org.diagnose(), file=sys.stderr, flush=True)
-            raise
-        print(
-            f"origin alone: {stats.single_stream_gb_s:.2f} GB/s single stream, "
-            f"{stats.small_gets_per_s:,.0f} small GETs/s",
-            flush=True,
-        )
-        runner = bench.Bench(opts, store, org, envs)
+    tls = tlsca.ensure(WORK / "tls", envs)
+    with start_origin(args, store, dss, tls) as org:
+        stats = measure_origin(args, org, store, dss, tls.ca)
+        print_origin(org, stats)
+        runner = bench.Bench(bench_options(args), store, org, envs, tls.ca)
         runner.trash.purge()  # what an interrupted invocation left
         try:
             results = run_cells(args, runner, dss)
