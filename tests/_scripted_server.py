@@ -13,6 +13,7 @@ from typing import Any, ClassVar, TypeVar
 import pytest
 import trustme
 
+import aio_s3_ingest._http.pool
 from aio_s3_ingest._http.pool import HttpPool, Response
 
 T = TypeVar("T")
@@ -213,10 +214,24 @@ async def get_body(
     return body
 
 
-@pytest.fixture(params=["http", "https"])
+@pytest.fixture(params=["http", "https-loop", "https-threads"])
 def either_scheme(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Run a test once over plain HTTP and once over TLS: the scripted servers it starts
-    speak that scheme, and their pools trust them."""
-    if request.param == "https":
+    """Run a test over plain HTTP, and over TLS on each kind of TLS connection: the loop's
+    (asyncio's TLS, what small bodies take) and the receive threads' (what large bodies
+    take): the scripted servers it starts speak that scheme, and their pools trust them."""
+    return _use_scheme(str(request.param), monkeypatch)
+
+
+@pytest.fixture(params=["http", "https-threads"])
+def pumped_scheme(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Like :func:`either_scheme`, for the connections whose bodies are received on
+    threads: plain HTTP, and TLS served on receive threads."""
+    return _use_scheme(str(request.param), monkeypatch)
+
+
+def _use_scheme(scheme: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    if scheme != "http":
         monkeypatch.setattr(ScriptedServer, "default_ca", trustme.CA())
-    return str(request.param)
+    if scheme == "https-threads":
+        monkeypatch.setattr(aio_s3_ingest._http.pool, "THREADED_TLS_FROM", 0)
+    return scheme

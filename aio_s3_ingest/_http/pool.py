@@ -8,7 +8,7 @@ before it is written. This client does the
 one thing the transfer path needs, a GET with a ``Content-Length`` body, on an asyncio
 ``BufferedProtocol`` (:mod:`.protocol`): the kernel copies body bytes straight into
 the caller's buffer (``recv_into``), which goes to the file as it is. Anything else
-(proxies, redirects, bodies without a length) stays with aiohttp and botocore.
+(redirects, bodies without a length) stays with botocore.
 """
 
 from __future__ import annotations
@@ -21,9 +21,16 @@ from .body import Destination, copy_buffered
 from .connection import Connection
 from .parse import HttpError, body_length, dechunk, keeps_alive, request_bytes
 from .protocol import LoopConnection
-from .proxy import Proxy
+from .proxy import Proxy, tunnel
 from .pump import ReceivePool
 from .tls import TlsConnection
+
+# Over HTTPS, a response expected to carry at least this many body bytes goes on a TLS
+# connection served on receive threads (:mod:`.tls`): decryption runs beside the loop,
+# and memory stays bounded. Smaller ones take a connection of the loop (asyncio's TLS):
+# there a small body costs no hop to a thread and back, which is most of what a small
+# file costs over TLS (figures: benchmarks/README.md, "Design figures behind the code").
+THREADED_TLS_FROM = 1024 * 1024
 
 __all__ = ["HttpError", "HttpPool", "Response"]
 
@@ -168,25 +175,29 @@ class HttpPool:
         self._absolute = f"http://{host}:{port}" if proxy is not None and tls is None else ""
         self._proxy_headers = proxy.headers() if self._absolute and proxy else {}
         self._slots = asyncio.Semaphore(limit)
-        self._idle: list[Connection] = []
+        self._idle: dict[bool, list[Connection]] = {False: [], True: []}  # by threaded
+        self._threaded_from = THREADED_TLS_FROM
         self._receiver = ReceivePool(limit)
         self._connect_timeout = connect_timeout
         self.read_timeout = read_timeout
 
-    async def get(self, target: str, headers: Mapping[str, str]) -> Response:
-        """Send ``GET target`` with ``headers`` (Host included) and read the response head.
+    async def get(self, target: str, headers: Mapping[str, str], *, expect: int = 0) -> Response:
+        """Send ``GET target`` with ``headers`` (Host included) and read the response head;
+        ``expect``: the body bytes the caller expects, which choose the kind of a TLS
+        connection (see :data:`THREADED_TLS_FROM`).
 
         A kept-alive connection the server closed meanwhile is retried once on a new one.
         """
+        threaded = self._tls is not None and expect >= self._threaded_from
         if self._absolute:
             target, headers = self._absolute + target, {**headers, **self._proxy_headers}
         request = request_bytes(target, headers)
         await self._slots.acquire()
         try:
             while True:
-                connection, reused = self._take_idle(), True
+                connection, reused = self._take_idle(threaded), True
                 if connection is None:
-                    connection, reused = await self._connect(), False
+                    connection, reused = await self._connect(threaded), False
                 try:
                     connection.send(request)
                     while True:
@@ -207,13 +218,15 @@ class HttpPool:
             raise
 
     def close(self) -> None:
-        while self._idle:
-            self._idle.pop().close()
+        for idle in self._idle.values():
+            while idle:
+                idle.pop().close()
         self._receiver.close()
 
-    def _take_idle(self) -> Connection | None:
-        while self._idle:
-            connection = self._idle.pop()
+    def _take_idle(self, threaded: bool) -> Connection | None:
+        idle = self._idle[threaded]
+        while idle:
+            connection = idle.pop()
             connection.unpark()
             if not connection.closed:
                 return connection
@@ -225,17 +238,17 @@ class HttpPool:
         if reusable:
             connection.received_any = False
             connection.park()
-            self._idle.append(connection)
+            self._idle[isinstance(connection, TlsConnection)].append(connection)
         else:
             connection.close()
         self._slots.release()
 
-    async def _connect(self) -> Connection:
+    async def _connect(self, threaded: bool) -> Connection:
         where = f"{self._host}:{self._port}"
         if self._proxy is not None:
             where += f" through the proxy {self._proxy.host}:{self._proxy.port}"
         try:
-            return await asyncio.wait_for(self._open(), self._connect_timeout)
+            return await asyncio.wait_for(self._open(threaded), self._connect_timeout)
         except asyncio.TimeoutError:
             raise HttpError(
                 f"could not connect to {where} within {self._connect_timeout:g} s"
@@ -245,22 +258,35 @@ class HttpPool:
         except OSError as exc:
             raise HttpError(f"could not connect to {where}: {exc}") from exc
 
-    async def _open(self) -> Connection:
+    async def _open(self, threaded: bool) -> Connection:
         """A new connection: straight to the origin, to the proxy (plain HTTP), or through
-        a CONNECT tunnel the proxy opens to the origin (HTTPS). TLS connections are served
-        on receive threads (:mod:`.tls`), plain ones on the loop (:mod:`.protocol`)."""
-        if self._tls is not None:
-            address = (self._host, self._port)
+        a CONNECT tunnel the proxy opens to the origin (HTTPS). A threaded TLS connection
+        is served on receive threads (:mod:`.tls`), any other on the loop (:mod:`.protocol`,
+        over asyncio's TLS for HTTPS)."""
+        address = (self._host, self._port)
+        if self._tls is not None and threaded:
             timeout = self._connect_timeout
             return await TlsConnection.open(
                 self._receiver, address, self._tls, timeout, self._proxy
             )
         loop = asyncio.get_running_loop()
-        if self._proxy is None:
-            address = (self._host, self._port)
+
+        def protocol() -> LoopConnection:
+            return LoopConnection(loop, self._receiver)
+
+        if self._tls is None:
+            if self._proxy is not None:
+                address = (self._proxy.host, self._proxy.port)
+            _, connection = await loop.create_connection(protocol, *address)
+        elif self._proxy is None:
+            _, connection = await loop.create_connection(
+                protocol, *address, ssl=self._tls, server_hostname=self._host
+            )
         else:
-            address = (self._proxy.host, self._proxy.port)
-        _, connection = await loop.create_connection(
-            lambda: LoopConnection(loop, self._receiver), *address
-        )
+            sock = await asyncio.to_thread(
+                tunnel, self._proxy, self._host, self._port, self._connect_timeout
+            )
+            _, connection = await loop.create_connection(
+                protocol, sock=sock, ssl=self._tls, server_hostname=self._host
+            )
         return connection

@@ -24,6 +24,7 @@ import socket
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from .low_water import LowWater
 from .splice import splice_to_file
 
 Received = tuple[int, OSError | None]
@@ -102,31 +103,23 @@ def _retrieve(result: asyncio.Future[Any]) -> None:
 def _receive(
     sock: socket.socket, view: memoryview, timeout: float | None
 ) -> tuple[int, OSError | None]:
-    """On a worker thread: fill ``view`` until it is full or the stream ends.
-
-    Where the platform has it, the socket's low-water mark is raised meanwhile, so the
-    thread wakes once a good part of the view can be received, not for every segment
-    that arrives; it is put back to one byte before the loop reads the socket again.
-    """
+    """On a worker thread: fill ``view`` until it is full or the stream ends, woken once a
+    good part of it can be received (:mod:`.low_water`)."""
     sock.settimeout(timeout if timeout is not None else _NO_TIMEOUT)
     filled, size = 0, len(view)
-    option = _RCVLOWAT
-    lowat: int | None = 1 if option is not None else None
+    mark = LowWater(sock)
     try:
         while filled < size:
-            wanted = min(size - filled, _WAKE_BYTES)
-            if option is not None and lowat is not None and wanted != lowat:
-                lowat = wanted if _set_low_water(sock, option, wanted) else None
+            mark.expect(size - filled)
             try:
                 count = sock.recv_into(view[filled:])
             except TimeoutError:
-                arrived = _arrived_below_low_water(sock, view[filled:], lowat)
-                if arrived is None:
-                    silence = f"no data for {timeout:g} s"
-                    if filled:  # keep what came: the resume asks only for the rest
-                        return filled, TimeoutError(silence)
-                    raise asyncio.TimeoutError(silence) from None
-                count = arrived
+                if mark.trickled():
+                    continue
+                silence = f"no data for {timeout:g} s"
+                if filled:  # keep what came: the resume asks only for the rest
+                    return filled, TimeoutError(silence)
+                raise asyncio.TimeoutError(silence) from None
             if not count:
                 break
             filled += count
@@ -135,40 +128,9 @@ def _receive(
     except OSError as exc:
         return filled, exc
     finally:
-        if option is not None and lowat is not None and lowat != 1:
-            _set_low_water(sock, option, 1)
+        mark.reset()
     return filled, None
 
-
-def _arrived_below_low_water(
-    sock: socket.socket, view: memoryview, lowat: int | None
-) -> int | None:
-    """What came while the thread waited for ``lowat`` bytes: a trickle is not silence
-    (so silence is noticed after one to two read timeouts). None if nothing came."""
-    if lowat is None or lowat <= 1:
-        return None
-    timeout = sock.gettimeout()
-    sock.settimeout(0)  # look, do not wait
-    try:
-        return sock.recv_into(view)
-    except BlockingIOError:
-        return None
-    finally:
-        sock.settimeout(timeout)
-
-
-def _set_low_water(sock: socket.socket, option: int, nbytes: int) -> bool:
-    """False where the socket refuses it (Windows has the name but not the option)."""
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, option, nbytes)
-    except OSError:
-        return False
-    return True
-
-
-_RCVLOWAT: int | None = getattr(socket, "SO_RCVLOWAT", None)
-# Wake the thread once this much can be received (or the rest of the view is there).
-_WAKE_BYTES = 256 * 1024
 
 # A socket with no timeout is put in blocking mode, which its asyncio transport shares;
 # a day of silence stands in for "never".

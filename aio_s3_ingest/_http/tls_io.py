@@ -12,6 +12,7 @@ import socket
 import ssl
 import threading
 
+from .low_water import LowWater
 from .parse import HttpError
 from .proxy import Proxy, tunnel
 from .pump import Received
@@ -21,6 +22,9 @@ HEAD_LIMIT = 64 * 1024
 # few, small enough that many threads in flight hold little memory.
 _FILE_BUFFER = 256 * 1024
 _buffers = threading.local()
+# The most of a TLS record OpenSSL may hold while it waits for the rest: its largest
+# payload, with room for the header, the tag and padding.
+_RECORD = 16 * 1024 + 512
 
 
 def connect_tls(
@@ -35,7 +39,7 @@ def connect_tls(
         raw.settimeout(timeout)
     try:
         raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return tls.wrap_socket(raw, server_hostname=host)
+        return tls.wrap_socket(raw, server_hostname=host, suppress_ragged_eofs=False)
     except BaseException:
         raw.close()
         raise
@@ -91,7 +95,7 @@ def receive_to_file(
     moved = 0
     while moved < count:
         wanted = min(len(buffer), count - moved)
-        filled, error = _fill(sock, buffer[:wanted], fill=True)
+        filled, error = _fill(sock, buffer[:wanted], fill=True, to_come=count - moved)
         _write_all(fd, buffer[:filled], offset + moved)
         moved += filled
         if filled < wanted:
@@ -99,13 +103,24 @@ def receive_to_file(
     return moved, None
 
 
-def _fill(sock: ssl.SSLSocket, view: memoryview, fill: bool) -> Received:
+def _fill(sock: ssl.SSLSocket, view: memoryview, fill: bool, to_come: int = 0) -> Received:
     """Bytes into ``view`` until it is full (or, without ``fill``, until some came), the
-    stream ends or an error stops it; the error is returned, not raised."""
+    stream ends or an error stops it; the error is returned, not raised. ``to_come``: the
+    body bytes still expected in all (at least ``len(view)``), which a filling read waits
+    for in large steps (:mod:`.low_water`): the mark counts ciphertext, so it stays a
+    record below what is still to come, of which OpenSSL may already hold a part."""
     filled = 0
+    mark = LowWater(sock)
     try:
         while filled < len(view):
-            count = sock.recv_into(view[filled:])
+            if fill:
+                mark.expect(max(to_come, len(view)) - filled - _RECORD)
+            try:
+                count = sock.recv_into(view[filled:])
+            except TimeoutError:
+                if mark.trickled():
+                    continue
+                raise
             if not count:
                 break
             filled += count
@@ -113,6 +128,8 @@ def _fill(sock: ssl.SSLSocket, view: memoryview, fill: bool) -> Received:
                 break
     except OSError as exc:
         return filled, exc
+    finally:
+        mark.reset()
     return filled, None
 
 

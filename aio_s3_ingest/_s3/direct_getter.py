@@ -107,7 +107,7 @@ class DirectGetter:
         quoted = urllib.parse.quote(obj.key, safe="/~")
         headers = {"Range": f"bytes={start}-{end - 1}", "If-Match": obj.etag}
         try:
-            return await self._send(quoted, headers, attempts, key=obj.key)
+            return await self._send(quoted, headers, attempts, key=obj.key, expect=end - start)
         except _GaveUp as exc:
             raise TransferError(obj.key, str(exc)) from exc.__cause__
 
@@ -140,10 +140,11 @@ class DirectGetter:
         *,
         key: str | None,
         prefix: str | None = None,
+        expect: int = 0,
     ) -> Response:
         """A signed GET of ``target`` (after the bucket's base path, or a whole path from
         ``/``), retried while ``attempts`` last; a 2xx response with a length. ``key``, or
-        for a listing ``prefix``, is what an error names."""
+        for a listing ``prefix``, is what an error names; ``expect``: the body's size."""
         path = target if target.startswith("/") else self._base_path + target
         url = self._origin + path
         last: BaseException | None = None
@@ -151,7 +152,8 @@ class DirectGetter:
             attempts.take()
             try:
                 async with self._throttle.slot():
-                    response = await self._http.get(path, await self._headers(url, headers))
+                    signed = await self._headers(url, headers)
+                    response = await self._http.get(path, signed, expect=expect)
             except NO_ANSWER as exc:
                 if certificate_failure(exc) is not None:  # no attempt would fare better
                     raise translate(exc, bucket=self._bucket, key=key, prefix=prefix) from exc
