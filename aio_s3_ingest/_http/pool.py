@@ -176,7 +176,6 @@ class HttpPool:
         self._proxy_headers = proxy.headers() if self._absolute and proxy else {}
         self._slots = asyncio.Semaphore(limit)
         self._idle: dict[bool, list[Connection]] = {False: [], True: []}  # by threaded
-        self._threaded_from = THREADED_TLS_FROM
         self._receiver = ReceivePool(limit)
         self._connect_timeout = connect_timeout
         self.read_timeout = read_timeout
@@ -188,7 +187,7 @@ class HttpPool:
 
         A kept-alive connection the server closed meanwhile is retried once on a new one.
         """
-        threaded = self._tls is not None and expect >= self._threaded_from
+        threaded = self._tls is not None and expect >= THREADED_TLS_FROM
         if self._absolute:
             target, headers = self._absolute + target, {**headers, **self._proxy_headers}
         request = request_bytes(target, headers)

@@ -80,7 +80,11 @@ def receive(sock: ssl.SSLSocket, view: memoryview, timeout: float | None, fill: 
     stream ended or stalled, with the error that ended it), else what comes first.
     Timeouts behave as in :meth:`.pump.ReceivePool.fill`."""
     sock.settimeout(timeout)
-    filled, error = _fill(sock, view, fill)
+    mark = LowWater(sock)
+    try:
+        filled, error = _fill(sock, mark, view, fill, len(view))
+    finally:
+        mark.reset()
     return _unless_silent(filled, error, timeout)
 
 
@@ -89,32 +93,38 @@ def receive_to_file(
 ) -> Received:
     """On a worker thread: ``count`` bytes from ``sock`` to ``fd`` at ``offset`` through
     this thread's buffer; fewer only if the stream ended or stalled, with the error that
-    ended it. An error writing the file is raised."""
+    ended it. An error writing the file is raised. One wake-up mark serves every buffer."""
     sock.settimeout(timeout)
     buffer = _buffer()
+    mark = LowWater(sock)
     moved = 0
-    while moved < count:
-        wanted = min(len(buffer), count - moved)
-        filled, error = _fill(sock, buffer[:wanted], fill=True, to_come=count - moved)
-        _write_all(fd, buffer[:filled], offset + moved)
-        moved += filled
-        if filled < wanted:
-            return _unless_silent(moved, error, timeout)
+    try:
+        while moved < count:
+            wanted = min(len(buffer), count - moved)
+            filled, error = _fill(sock, mark, buffer[:wanted], True, count - moved)
+            _write_all(fd, buffer[:filled], offset + moved)
+            moved += filled
+            if filled < wanted:
+                return _unless_silent(moved, error, timeout)
+    finally:
+        mark.reset()
     return moved, None
 
 
-def _fill(sock: ssl.SSLSocket, view: memoryview, fill: bool, to_come: int = 0) -> Received:
+def _fill(
+    sock: ssl.SSLSocket, mark: LowWater, view: memoryview, fill: bool, to_come: int
+) -> Received:
     """Bytes into ``view`` until it is full (or, without ``fill``, until some came), the
     stream ends or an error stops it; the error is returned, not raised. ``to_come``: the
     body bytes still expected in all (at least ``len(view)``), which a filling read waits
-    for in large steps (:mod:`.low_water`): the mark counts ciphertext, so it stays a
-    record below what is still to come, of which OpenSSL may already hold a part."""
+    for in large steps through ``mark`` (:mod:`.low_water`): the mark counts ciphertext,
+    so it stays a record below what is still to come, of which OpenSSL may hold a part.
+    The caller puts the mark back once its read is over."""
     filled = 0
-    mark = LowWater(sock)
     try:
         while filled < len(view):
             if fill:
-                mark.expect(max(to_come, len(view)) - filled - _RECORD)
+                mark.expect(to_come - filled - _RECORD)
             try:
                 count = sock.recv_into(view[filled:])
             except TimeoutError:
@@ -128,8 +138,6 @@ def _fill(sock: ssl.SSLSocket, view: memoryview, fill: bool, to_come: int = 0) -
                 break
     except OSError as exc:
         return filled, exc
-    finally:
-        mark.reset()
     return filled, None
 
 
