@@ -118,7 +118,7 @@ class Bench:
         common = ["--endpoint", endpoint, "--bucket", ds.bucket, "--prefix", datasets.PREFIX]
         if ca is not None and spec.ca == lineup.CA_BUNDLE_ARG:
             common += [lineup.CA_BUNDLE_ARG, str(ca)]
-        settings = spec.settings(lineup.dataset_kind(res.cell), res.shaped)
+        settings = spec.settings(lineup.dataset_kind(res.cell), res.shaped, res.tls)
         python = str(self.envs.python(spec.env))
         return [python, str(PEERS_DIR / spec.script), *common, "--dest", str(dest), *settings]
 
@@ -179,7 +179,9 @@ class Bench:
             # The table lists peers in the lineup's order, whatever order they ran in.
             res.series = {peer: res.series[peer] for peer in peers if peer in res.series}
             kind = lineup.dataset_kind(res.cell)
-            res.settings = {peer: lineup.PEERS[peer].settings(kind, res.shaped) for peer in peers}
+            res.settings = {
+                peer: lineup.PEERS[peer].settings(kind, res.shaped, res.tls) for peer in peers
+            }
 
     def download_cell(
         self, cell: str, ds: datasets.Dataset, shaped: bool, schemes: list[bool],

@@ -16,15 +16,17 @@ CELLS = ("small", "large", "mixed", "sync-hit", "sync-1pct")
 DOWNLOAD_CELLS = ("small", "large", "mixed")
 SYNC_CELLS = ("sync-hit", "sync-1pct")
 
-Settings = Callable[[str, bool], list[str]]
+# A peer's settings for a dataset kind, the origin mode (shaped or not) and the scheme
+# (HTTPS or not).
+Settings = Callable[[str, bool, bool], list[str]]
 
 
 def fixed(*args: str) -> Settings:
-    """Settings that do not depend on the dataset or the origin mode."""
-    return lambda kind, shaped: list(args)
+    """Settings that do not depend on the dataset, the origin mode or the scheme."""
+    return lambda kind, shaped, tls: list(args)
 
 
-def aio_tuned(kind: str, shaped: bool) -> list[str]:
+def aio_tuned(kind: str, shaped: bool, tls: bool) -> list[str]:
     """Small objects: two processes (one core each) and more files in flight. Big objects:
     one process (a second one measured slower here for the large and mixed sets, 5
     interleaved runs), and ranged GETs per object: two on the plain origin, more behind
@@ -34,16 +36,19 @@ def aio_tuned(kind: str, shaped: bool) -> list[str]:
     benchmark VM that hit slow page-cache memory (see the README's caveats) spin on the
     file's lock and double their CPU. Three-peer reruns of the cell, 5 runs each: 8
     parts 1.03 and 1.05 s (2.77x and 2.64x the baseline), 12 parts 0.98 s (2.47x), 16
-    parts 1.28 s (2.31x)."""
+    parts 1.28 s (2.31x).
+    Over HTTPS on the plain origin one GET per object: each ranged GET is one more thread
+    decrypting, and the threads then pass the GIL to each other more often (large set,
+    medians of 3 in one run: 1.49 s with one part, 1.58 s with two; the mix 1.26 s
+    against 1.44 s)."""
     if kind in ("small", "sync"):
         return ["--max-concurrent-files", "128", "--workers-per-file", "1", "--processes", "2"]
-    if shaped:
-        parts = "8" if kind == "large" else "16"
-        return ["--max-concurrent-files", "64", "--workers-per-file", parts, "--processes", "1"]
-    return ["--max-concurrent-files", "64", "--workers-per-file", "2", "--processes", "1"]
+    plain_parts = "1" if tls else "2"
+    parts = ("8" if kind == "large" else "16") if shaped else plain_parts
+    return ["--max-concurrent-files", "64", "--workers-per-file", parts, "--processes", "1"]
 
 
-def s5cmd_tuned(kind: str, shaped: bool) -> list[str]:
+def s5cmd_tuned(kind: str, shaped: bool, tls: bool) -> list[str]:
     """64 workers instead of 256 on 2 cores. Big objects: on the plain origin s5cmd's own part
     settings (5 x 50 MiB) beat every variant tried; on the shaped origin more, smaller parts win."""
     if kind == "small" or not shaped:
