@@ -24,6 +24,7 @@ class LoopServer:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name=type(self).__name__)
         self._writers: set[asyncio.StreamWriter] = set()
+        self._handlers: set[asyncio.Task[None]] = set()
         self.url = ""
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -37,7 +38,7 @@ class LoopServer:
     def serving(self) -> Iterator[None]:
         """Listen on a free port (``url`` names it) until the block ends, then stop."""
         self._thread.start()
-        start = asyncio.start_server(self._serve, "127.0.0.1", 0, ssl=self._tls)
+        start = asyncio.start_server(self._handle, "127.0.0.1", 0, ssl=self._tls)
         server = asyncio.run_coroutine_threadsafe(start, self._loop).result(10)
         scheme = "https" if self._tls else "http"
         self.url = f"{scheme}://127.0.0.1:{server.sockets[0].getsockname()[1]}"
@@ -49,10 +50,25 @@ class LoopServer:
             self._thread.join(10)
             self._loop.close()
 
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._handlers.add(task)
+        try:
+            await self._serve(reader, writer)
+        finally:
+            self._handlers.discard(task)
+
     async def _stop(self, server: asyncio.Server) -> None:
+        """Stop listening, cut every connection and wait until each handler has ended, so
+        that no socket outlives this loop (an aborted transport closes on a later turn)."""
         server.close()
         await self._cut_all()
+        for task in list(self._handlers):
+            task.cancel()
+        await asyncio.gather(*self._handlers, return_exceptions=True)
         await server.wait_closed()
+        await asyncio.sleep(0)
 
 
 class TlsFront(LoopServer):

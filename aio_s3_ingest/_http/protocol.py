@@ -205,10 +205,12 @@ class LoopConnection(ConnectionState, asyncio.BufferedProtocol):
         self.transport.write(data)
 
     def close(self) -> None:
+        """Drop the connection now: no TLS close_notify exchange and no flush of unsent
+        bytes, which would keep the socket open past the end of a run's event loop."""
         self.closed = True
         self._release_socket()
         if self.transport is not None:
-            self.transport.close()
+            self.transport.abort()
 
     def _release_socket(self) -> None:
         if self._sock is not None and not self._pumping:
