@@ -82,10 +82,11 @@ def fetch_parser() -> argparse.ArgumentParser:
     )
     add(
         "--processes",
-        type=int,
+        type=_count_or_auto,
         default=1,
         metavar="N",
-        help="processes that download (default 1; 2 or more when one core is the limit)",
+        help="processes that download (default 1; 2 or more when one core is the limit; "
+        "auto: as many as pay for their start)",
     )
     _add_source_options(parser)
     _add_run_options(parser)
@@ -154,3 +155,12 @@ def demo_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logs")
     return parser
+
+
+def _count_or_auto(text: str) -> int | str:
+    if text == "auto":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a number or auto, not {text!r}") from None

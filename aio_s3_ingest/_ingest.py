@@ -21,7 +21,7 @@ from ._local.manifest import LocalManifest
 from ._log import logger
 from ._models import FetchOutcome, FileRecord, Plan, Selection
 from ._plan import make_plan
-from ._procs import fetch_in_processes, warm_up
+from ._procs import fetch_in_processes, process_count, warm_up
 from ._progress import RunPlanned, progress_listener
 from ._report import IngestReport, human_bytes
 from ._run import Run
@@ -91,7 +91,7 @@ class AsyncS3Ingester(IngesterOptions):
         return await self._run(force=force_recompute, dry_run=True)
 
     async def _run(self, *, force: bool, dry_run: bool) -> IngestReport:
-        if self.config.processes > 1 and not dry_run:
+        if _explicit_processes(self.config) > 1 and not dry_run:
             # The fork server imports the library while this process sets up its client
             # and lists; starting it costs this process next to nothing.
             await anyio.to_thread.run_sync(warm_up)
@@ -178,9 +178,12 @@ async def _sync_dataset(
     context = TransferContext.for_run(config, s3, layout, manifest, run, sizes=sizes)
     await anyio.to_thread.run_sync(manifest.open_journal)
     try:
-        if config.processes > 1 and len(plan.to_fetch) > 1:
+        processes = _processes_for(s3, config, plan)
+        if processes > 1 and len(plan.to_fetch) > 1:
+            if config.processes == "auto":  # decided only now: start the fork server
+                await anyio.to_thread.run_sync(warm_up)
             items = list(plan.to_fetch)
-            outcome = await fetch_in_processes(context, config, items)
+            outcome = await fetch_in_processes(context, config, items, processes)
         else:
             items = largest_first(plan.to_fetch)
             outcome = await fetch_all(context, items, config.max_concurrent_files)
@@ -191,6 +194,18 @@ async def _sync_dataset(
     finally:
         manifest.close_journal()
     return outcome
+
+
+def _explicit_processes(config: IngestConfig) -> int:
+    """The processes asked for by number (1 for ``"auto"``, which is decided later)."""
+    return config.processes if isinstance(config.processes, int) else 1
+
+
+def _processes_for(s3: S3Handles, config: IngestConfig, plan: Plan) -> int:
+    """The processes that share this run's files (:func:`~._procs.process_count`)."""
+    direct = s3.direct
+    costly = direct is None or direct.tls  # every byte passes the loop's core
+    return process_count(config, plan.to_fetch, bytes_cost_the_loop=costly)
 
 
 def _planned(plan: Plan) -> RunPlanned:

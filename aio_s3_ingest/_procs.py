@@ -10,6 +10,9 @@ worker that starts late, or meets slow objects, simply takes fewer. ``max_concur
 is divided among the processes, so the requests in flight stay as configured. Workers
 append to the dataset's journal as this process does; it keeps the lock and saves the
 manifest. The worker side is :mod:`aio_s3_ingest._procworker`.
+
+With ``processes="auto"`` the run decides once it knows what it fetches
+(:func:`process_count`): a worker only where it pays for its start.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import contextlib
 import importlib
 import multiprocessing
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -40,6 +43,19 @@ from ._transfer.context import TransferContext
 _STOP_GRACE_SECONDS = 10.0
 # A worker's batch ends once it holds this many bytes, so big files spread out.
 _BATCH_BYTES = 32 * 1024 * 1024
+
+# processes="auto". A worker starts working about a third of a second after it is asked
+# for (the fork server's imports, its own client), so the run takes one process per that
+# much estimated work of its event loop, if it has the cores, and files enough that each
+# process gets a share rather than one big file that ends last. The loop's work: per
+# file a request, a response head, a small body and the file's rename (about 0.3 ms
+# here); per byte, where every byte passes the loop's core (TLS, whose threads share the
+# loop's GIL, or botocore's body reads), about a nanosecond. Figures: benchmarks/README.md.
+_LOOP_SECONDS_PER_FILE = 0.0003
+_LOOP_SECONDS_PER_COSTLY_BYTE = 1e-9
+_LOOP_SECONDS_PER_PROCESS = 0.35
+_FILES_PER_PROCESS = 32
+_MOST_AUTO_PROCESSES = 8
 
 
 class _Queue:
@@ -62,14 +78,45 @@ class _Queue:
             yield self._items.popleft()
 
 
+def process_count(
+    config: IngestConfig,
+    items: Sequence[WantedFile],
+    *,
+    bytes_cost_the_loop: bool,
+    cores: int | None = None,
+) -> int:
+    """How many processes share ``items``: ``config.processes``, or for ``"auto"`` the
+    estimate above (1 where a worker would not pay for its start). ``cores``: those
+    this process may run on, by default all it is allowed."""
+    if config.processes != "auto":
+        return config.processes
+    work = len(items) * _LOOP_SECONDS_PER_FILE
+    if bytes_cost_the_loop:
+        work += sum(item.obj.size for item in items) * _LOOP_SECONDS_PER_COSTLY_BYTE
+    wanted = min(
+        int(work / _LOOP_SECONDS_PER_PROCESS),
+        len(items) // _FILES_PER_PROCESS,
+        cores or _usable_cores(),
+        _MOST_AUTO_PROCESSES,
+    )
+    return max(1, wanted)
+
+
+def _usable_cores() -> int:
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
+
+
 async def fetch_in_processes(
     context: TransferContext,
     config: IngestConfig,
     items: list[WantedFile],
+    processes: int,
 ) -> FetchOutcome:
-    """Fetch ``items`` here and in worker processes; return every landed file's record,
-    and every failure. The workers' counters and progress go to ``context.run``."""
-    processes = min(config.processes, len(items))
+    """Fetch ``items`` here and in ``processes - 1`` worker processes; return every
+    landed file's record, and every failure. The workers' counters and progress go to
+    ``context.run``."""
+    processes = min(processes, len(items))
     # Each process's share of the files in flight; never more than an equal share of the
     # files, or this process would take every one of a few big files before a worker is up.
     limit = max(1, min(config.max_concurrent_files // processes, -(-len(items) // processes)))

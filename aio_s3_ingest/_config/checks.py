@@ -56,6 +56,16 @@ def check_positive_int(name: str, value: object) -> None:
         raise ConfigError(f"{name} must be at least 1, got {value}", parameter=name)
 
 
+def check_processes(value: object) -> None:
+    """A count of processes, or ``"auto"`` (the run chooses, see :mod:`aio_s3_ingest._procs`)."""
+    if value == "auto":
+        return
+    if isinstance(value, bool) or not isinstance(value, int):
+        message = f'processes must be an integer or "auto", got {value!r}'
+        raise ConfigError(message, parameter="processes")
+    check_positive_int("processes", value)
+
+
 def check_positive_number(name: str, value: object, *, allow_zero: bool = False) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
         raise ConfigError(f"{name} must be a number of seconds, got {value!r}", parameter=name)

@@ -6,7 +6,7 @@ import hashlib
 import pathlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from .._progress import ProgressOption, check_progress
 from ..errors import ConfigError
@@ -18,6 +18,7 @@ from .checks import (
     check_patterns,
     check_positive_int,
     check_positive_number,
+    check_processes,
     check_tolerance,
     check_type,
 )
@@ -54,7 +55,7 @@ class IngestConfig:
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
     lock_timeout: float | None = None
-    processes: int = 1
+    processes: int | Literal["auto"] = 1
     prune_unselected: bool = False
     progress: ProgressOption = None
 
@@ -69,7 +70,7 @@ class IngestConfig:
         check_positive_int("part_size", self.part_size)
         check_positive_int("chunk_size", self.chunk_size)
         check_positive_int("max_attempts", self.max_attempts)
-        check_positive_int("processes", self.processes)
+        check_processes(self.processes)
         check_manifest_name(self.manifest_file_name)
         check_tolerance(self.s3_timestamp_tolerance)
         check_endpoint(self.endpoint_url)

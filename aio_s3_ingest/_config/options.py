@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pathlib
 from collections.abc import Sequence
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from .._progress import ProgressOption
 from .config import DEFAULT_CHUNK_SIZE, DEFAULT_PART_SIZE, IngestConfig, config_from_arguments
@@ -40,7 +40,7 @@ class IngesterOptions:
         connect_timeout: float = 10.0,
         read_timeout: float = 60.0,
         lock_timeout: float | None = None,
-        processes: int = 1,
+        processes: int | Literal["auto"] = 1,
         prune_unselected: bool = False,
         progress: ProgressOption = None,
     ) -> None:

@@ -76,6 +76,11 @@ class DirectGetter:
         self._signer = GetSigner(region)
         self._user_agent = user_agent
 
+    @property
+    def tls(self) -> bool:
+        """Whether the GETs go over HTTPS."""
+        return self._origin.startswith("https:")
+
     @classmethod
     def create(
         cls, endpoint: Endpoint, config: IngestConfig, throttle: Throttle, retry: RetryPolicy

@@ -13,7 +13,7 @@ def main() -> None:
     p = parser(__doc__ or "")
     p.add_argument("--max-concurrent-files", type=int, default=64)
     p.add_argument("--workers-per-file", type=int, default=1)
-    p.add_argument("--processes", type=int, default=1)
+    p.add_argument("--processes", type=lambda v: v if v == "auto" else int(v), default=1)
     p.add_argument("--chunk-size", type=int, default=None)
     args = p.parse_args()
     dest = Path(args.dest)

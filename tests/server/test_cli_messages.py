@@ -23,6 +23,7 @@ CREDENTIAL_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
     [
         ("--workers-per-file", "0", "workers_per_file", "--workers-per-file must be at least 1"),
         ("--processes", "0", "processes", "--processes must be at least 1, got 0"),
+        ("--processes", "all", "processes", "argument --processes: a number or auto, not 'all'"),
         ("--timestamp-tolerance", "-2", "s3_timestamp_tolerance", "--timestamp-tolerance must"),
         ("--dataset-id", "..", "dataset_id", "--dataset-id '..' must be a single folder name"),
         ("--endpoint-url", "ftp://x", "endpoint_url", "--endpoint-url must be an http(s) URL"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import multiprocessing
 import os
 import pathlib
@@ -40,10 +41,11 @@ class _Watcher:
             self.finished.append(event.key)
 
 
-def test_processes_must_be_a_positive_integer(make_ingester: MakeIngester) -> None:
-    for wrong in (0, -1, 1.5, "2"):
+def test_processes_must_be_a_positive_integer_or_auto(make_ingester: MakeIngester) -> None:
+    for wrong in (0, -1, 1.5, "2", "Auto", True):
         with pytest.raises(ConfigError, match="processes"):
             make_ingester(processes=wrong)
+    assert make_ingester(processes="auto").config.processes == "auto"
 
 
 @pytest.mark.asyncio
@@ -80,6 +82,23 @@ async def test_workers_fetch_their_share_and_the_run_reports_as_one(
     proxy.reset_stats()
     again = await ingester.sync()
     assert (again.fetched, proxy.data_gets()) == ((), [])
+
+
+@pytest.mark.asyncio
+async def test_auto_keeps_a_small_run_in_this_process(
+    s3: Any, bucket: str, dest: pathlib.Path, proxy: FaultProxy, make_ingester: MakeIngester,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    """processes="auto" with a few dozen small files: no worker would pay for its start,
+    so every file is fetched here, as with processes=1 (the policy's figures:
+    tests/unit/test_processes.py)."""
+    objects = _upload(s3, bucket, 40)
+    caplog.set_level(logging.DEBUG, logger="aio_s3_ingest")
+    report = await make_ingester(endpoint_url=proxy.url, processes="auto").sync()
+    assert_landed(dest / "ds", objects)
+    assert len(report.fetched) == len(objects)
+    assert not [r for r in caplog.records if "worker process" in r.getMessage()]
+    assert multiprocessing.active_children() == []
 
 
 @pytest.mark.asyncio
