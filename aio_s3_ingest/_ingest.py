@@ -180,8 +180,6 @@ async def _sync_dataset(
     try:
         processes = _processes_for(s3, config, plan)
         if processes > 1 and len(plan.to_fetch) > 1:
-            if config.processes == "auto":  # decided only now: start the fork server
-                await anyio.to_thread.run_sync(warm_up)
             items = list(plan.to_fetch)
             outcome = await fetch_in_processes(context, config, items, processes)
         else:
