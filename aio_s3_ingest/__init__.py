@@ -16,6 +16,7 @@ from ._report import IngestReport
 from ._sync import S3Ingester
 from ._version import __version__
 from .errors import (
+    ChecksumMismatchError,
     ConfigError,
     CredentialsError,
     EndpointError,
@@ -36,6 +37,7 @@ from .errors import (
 __all__ = [
     "AsyncS3Ingester",
     "BytesReceived",
+    "ChecksumMismatchError",
     "ConfigError",
     "CredentialsError",
     "EndpointError",

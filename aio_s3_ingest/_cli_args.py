@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from ._config.config import VERIFY_CHOICES
+
 # The flag (or argument) of this command line for each keyword argument of the ingester,
 # so that an error naming a keyword argument names what a command-line user typed.
 FLAGS = {
@@ -22,6 +24,7 @@ FLAGS = {
     "anonymous": "--anonymous",
     "processes": "--processes",
     "prune_unselected": "--delete-unselected",
+    "verify": "--verify",
 }
 
 _DESCRIPTION = """\
@@ -87,6 +90,13 @@ def fetch_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="processes that download (default 1; 2 or more when one core is the limit; "
         "auto: as many as pay for their start)",
+    )
+    add(
+        "--verify",
+        choices=VERIFY_CHOICES,
+        default="auto",
+        help="check each file against S3's checksum: auto (default: where S3 has one), "
+        "off, or require (a file without one fails)",
     )
     _add_source_options(parser)
     _add_run_options(parser)

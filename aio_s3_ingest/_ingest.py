@@ -6,10 +6,11 @@ import dataclasses
 import logging
 import pathlib
 import time
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from contextlib import AsyncExitStack
 from types import TracebackType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import anyio
 
@@ -132,6 +133,7 @@ async def run_ingest(
                 outcome = FetchOutcome(failures=refused).merged(done)
                 fetched = {path: record.size for path, record in outcome.fetched.items()}
         report = _report(config, plan, run, started, fetched, selection.skipped, outcome.failures)
+        report = dataclasses.replace(report, **_integrity(outcome.fetched.values()))
         if dry_run:
             report = dataclasses.replace(report, dry_run=True)
     # The report rides along, for a handler that shows it its own way (the command line).
@@ -239,6 +241,19 @@ def _report(
         failed={key: cause_text(exc) for key, exc in sorted(failed.items())},
         skipped=dict(skipped),
     )
+
+
+def _integrity(records: Iterable[FileRecord]) -> dict[str, Any]:
+    """The report's count of files verified, by algorithm, and of those S3 gave nothing
+    to verify against (empty files need nothing)."""
+    verified: Counter[str] = Counter()
+    unverified = 0
+    for record in records:
+        if record.checksum is not None:
+            verified[record.checksum.partition(":")[0]] += 1
+        elif record.size:
+            unverified += 1
+    return {"verified": dict(sorted(verified.items())), "unverified": unverified}
 
 
 def _log_kept(plan: Plan) -> None:

@@ -53,7 +53,9 @@ class FileRecord:
     """What the local manifest remembers of one verified file.
 
     ``size`` and ``mtime_ns`` describe the file on disk, so a file that was
-    edited or truncated since is noticed without reading it.
+    edited or truncated since is noticed without reading it. ``checksum`` is S3's
+    checksum the bytes were verified against (``CRC64NVME:base64``), None if S3 had none
+    this process could check.
     """
 
     key: str
@@ -61,6 +63,7 @@ class FileRecord:
     etag: str
     last_modified: str
     mtime_ns: int
+    checksum: str | None = None
 
     def matches(self, obj: ObjectInfo) -> bool:
         """True when the object in S3 is the one this file was fetched from."""

@@ -17,8 +17,10 @@ class IngestReport:
     whose objects are still there but outside the current patterns: left on disk, not
     returned. ``failed`` maps an object key to what ended it (archived objects are refused
     there before any GET); ``skipped`` maps keys that cannot be files (a key ending in
-    ``/`` that holds data) to why. In a dry run (``dry_run=True``) the lists say what a run
-    would do and nothing was fetched.
+    ``/`` that holds data) to why. ``verified`` counts the files fetched whose bytes matched
+    S3's checksum, by algorithm; ``unverified`` those S3 gave no checksum for that could be
+    checked here. In a dry run (``dry_run=True``) the lists say what a run would do and
+    nothing was fetched.
     """
 
     dataset_directory: pathlib.Path
@@ -34,6 +36,8 @@ class IngestReport:
     failed: Mapping[str, str] = field(default_factory=dict)
     unselected: tuple[str, ...] = ()
     skipped: Mapping[str, str] = field(default_factory=dict)
+    verified: Mapping[str, int] = field(default_factory=dict)
+    unverified: int = 0
 
     @property
     def paths(self) -> list[pathlib.Path]:
@@ -72,6 +76,8 @@ class IngestReport:
             "requests": self.requests,
             "retries": self.retries,
             "throttled": self.throttled,
+            "verified": dict(self.verified),
+            "unverified": self.unverified,
         }
 
     def summary(self) -> str:
@@ -100,6 +106,11 @@ class IngestReport:
             notes.append(f"{len(self.skipped)} key(s) skipped")
         if self.unselected:
             notes.append(f"{len(self.unselected)} unselected file(s) left on disk")
+        if self.verified:
+            by = ", ".join(f"{count} {name}" for name, count in self.verified.items())
+            notes.append(f"verified {by}")
+        if self.unverified:
+            notes.append(f"{self.unverified} with no checksum to verify")
         return f" ({'; '.join(notes)})" if notes else ""
 
 

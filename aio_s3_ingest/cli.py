@@ -73,6 +73,7 @@ def _ingester(args: argparse.Namespace, bucket: str, prefix: str) -> AsyncS3Inge
         workers_per_file=args.workers_per_file,
         processes=args.processes,
         prune_unselected=args.delete_unselected,
+        verify=args.verify,
         manifest_file_name=None if args.no_manifest else args.manifest_file_name,
         s3_timestamp_tolerance=args.timestamp_tolerance,
         endpoint_url=args.endpoint_url,

@@ -15,6 +15,7 @@
      +-- TransferError                              one object could not be fetched
      |    +-- ObjectChangedError                    it kept changing while being fetched
      |    +-- IntegrityError                        the bytes received do not add up
+ |    |    +-- ChecksumMismatchError            not S3's checksum, twice
      |    +-- ObjectArchivedError                   in Glacier: restore it before fetching
      +-- IngestFailed                               one or more transfers failed
 
@@ -124,7 +125,18 @@ class ObjectChangedError(TransferError):
 
 
 class IntegrityError(TransferError):
-    """The bytes received do not match what S3 announced."""
+    """The bytes received do not match what S3 announced, or cannot be verified as asked."""
+
+
+class ChecksumMismatchError(IntegrityError):
+    """The bytes' checksum is not S3's: ``algorithm`` (S3's name), ``expected`` (S3's
+    value, base64) and ``got`` (the local bytes'). Fetched once more before it is raised."""
+
+    def __init__(self, key: str, algorithm: str, expected: str, got: str) -> None:
+        self.algorithm = algorithm
+        self.expected = expected
+        self.got = got
+        super().__init__(key, f"{algorithm} checksum mismatch: S3 has {expected}, got {got}")
 
 
 class ObjectArchivedError(TransferError):

@@ -23,7 +23,14 @@ from typing import Any
 import pytest
 
 from tests._proxy_rules import Cut, Exchange, Request, Rule, is_data_key
-from tests._proxy_wire import body_length, cut_body, encode_headers, error_response, read_headers
+from tests._proxy_s3 import like_s3
+from tests._proxy_wire import (
+    body_length,
+    cut_body,
+    encode_headers,
+    error_response,
+    read_headers,
+)
 
 _PIECE = 64 * 1024
 
@@ -98,6 +105,10 @@ class FaultProxy:
     def delay(self, seconds: float, **match: Any) -> Rule:
         """Wait ``seconds`` before forwarding."""
         return self.add(Rule(delay=seconds, **match))
+
+    def flip_byte(self, offset: int, **match: Any) -> Rule:
+        """Invert one byte of matching response bodies, at ``offset`` of each body."""
+        return self.add(Rule(flip=offset, **match))
 
     def before_forward(self, callback: Callable[[Request], object], **match: Any) -> Rule:
         """Call ``callback(request)`` in a thread, then forward."""
@@ -205,7 +216,8 @@ class FaultProxy:
                 await writer.drain()
                 return True
             cut = next((rule.cut for rule in rules if rule.cut), None)
-            await self._relay(forward, writer, cut, log)
+            flip = next((rule.flip for rule in rules if rule.flip is not None), None)
+            await self._relay(forward, writer, cut, log, flip)
             return cut is None
         finally:
             self._record(log)
@@ -225,15 +237,22 @@ class FaultProxy:
                 self._count(log.is_data, -1)
 
     async def _relay(
-        self, forward: bytes, writer: asyncio.StreamWriter, cut: Cut | None, log: Exchange
+        self,
+        forward: bytes,
+        writer: asyncio.StreamWriter,
+        cut: Cut | None,
+        log: Exchange,
+        flip: int | None = None,
     ) -> None:
-        """Forward upstream on a fresh connection, stream the answer back piece by piece."""
+        """Forward upstream on a fresh connection, stream the answer back piece by piece,
+        its headers as S3 would send them (see :mod:`tests._proxy_s3`)."""
         up_reader, up_writer = await asyncio.open_connection(*self._upstream)
         try:
             up_writer.write(forward)
             status_line = await up_reader.readline()
             raw_headers = await read_headers(up_reader)
             log.status = int(status_line.split()[1])
+            raw_headers = await like_s3(self._upstream, forward, log, raw_headers)
             length = body_length(log.method, log.status, raw_headers)
             buffered = b""
             if length is None:  # close-delimited: only small error bodies come this way
@@ -250,6 +269,9 @@ class FaultProxy:
                 piece = buffered[start : start + want] or await up_reader.read(want)
                 if not piece:
                     raise ConnectionError("upstream ended early")
+                if flip is not None and start <= flip < start + len(piece):
+                    at = flip - start
+                    piece = piece[:at] + bytes([piece[at] ^ 0xFF]) + piece[at + 1 :]
                 with self._lock:
                     log.body_bytes += len(piece)
                     self._served[log.key] += len(piece)

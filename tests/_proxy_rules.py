@@ -68,6 +68,7 @@ class Rule:
     respond: tuple[int, str] | None = None  # (status, S3 error code), not forwarded
     before_forward: Callable[[Request], object] | None = None  # run in a thread
     cut: Cut | None = None
+    flip: int | None = None  # invert the bits of the response body's byte at this offset
     hits: int = 0
 
     def matches(self, request: Request) -> bool:
@@ -87,6 +88,7 @@ class Rule:
         parts = [f"delay={self.delay}"] if self.delay else []
         parts += [f"respond={self.respond}"] if self.respond else []
         parts += [f"{self.cut.mode}@{self.cut.after}"] if self.cut else []
+        parts += [f"flip@{self.flip}"] if self.flip is not None else []
         return ",".join(parts + (["before_forward"] if self.before_forward else []))
 
 

@@ -30,6 +30,11 @@ def encode_headers(headers: list[tuple[str, str]], *, close: bool) -> bytes:
     return ("".join(lines) + "\r\n").encode("latin-1")
 
 
+def is_checksum_header(name: str) -> bool:
+    """An object checksum header (``x-amz-checksum-crc32``, ``x-amz-checksum-type``...)."""
+    return name.lower().startswith("x-amz-checksum-")
+
+
 def body_length(method: str, status: int, headers: list[tuple[str, str]]) -> int | None:
     if method == "HEAD" or status in (204, 304) or status < 200:
         return 0

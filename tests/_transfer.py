@@ -51,6 +51,9 @@ def temp_files(dataset: pathlib.Path) -> list[str]:
 
 
 def range_start(exchange_range: str | None) -> int:
+    """Where a GET's range starts; 0 for a GET of the whole object (no Range)."""
+    if exchange_range is None:
+        return 0
     match = re.fullmatch(r"bytes=(\d+)-(\d*)", exchange_range or "")
     assert match, f"not a byte range: {exchange_range!r}"
     return int(match.group(1))

@@ -66,6 +66,12 @@ def check_processes(value: object) -> None:
     check_positive_int("processes", value)
 
 
+def check_choice(name: str, value: object, choices: tuple[str, ...]) -> None:
+    if not isinstance(value, str) or value not in choices:
+        options = ", ".join(repr(choice) for choice in choices)
+        raise ConfigError(f"{name} must be one of {options}, got {value!r}", parameter=name)
+
+
 def check_positive_number(name: str, value: object, *, allow_zero: bool = False) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
         raise ConfigError(f"{name} must be a number of seconds, got {value!r}", parameter=name)

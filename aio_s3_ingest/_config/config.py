@@ -12,6 +12,7 @@ from .._progress import ProgressOption, check_progress
 from ..errors import ConfigError
 from .checks import (
     check_bucket,
+    check_choice,
     check_dataset_id,
     check_endpoint,
     check_manifest_name,
@@ -22,6 +23,9 @@ from .checks import (
     check_tolerance,
     check_type,
 )
+
+VerifyOption = Literal["auto", "off", "require"]
+VERIFY_CHOICES: tuple[VerifyOption, ...] = ("auto", "off", "require")
 
 MiB = 1024 * 1024
 DEFAULT_PART_SIZE = 8 * MiB
@@ -57,6 +61,7 @@ class IngestConfig:
     lock_timeout: float | None = None
     processes: int | Literal["auto"] = 1
     prune_unselected: bool = False
+    verify: VerifyOption = "auto"
     progress: ProgressOption = None
 
     def __post_init__(self) -> None:
@@ -71,6 +76,7 @@ class IngestConfig:
         check_positive_int("chunk_size", self.chunk_size)
         check_positive_int("max_attempts", self.max_attempts)
         check_processes(self.processes)
+        check_choice("verify", self.verify, VERIFY_CHOICES)
         check_manifest_name(self.manifest_file_name)
         check_tolerance(self.s3_timestamp_tolerance)
         check_endpoint(self.endpoint_url)

@@ -7,7 +7,13 @@ from collections.abc import Sequence
 from typing import Literal, TypeVar
 
 from .._progress import ProgressOption
-from .config import DEFAULT_CHUNK_SIZE, DEFAULT_PART_SIZE, IngestConfig, config_from_arguments
+from .config import (
+    DEFAULT_CHUNK_SIZE,
+    DEFAULT_PART_SIZE,
+    IngestConfig,
+    VerifyOption,
+    config_from_arguments,
+)
 
 _T = TypeVar("_T", bound="IngesterOptions")
 
@@ -42,6 +48,7 @@ class IngesterOptions:
         lock_timeout: float | None = None,
         processes: int | Literal["auto"] = 1,
         prune_unselected: bool = False,
+        verify: VerifyOption = "auto",
         progress: ProgressOption = None,
     ) -> None:
         """Create an ingester; see the README's parameter table for each option.

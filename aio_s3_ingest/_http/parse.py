@@ -14,9 +14,10 @@ Head = tuple[str, int, dict[str, str]]
 """HTTP version, status code, and header fields (names lower-cased)."""
 
 
-def request_bytes(target: str, headers: Mapping[str, str]) -> bytes:
-    """``GET target`` with ``headers``; a value holding a line break is refused."""
-    lines = [f"GET {target} HTTP/1.1"]
+def request_bytes(target: str, headers: Mapping[str, str], method: str = "GET") -> bytes:
+    """``GET target`` (or ``HEAD``) with ``headers``; a value holding a line break is
+    refused."""
+    lines = [f"{method} {target} HTTP/1.1"]
     for name, value in headers.items():
         if "\r" in value or "\n" in value:
             raise ValueError(f"header {name} holds a line break")
@@ -41,9 +42,9 @@ def parse_head(head: bytes | bytearray) -> Head:
     return version, int(code), headers
 
 
-def body_length(status: int, headers: Mapping[str, str]) -> int:
+def body_length(status: int, headers: Mapping[str, str], method: str = "GET") -> int:
     """The body's length by RFC 9112, or -1 when the length is not given up front."""
-    if status in (204, 304):
+    if method == "HEAD" or status in (204, 304):
         return 0  # never a body, whatever the headers say
     if "transfer-encoding" in headers:
         return -1  # the encoding decides the length, not the header

@@ -45,12 +45,13 @@ class Response:
         version: str,
         status: int,
         headers: dict[str, str],
+        method: str = "GET",
     ) -> None:
         self._pool = pool
         self._connection = connection
         self.status = status
         self.headers = headers
-        self.content_length = body_length(status, headers)
+        self.content_length = body_length(status, headers, method)
         self._remaining = max(self.content_length, 0)
         self._reusable = keeps_alive(version, self.content_length, headers)
         self._done = False
@@ -180,17 +181,19 @@ class HttpPool:
         self._connect_timeout = connect_timeout
         self.read_timeout = read_timeout
 
-    async def get(self, target: str, headers: Mapping[str, str], *, expect: int = 0) -> Response:
-        """Send ``GET target`` with ``headers`` (Host included) and read the response head;
-        ``expect``: the body bytes the caller expects, which choose the kind of a TLS
-        connection (see :data:`THREADED_TLS_FROM`).
+    async def get(
+        self, target: str, headers: Mapping[str, str], *, expect: int = 0, method: str = "GET"
+    ) -> Response:
+        """Send ``GET target`` (or ``method``: ``HEAD``) with ``headers`` (Host included) and
+        read the response head; ``expect``: the body bytes the caller expects, which choose
+        the kind of a TLS connection (see :data:`THREADED_TLS_FROM`).
 
         A kept-alive connection the server closed meanwhile is retried once on a new one.
         """
         threaded = self._tls is not None and expect >= THREADED_TLS_FROM
         if self._absolute:
             target, headers = self._absolute + target, {**headers, **self._proxy_headers}
-        request = request_bytes(target, headers)
+        request = request_bytes(target, headers, method)
         await self._slots.acquire()
         try:
             while True:
@@ -203,7 +206,7 @@ class HttpPool:
                         version, status, fields = await connection.read_head(self.read_timeout)
                         if not 100 <= status < 200:
                             break
-                    return Response(self, connection, version, status, fields)
+                    return Response(self, connection, version, status, fields, method)
                 except HttpError:
                     connection.close()
                     if reused and not connection.received_any:

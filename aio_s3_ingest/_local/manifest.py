@@ -23,8 +23,10 @@ from .._models import FileRecord
 from .._select import path_problem
 
 FORMAT = "aio-s3-ingest.manifest"
-VERSION = 1
+VERSION = 2  # 2 added each record's checksum
+_READABLE_VERSIONS = (1, 2)
 _FIELDS = frozenset(FileRecord.__dataclass_fields__)
+_OPTIONAL_FIELDS = frozenset({"checksum"})  # absent from version 1 records
 
 
 class LocalManifest:
@@ -116,7 +118,7 @@ def _parse_manifest(text: str) -> dict[str, FileRecord]:
     document = json.loads(text)
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise ValueError("not an aio-s3-ingest manifest")
-    if document.get("version") != VERSION:
+    if document.get("version") not in _READABLE_VERSIONS:
         raise ValueError(f"unsupported manifest version {document.get('version')!r}")
     files = document["files"]
     if not isinstance(files, dict):
@@ -132,11 +134,13 @@ def _checked_path(path: object) -> str:
 
 
 def _record(item: Any) -> FileRecord:
-    if not isinstance(item, dict) or set(item) != _FIELDS:
+    if not isinstance(item, dict) or not _FIELDS - _OPTIONAL_FIELDS <= set(item) <= _FIELDS:
         raise ValueError(f"bad record fields: {sorted(item) if isinstance(item, dict) else item}")
     record = FileRecord(**item)
     if not all(isinstance(getattr(record, name), int) for name in ("size", "mtime_ns")):
         raise TypeError("size and mtime_ns must be integers")
+    if record.checksum is not None and not isinstance(record.checksum, str):
+        raise TypeError("checksum must be a string")
     return record
 
 

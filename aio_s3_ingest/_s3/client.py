@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -78,6 +78,11 @@ class _Botocore:
     async def open(self, obj: ObjectInfo, start: int, end: int, attempts: Attempts) -> Body:
         return await (await self.getter()).open(obj, start, end, attempts)
 
+    async def head(
+        self, obj: ObjectInfo, attempts: Attempts, part: int | None = None
+    ) -> Mapping[str, str]:
+        return await (await self.getter()).head(obj, attempts, part)
+
     async def aclose(self) -> None:
         """The client belongs to the run's exit stack."""
 
@@ -91,7 +96,9 @@ class _Botocore:
                 await _require_credentials(session)
             client = await self._stack.enter_async_context(_create_client(session, config))
         client.meta.events.register_first("needs-retry.s3", _final_on_certificate_failure)
-        self._getter = BotocoreGetter(client, config.s3_bucket_name, self._throttle)
+        self._getter = BotocoreGetter(
+            client, config.s3_bucket_name, self._throttle, checksums=config.verify != "off"
+        )
         self._client = client
 
 

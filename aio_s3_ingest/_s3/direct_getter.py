@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import urllib.parse
 import xml.etree.ElementTree as ET
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import botocore.exceptions as bce
 
 from .._http.pool import HttpPool, Response
+from .._integrity.expected import CHECKSUM_MODE
 from .._models import ObjectInfo
 from .._retry import (
     NO_ANSWER,
@@ -33,7 +35,7 @@ from .._retry import (
 )
 from .._s3errors import certificate_failure, is_object_changed, translate
 from ..errors import EndpointError, TransferError
-from .getter import Body, ObjectChanged, UseBotocore
+from .getter import Body, ObjectChanged, UseBotocore, whole_object
 from .sigv4 import GetSigner, host_header, query
 from .throttle import Throttle
 
@@ -43,6 +45,9 @@ if TYPE_CHECKING:
     from .resolve import CredentialSource, Endpoint
 
 _LISTING_LIMIT = 64 * 1024 * 1024  # a page of 1,000 keys of 1,024 bytes is under 2 MiB
+
+
+_OPERATIONS = {"GET": "GetObject", "HEAD": "HeadObject"}
 
 
 class _GaveUp(Exception):
@@ -63,6 +68,7 @@ class DirectGetter:
         retry: RetryPolicy,
         throttle: Throttle,
         user_agent: str,
+        checksums: bool = False,
     ) -> None:
         self._http = http
         parts = urllib.parse.urlsplit(base_url)
@@ -75,6 +81,7 @@ class DirectGetter:
         self._throttle = throttle
         self._signer = GetSigner(region)
         self._user_agent = user_agent
+        self._checksums = checksums
 
     @property
     def tls(self) -> bool:
@@ -106,13 +113,40 @@ class DirectGetter:
             retry=retry,
             throttle=throttle,
             user_agent=endpoint.user_agent,
+            checksums=config.verify != "off",
         )
 
     async def open(self, obj: ObjectInfo, start: int, end: int, attempts: Attempts) -> Body:
-        quoted = urllib.parse.quote(obj.key, safe="/~")
-        headers = {"Range": f"bytes={start}-{end - 1}", "If-Match": obj.etag}
+        headers = {"If-Match": obj.etag}
+        if self._checksums:
+            headers.update(CHECKSUM_MODE)
+        if not (self._checksums and whole_object(obj, start, end)):
+            headers["Range"] = f"bytes={start}-{end - 1}"
+        return await self._object_request(obj, headers, attempts, expect=end - start)
+
+    async def head(
+        self, obj: ObjectInfo, attempts: Attempts, part: int | None = None
+    ) -> Mapping[str, str]:
+        headers = {"If-Match": obj.etag, **CHECKSUM_MODE}
+        query_string = "" if part is None else f"?partNumber={part}"
+        response = await self._object_request(obj, headers, attempts, "HEAD", query_string)
+        response.release()
+        return response.headers
+
+    async def _object_request(
+        self,
+        obj: ObjectInfo,
+        headers: dict[str, str],
+        attempts: Attempts,
+        method: str = "GET",
+        query_string: str = "",
+        expect: int = 0,
+    ) -> Response:
+        quoted = urllib.parse.quote(obj.key, safe="/~") + query_string
         try:
-            return await self._send(quoted, headers, attempts, key=obj.key, expect=end - start)
+            return await self._send(
+                quoted, headers, attempts, key=obj.key, expect=expect, method=method
+            )
         except _GaveUp as exc:
             raise TransferError(obj.key, str(exc)) from exc.__cause__
 
@@ -146,10 +180,12 @@ class DirectGetter:
         key: str | None,
         prefix: str | None = None,
         expect: int = 0,
+        method: str = "GET",
     ) -> Response:
-        """A signed GET of ``target`` (after the bucket's base path, or a whole path from
-        ``/``), retried while ``attempts`` last; a 2xx response with a length. ``key``, or
-        for a listing ``prefix``, is what an error names; ``expect``: the body's size."""
+        """A signed GET (or HEAD) of ``target`` (after the bucket's base path, or a whole
+        path from ``/``), retried while ``attempts`` last; a 2xx response with a length.
+        ``key``, or for a listing ``prefix``, is what an error names; ``expect``: the
+        body's size."""
         path = target if target.startswith("/") else self._base_path + target
         url = self._origin + path
         last: BaseException | None = None
@@ -157,8 +193,8 @@ class DirectGetter:
             attempts.take()
             try:
                 async with self._throttle.slot():
-                    signed = await self._headers(url, headers)
-                    response = await self._http.get(path, signed, expect=expect)
+                    signed = await self._headers(url, headers, method)
+                    response = await self._http.get(path, signed, expect=expect, method=method)
             except NO_ANSWER as exc:
                 if certificate_failure(exc) is not None:  # no attempt would fare better
                     raise translate(exc, bucket=self._bucket, key=key, prefix=prefix) from exc
@@ -168,7 +204,7 @@ class DirectGetter:
                 if response.status in (200, 206) and (response.content_length >= 0 or key is None):
                     self._throttle.on_success()
                     return response
-                last = await self._error(response, attempts.run, key, prefix)
+                last = await self._error(response, attempts.run, key, prefix, method)
             if attempts.left:
                 await attempts.backoff()
         raise _GaveUp(f"gave up after {attempts.used} attempt(s); last: {describe(last)}") from last
@@ -176,16 +212,17 @@ class DirectGetter:
     async def aclose(self) -> None:
         self._http.close()
 
-    async def _headers(self, url: str, headers: dict[str, str]) -> dict[str, str]:
+    async def _headers(self, url: str, headers: dict[str, str], method: str) -> dict[str, str]:
         """Host, ``headers`` signed, and the User-Agent, which botocore sends unsigned
         (``user-agent`` is on its list of headers SigV4 leaves out)."""
         signed = headers
         if self._credentials is not None:
-            signed = self._signer.sign(url, headers, await self._credentials.frozen())
+            credentials = await self._credentials.frozen()
+            signed = self._signer.sign(url, headers, credentials, method=method)
         return {"Host": self._host, **signed, "User-Agent": self._user_agent}
 
     async def _error(
-        self, response: Response, run: Run, key: str | None, prefix: str | None
+        self, response: Response, run: Run, key: str | None, prefix: str | None, method: str
     ) -> BaseException:
         """The error to retry on, or raise the one that ends this object."""
         if 200 <= response.status < 300:
@@ -195,7 +232,7 @@ class DirectGetter:
             code, message = _parse_error(await response.read_all(), response.status)
         finally:
             response.release()
-        operation = "GetObject" if key is not None else "ListObjectsV2"
+        operation = _OPERATIONS[method] if key is not None else "ListObjectsV2"
         if response.status == 503 or code in THROTTLE_CODES:
             self._throttle.on_throttled(key or "(listing)", run)
         if retryable_answer(response.status, code):

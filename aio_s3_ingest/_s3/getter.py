@@ -10,6 +10,7 @@ redirect to another region).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Protocol
 
 from .._http.body import Destination
@@ -29,9 +30,12 @@ class UseBotocore(Exception):
 
 
 class Body(Protocol):
-    """The body of one ranged GET."""
+    """The body of one ranged GET, and its response's headers (names lower-cased)."""
 
     content_length: int
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
 
     async def readinto(self, view: memoryview, /) -> int:
         """Fill the start of ``view``; at least one byte, 0 only at the end of the body."""
@@ -45,15 +49,29 @@ class Body(Protocol):
     def close(self) -> None: ...
 
 
-class Getter(Protocol):
-    """Opens ``bytes=start-(end-1)`` of an object, with ``If-Match`` set to its ETag.
+def whole_object(obj: ObjectInfo, start: int, end: int) -> bool:
+    """Whether [start, end) is all of ``obj``: such a GET is sent without a Range, as S3
+    returns an object's checksum only for the whole object."""
+    return start == 0 and end == obj.size
 
-    Every GET it sends, retries too, is taken from ``attempts``, the range's budget.
+
+class Getter(Protocol):
+    """Opens ``bytes=start-(end-1)`` of an object, with ``If-Match`` set to its ETag, and
+    asks for its checksum where the run verifies (see :func:`whole_object`).
+
+    Every request it sends, retries too, is taken from ``attempts``, the range's budget.
     Raises :class:`ObjectChanged` on 412, a library error for any other S3 error
     (after its retries), and connection errors only for the body once it is open.
     """
 
     async def open(self, obj: ObjectInfo, start: int, end: int, attempts: Attempts) -> Body: ...
+
+    async def head(
+        self, obj: ObjectInfo, attempts: Attempts, part: int | None = None
+    ) -> Mapping[str, str]:
+        """The headers (names lower-cased) of a HEAD of the object, or of one part of a
+        multipart object, pinned to its ETag, with its checksum asked for."""
+        ...
 
     async def aclose(self) -> None: ...
 
@@ -75,6 +93,18 @@ class FallbackGetter:
                 self._direct = None
                 attempts.give_back()
         return await self._botocore.open(obj, start, end, attempts)
+
+    async def head(
+        self, obj: ObjectInfo, attempts: Attempts, part: int | None = None
+    ) -> Mapping[str, str]:
+        if self._direct is not None:
+            try:
+                return await self._direct.head(obj, attempts, part)
+            except UseBotocore as exc:
+                logger.debug("direct GETs off for this run: %s", exc)
+                self._direct = None
+                attempts.give_back()
+        return await self._botocore.head(obj, attempts, part)
 
     async def aclose(self) -> None:
         await self._owned.aclose()

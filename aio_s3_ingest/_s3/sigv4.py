@@ -1,4 +1,4 @@
-"""AWS Signature Version 4 for one kind of request: an S3 GET with no body.
+"""AWS Signature Version 4 for the requests with no body this library sends: S3 GETs and HEADs.
 
 botocore's ``S3SigV4Auth`` builds an ``AWSRequest``, prepares it, parses its URL twice
 and walks generic code paths for every request, a large share of the event loop's time
@@ -44,6 +44,7 @@ class GetSigner:
         headers: dict[str, str],
         credentials: Credentials,
         now: dt.datetime | None = None,
+        method: str = "GET",
     ) -> dict[str, str]:
         """``headers`` plus the date, payload hash, token and ``Authorization`` headers.
 
@@ -58,7 +59,7 @@ class GetSigner:
         signed["X-Amz-Content-SHA256"] = EMPTY_SHA256
         if credentials.token:
             signed["X-Amz-Security-Token"] = credentials.token
-        signed_headers, request = self._canonical_request(url, signed)
+        signed_headers, request = self._canonical_request(url, signed, method)
         scope = f"{date}/{self._region}/{self._service}/aws4_request"
         to_sign = "\n".join(
             (_ALGORITHM, amz_date, scope, hashlib.sha256(request.encode()).hexdigest())
@@ -71,8 +72,8 @@ class GetSigner:
         )
         return signed
 
-    def _canonical_request(self, url: str, headers: dict[str, str]) -> tuple[str, str]:
-        """The signed header names and SigV4's canonical request of a GET of ``url``."""
+    def _canonical_request(self, url: str, headers: dict[str, str], method: str) -> tuple[str, str]:
+        """The signed header names and SigV4's canonical request of ``method`` ``url``."""
         origin, path, query_string = self._split(url)
         canonical = {name.lower(): " ".join(value.split()) for name, value in headers.items()}
         canonical["host"] = origin
@@ -80,7 +81,7 @@ class GetSigner:
         signed_headers = ";".join(names)
         request = "\n".join(
             (
-                "GET",
+                method,
                 path,
                 "&".join(sorted(query_string.split("&"))) if query_string else "",
                 "".join(f"{name}:{canonical[name]}\n" for name in names),

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from types_aiobotocore_s3 import S3Client
 
     from .._config import IngestConfig
+    from .._config.config import VerifyOption
     from .._s3.client import S3Handles
 
 
@@ -40,6 +41,7 @@ class TransferContext:
     run: Run
     small_writes: SmallWrites
     buffers: BufferBudget
+    verify: VerifyOption = "auto"
 
     @property
     def notify(self) -> ProgressCallback:
@@ -77,4 +79,5 @@ class TransferContext:
                 most_ranges=config.max_requests,
                 in_flight=ranges_in_flight(config, sizes),
             ),
+            verify=config.verify,
         )

@@ -1,29 +1,34 @@
 """One object -> one verified local file: ranged GETs pinned to an ETag, resumed, renamed.
 
 Bytes go to a temp file in the dataset's state folder; the file is renamed to its
-final path only after every range wrote exactly its length. Each GET carries
-``IfMatch`` with the ETag from the listing, so a file is never stitched from two
-versions: a 412 restarts the whole file on the object's new ETag.
+final path only after every range wrote exactly its length and the bytes match S3's
+checksum (:mod:`.verify`). Each GET carries ``IfMatch`` with the ETag from the listing,
+so a file is never stitched from two versions: a 412 restarts the whole file on the
+object's new ETag. A checksum mismatch fetches the file once more, then fails it.
 """
 
 from __future__ import annotations
 
 import errno
+import functools
 import pathlib
+from collections.abc import Awaitable, Callable
 
 import aiofiles
 import anyio
 
+from .._integrity.expected import Checksum
 from .._log import logger
 from .._models import FileRecord, ObjectInfo, WantedFile
 from .._progress import FileFinished, FileStarted
 from .._run import botocore_call
 from .._s3.getter import ObjectChanged
 from .._s3errors import s3_errors
-from ..errors import IngestError, ObjectChangedError, TransferError
+from ..errors import ChecksumMismatchError, IngestError, ObjectChangedError, TransferError
 from .context import TransferContext
 from .ranges import read_range, split_ranges
 from .sinks import FileSink, MemorySink, WholeFileSink
+from .verify import expected_checksum, verified
 from .writes import finalize, store_received, store_whole
 
 # Objects up to this size are read whole into bytes of their own, then written and renamed
@@ -39,12 +44,18 @@ async def fetch_file(ctx: TransferContext, item: WantedFile) -> FileRecord:
     """Fetch one object to its final path and record it; restart it whole if it changes
     (up to ``max_attempts`` versions, each range of each version with its own budget)."""
     obj = item.obj
+    mismatches = 0
     for _ in range(ctx.retry.max_attempts):
         try:
             return await _fetch_version(ctx, item.relpath, obj)
         except ObjectChanged:
             logger.info("%r changed while being fetched; fetching it again", obj.key)
             obj = await _head(ctx, obj.key)
+        except ChecksumMismatchError as exc:
+            mismatches += 1
+            if mismatches > 1:
+                raise
+            logger.warning("%s; fetching it again", exc)
         except IngestError:
             raise  # S3AccessError is also an OSError: keep it as it is
         except OSError as exc:
@@ -76,8 +87,9 @@ async def _fetch_small(ctx: TransferContext, relpath: str, obj: ObjectInfo) -> F
     """One GET into memory, then one blocking step writes and renames it (see
     :mod:`.writes` for where it runs)."""
     sink = MemorySink(memoryview(bytearray(obj.size)))
-    await read_range(ctx, obj, sink, 0, obj.size)
-    return await ctx.small_writes.run(lambda: store_whole(ctx, relpath, obj, sink.data))
+    expected = await read_range(ctx, obj, sink, 0, obj.size)
+    checksum = await verified(ctx, obj, expected, sink.data)
+    return await ctx.small_writes.run(lambda: store_whole(ctx, relpath, obj, sink.data, checksum))
 
 
 async def _fetch_whole(ctx: TransferContext, relpath: str, obj: ObjectInfo) -> FileRecord | None:
@@ -90,25 +102,39 @@ async def _fetch_whole(ctx: TransferContext, relpath: str, obj: ObjectInfo) -> F
             return None
         sink = WholeFileSink(lease, ctx.layout.open_temp, ctx.small_writes)
         try:
-            await read_range(ctx, obj, sink, 0, obj.size)
+            expected = await read_range(ctx, obj, sink, 0, obj.size)
+            checksum = await _verified_whole(ctx, obj, expected, sink)
             # A worker thread's write is waited for even on cancellation: the buffer is
             # reused only once it is done.
-            return await ctx.small_writes.run(lambda: store_received(ctx, relpath, obj, sink))
+            store = lambda: store_received(ctx, relpath, obj, sink, checksum)  # noqa: E731
+            return await ctx.small_writes.run(store)
         except BaseException:
             sink.discard()
             raise
 
 
+async def _verified_whole(
+    ctx: TransferContext, obj: ObjectInfo, expected: Checksum | None, sink: WholeFileSink
+) -> str | None:
+    """Verify a whole object where the body put it: its temp file, or the buffer."""
+    if sink.temp is None:
+        return await verified(ctx, obj, expected, sink.data)
+    await ctx.small_writes.run(sink.flush)
+    return await verified(ctx, obj, expected, sink.temp)
+
+
 async def _fetch_large(
     ctx: TransferContext, relpath: str, obj: ObjectInfo, ranges: list[tuple[int, int]]
 ) -> FileRecord:
-    """Ranges streamed to their offsets in a pre-sized temp file, then renamed."""
+    """Ranges streamed to their offsets in a pre-sized temp file, while a HEAD asks for
+    the object's checksum; verified, then renamed."""
     final, temp = await anyio.to_thread.run_sync(
         lambda: (ctx.layout.target(relpath, obj.key), ctx.layout.new_temp(obj.size))
     )
     try:
-        await _fetch_ranges(ctx, obj, temp, ranges)
-        return await anyio.to_thread.run_sync(finalize, ctx, temp, final, relpath, obj)
+        expected = await _fetch_ranges(ctx, obj, temp, ranges)
+        checksum = await verified(ctx, obj, expected, temp)
+        return await anyio.to_thread.run_sync(finalize, ctx, temp, final, relpath, obj, checksum)
     except BaseException:
         with anyio.CancelScope(shield=True):
             await anyio.to_thread.run_sync(lambda: temp.unlink(missing_ok=True))
@@ -117,39 +143,49 @@ async def _fetch_large(
 
 async def _fetch_ranges(
     ctx: TransferContext, obj: ObjectInfo, temp: pathlib.Path, ranges: list[tuple[int, int]]
-) -> None:
-    """Fetch every range; the first failure cancels the others and is raised."""
+) -> Checksum | None:
+    """Fetch every range, and the object's checksum beside them (from a HEAD, unless one GET
+    fetches the whole object and brings it); the first failure cancels the others and is
+    raised."""
     if len(ranges) == 1:
-        await _fetch_range_to_file(ctx, obj, temp, *ranges[0])
-        return
+        return await _fetch_range_to_file(ctx, obj, temp, *ranges[0])
+    expected: list[Checksum | None] = [None]
+
+    async def head() -> None:
+        expected[0] = await expected_checksum(ctx, obj)
+
+    jobs: list[Callable[[], Awaitable[object]]] = [head] if ctx.verify != "off" else []
+    jobs += [functools.partial(_fetch_range_to_file, ctx, obj, temp, *bounds) for bounds in ranges]
     errors: list[Exception] = []
     async with anyio.create_task_group() as group:
 
-        async def run(start: int, end: int) -> None:
+        async def run(job: Callable[[], Awaitable[object]]) -> None:
             try:
-                await _fetch_range_to_file(ctx, obj, temp, start, end)
+                await job()
             except Exception as exc:
                 errors.append(exc)
                 group.cancel_scope.cancel()
 
-        for start, end in ranges:
-            group.start_soon(run, start, end)
+        for job in jobs:
+            group.start_soon(run, job)
     if errors:
         changed = [exc for exc in errors if isinstance(exc, ObjectChanged)]
         raise (changed or errors)[0]
+    return expected[0]
 
 
 async def _fetch_range_to_file(
     ctx: TransferContext, obj: ObjectInfo, temp: pathlib.Path, start: int, end: int
-) -> None:
-    """Bytes [start, end) through their own handle, so parallel ranges share no position."""
+) -> Checksum | None:
+    """Bytes [start, end) through their own handle, so parallel ranges share no position;
+    the object's checksum if the GET brought it (see :func:`.ranges.read_range`)."""
     handle = await aiofiles.open(temp, "r+b")
     try:
         if start:
             await handle.seek(start)
         with ctx.buffers.lease_for(end - start) as lease:
             sink = FileSink(handle, lease, start, ctx.small_writes)
-            await read_range(ctx, obj, sink, start, end)
+            return await read_range(ctx, obj, sink, start, end)
     finally:
         with anyio.CancelScope(shield=True):
             await handle.close()

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .._integrity.expected import Checksum, from_headers
 from .._log import logger
 from .._models import ObjectInfo
 from .._progress import BytesReceived, RetryScheduled
@@ -32,6 +33,7 @@ class _Cursor:
 
     offset: int
     attempts: Attempts
+    checksum: Checksum | None = None  # S3's, from the GET of a whole object
 
 
 def ranges_in_flight(config: IngestConfig, sizes: Sequence[int]) -> int | None:
@@ -56,13 +58,13 @@ def split_ranges(size: int, workers: int, part_size: int) -> list[tuple[int, int
 
 async def read_range(
     ctx: TransferContext, obj: ObjectInfo, sink: Sink, start: int, end: int
-) -> None:
-    """Bytes [start, end) into ``sink`` in order, resuming a broken body where it stopped.
+) -> Checksum | None:
+    """Bytes [start, end) into ``sink`` in order, resuming a broken body where it stopped;
+    returns the object's checksum if S3 sent it (on the GET of a whole object).
 
     The range has one budget of attempts (:class:`aio_s3_ingest._retry.Attempts`): the
     getter's retries and the resumes here draw from it alike. Returns only once exactly
-    ``end - start`` bytes were written: that count, not the size of a pre-sized file, is
-    what verifies a download.
+    ``end - start`` bytes were written.
     """
     cursor = _Cursor(start, ctx.retry.attempts(ctx.run))
     breaks = 0
@@ -78,6 +80,7 @@ async def read_range(
             logger.debug("%r: body broke at byte %d (%s); resuming", obj.key, cursor.offset, exc)
             ctx.notify(RetryScheduled(key=obj.key, attempt=breaks, cause=describe(exc)))
             await cursor.attempts.backoff()
+    return cursor.checksum
 
 
 def _gave_up(breaks: int, attempts: Attempts, exc: BaseException) -> str:
@@ -97,6 +100,8 @@ async def _stream(
             raise IntegrityError(
                 obj.key, f"asked for {expected} bytes, S3 announced {body.content_length}"
             )
+        if cursor.offset == 0 and cursor.checksum is None:
+            cursor.checksum = from_headers(body.headers)
         while cursor.offset < end:
             size = min(ctx.chunk_size, end - cursor.offset)
             if not await _copy(ctx, obj, body, sink, cursor, size):

@@ -74,33 +74,40 @@ def _timed(write: Callable[[], _T]) -> tuple[_T, float]:
 
 
 def store_whole(
-    ctx: TransferContext, relpath: str, obj: ObjectInfo, data: memoryview
+    ctx: TransferContext, relpath: str, obj: ObjectInfo, data: memoryview, checksum: str | None
 ) -> FileRecord:
     """Write a whole file's bytes to a temp file and move it into place, in one step."""
     final = ctx.layout.target(relpath, obj.key)
     temp = ctx.layout.new_temp(len(data), data=data)
     try:
-        return finalize(ctx, temp, final, relpath, obj)
+        return finalize(ctx, temp, final, relpath, obj, checksum)
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
 
 
 def store_received(
-    ctx: TransferContext, relpath: str, obj: ObjectInfo, sink: WholeFileSink
+    ctx: TransferContext, relpath: str, obj: ObjectInfo, sink: WholeFileSink, checksum: str | None
 ) -> FileRecord:
     if not sink.landed_any:
-        return store_whole(ctx, relpath, obj, sink.data)
+        return store_whole(ctx, relpath, obj, sink.data, checksum)
     sink.flush()
     sink.close()
     assert sink.temp is not None
-    return finalize(ctx, sink.temp, ctx.layout.target(relpath, obj.key), relpath, obj)
+    final = ctx.layout.target(relpath, obj.key)
+    return finalize(ctx, sink.temp, final, relpath, obj, checksum)
 
 
 def finalize(
-    ctx: TransferContext, temp: pathlib.Path, final: pathlib.Path, relpath: str, obj: ObjectInfo
+    ctx: TransferContext,
+    temp: pathlib.Path,
+    final: pathlib.Path,
+    relpath: str,
+    obj: ObjectInfo,
+    checksum: str | None,
 ) -> FileRecord:
-    """Give the file S3's LastModified as mtime, move it into place, and journal it."""
+    """Give the file S3's LastModified as mtime, move it into place, and journal it with
+    the checksum it was verified against."""
     written = os.stat(temp).st_size
     if written != obj.size:
         raise IntegrityError(obj.key, f"temp file holds {written} bytes, expected {obj.size}")
@@ -114,6 +121,7 @@ def finalize(
         etag=obj.etag,
         last_modified=obj.last_modified.isoformat(),
         mtime_ns=st.st_mtime_ns,
+        checksum=checksum,
     )
     ctx.manifest.record(relpath, record)
     return record

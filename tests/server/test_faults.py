@@ -30,13 +30,14 @@ class _Faults:
 
     LATE_CUT = 600 * KiB
 
-    def __init__(self, seed: int, late_keys: set[str]) -> None:
+    def __init__(self, seed: int, late_keys: set[str], sizes: dict[str, int]) -> None:
         self._rng = random.Random(seed)
         self._draw = 1.0
         self._late_keys = set(late_keys)
+        self._sizes = sizes
 
     def slowdown(self, request: Request) -> bool:
-        self._draw = self._rng.random() if request.range is not None else 1.0
+        self._draw = self._rng.random() if request.key in self._sizes else 1.0
         return self._draw < 0.30
 
     def early_reset(self, request: Request) -> bool:
@@ -50,7 +51,9 @@ class _Faults:
         return True
 
     def _long(self, request: Request) -> bool:
-        start, _, end = (request.range or "bytes=0-0").removeprefix("bytes=").partition("-")
+        if request.range is None:  # the whole object
+            return self._sizes.get(request.key, 0) > self.LATE_CUT
+        start, _, end = request.range.removeprefix("bytes=").partition("-")
         return int(end) - int(start) + 1 > self.LATE_CUT
 
 
@@ -68,7 +71,8 @@ def _inject_faults(
     """The proxy's rules for :class:`_Faults` drawn from ``seed``, the late resets on every
     other object over 1 MiB: (SlowDown, early reset, late reset)."""
     late_keys = {key for key in objects if len(objects[key]) > MiB}
-    faults = _Faults(seed=seed, late_keys=set(sorted(late_keys)[::2]))
+    sizes = {key: len(body) for key, body in objects.items()}
+    faults = _Faults(seed=seed, late_keys=set(sorted(late_keys)[::2]), sizes=sizes)
     # Rules are matched in this order for each request (the proxy's contract).
     slowdown = proxy.respond(503, "SlowDown", when=faults.slowdown)
     early = proxy.reset_after(1, when=faults.early_reset)

@@ -45,9 +45,10 @@ async def test_plain_http_goes_through_the_proxy_in_absolute_form_on_the_direct_
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """With ``HTTP_PROXY=http://user:pass@proxy``, the listing and every ranged GET reach the
-    proxy in absolute form with Proxy-Authorization, sent by the direct path (botocore's
-    User-Agent, not aiobotocore's), and every file is byte exact."""
+    """With ``HTTP_PROXY=http://user:pass@proxy``, the listing, every ranged GET and the HEAD
+    asking for the large object's checksum reach the proxy in absolute form with
+    Proxy-Authorization, sent by the direct path (botocore's User-Agent, not
+    aiobotocore's), and every file is byte exact."""
     objects = _objects(s3, bucket)
     caplog.set_level(logging.DEBUG, logger="aio_s3_ingest")
     with ForwardProxy().running() as proxy:
@@ -63,7 +64,7 @@ async def test_plain_http_goes_through_the_proxy_in_absolute_form_on_the_direct_
     listings = [s for s in seen if s.target.startswith(f"{origin}?")]
     assert len(listings) == 1
     assert len(gets) >= 3  # the small object, and the large one's ranges
-    assert {s.method for s in seen} == {"GET"}
+    assert {s.method for s in seen} == {"GET", "HEAD"}
     assert {s.proxy_authorization for s in seen} == {"Basic dXNlcjpwQHNz"}  # user:p@ss
     assert all((s.user_agent or "").startswith("Botocore/") for s in seen)
 

@@ -81,9 +81,12 @@ async def test_the_report_is_one_json_object(
     assert set(document) == {
         "dataset_directory", "dry_run", "fetched", "kept", "deleted", "unselected",
         "failed", "skipped", "bytes_fetched", "seconds", "throughput", "requests",
-        "retries", "throttled",
+        "retries", "throttled", "verified", "unverified",
     }  # fmt: skip
+    assert document["verified"] == {"CRC32": 3}  # boto3 uploads with a CRC32 by default
+    assert document["unverified"] == 0
     assert "fetched 3 file(s)" in report.summary()
+    assert "verified 3 CRC32" in report.summary()
 
 
 @pytest.mark.asyncio

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import pathlib
+import zlib
 from collections.abc import Callable
 from typing import Any
 
@@ -29,10 +31,11 @@ from tests._sync import (
 async def test_local_manifest_records_each_file(
     s3: Any, bucket: str, dataset: pathlib.Path, ingester: AsyncS3Ingester
 ) -> None:
-    """manifest.json is versioned JSON recording key, size, ETag, LastModified and mtime_ns."""
+    """manifest.json is versioned JSON recording key, size, ETag, LastModified, mtime_ns and
+    the checksum the file was verified against (boto3 uploads with a CRC32)."""
     await ingester.fetch_data()
     document = read_manifest(dataset)
-    assert document["version"] == 1
+    assert document["version"] == 2
     assert sorted(document["files"]) == ["a.csv", "sub/b.csv", "sub/deep/c.bin"]
     for relpath, record in document["files"].items():
         head = s3.head_object(Bucket=bucket, Key=f"data/{relpath}")
@@ -43,8 +46,29 @@ async def test_local_manifest_records_each_file(
             "etag": head["ETag"],
             "last_modified": head["LastModified"].isoformat(),
             "mtime_ns": st.st_mtime_ns,
+            "checksum": "CRC32:" + _crc32(FILES[f"data/{relpath}"]),
         }
         assert st.st_mtime == head["LastModified"].timestamp()
+
+
+def _crc32(data: bytes) -> str:
+    return base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
+
+
+@pytest.mark.asyncio
+async def test_a_version_1_manifest_still_counts_as_the_cache(
+    dataset: pathlib.Path, ingester: AsyncS3Ingester, proxy: FaultProxy
+) -> None:
+    """A manifest written before checksums were recorded (version 1, no "checksum" field)
+    keeps every file: the next run fetches nothing."""
+    await first_then_count(ingester, proxy)
+    manifest = dataset / ".aio-s3-ingest" / "manifest.json"
+    document = json.loads(manifest.read_text(encoding="utf-8"))
+    for record in document["files"].values():
+        del record["checksum"]
+    manifest.write_text(json.dumps({**document, "version": 1}), encoding="utf-8")
+    await ingester.fetch_data()
+    assert fetched(proxy) == []
 
 
 def _truncated(text: str) -> str:
@@ -52,7 +76,7 @@ def _truncated(text: str) -> str:
 
 
 def _next_version(text: str) -> str:
-    return json.dumps({**json.loads(text), "version": 2})
+    return json.dumps({**json.loads(text), "version": 3})
 
 
 def _not_json(text: str) -> str:
@@ -84,7 +108,7 @@ async def test_a_damaged_local_manifest_counts_as_no_cache(
     assert fetched(proxy) == ["data/sub/b.csv", "data/sub/deep/c.bin"]
     assert (dataset / "mine.txt").read_bytes() == b"the user's"
     assert (dataset / "a.csv").exists()
-    assert read_manifest(dataset)["version"] == 1
+    assert read_manifest(dataset)["version"] == 2
 
 
 @pytest.mark.asyncio
