@@ -8,6 +8,7 @@ changes, so repeated runs reuse them.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
@@ -15,6 +16,7 @@ import random
 import re
 import shutil
 import time
+import zlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -104,7 +106,8 @@ class Store:
         self.index_dir = root / "index"
 
     def load_index(self, ds: Dataset) -> dict[str, list]:
-        """key -> [size, md5 hex, last-modified ISO] for every object in the bucket."""
+        """key -> [size, md5 hex, last-modified ISO, CRC32 base64] for every object in the
+        bucket."""
         data = json.loads((self.index_dir / f"{ds.bucket}.json").read_text())
         return data["objects"]
 
@@ -121,6 +124,7 @@ class Store:
     def ensure(self, ds: Dataset) -> bool:
         """Generate the dataset unless an identical one is on disk; True if it was generated."""
         if self.is_current(ds):
+            self._add_checksums(ds)
             return False
         bucket_dir = self.objects_dir / ds.bucket
         shutil.rmtree(bucket_dir, ignore_errors=True)
@@ -130,27 +134,46 @@ class Store:
         self.write_index(ds, index)
         return True
 
+    def _add_checksums(self, ds: Dataset) -> None:
+        """Give an index written before the origin sent checksums a CRC32 per object."""
+        index = self.load_index(ds)
+        if all(len(row) > 3 for row in index.values()):
+            return
+        bucket_dir = self.objects_dir / ds.bucket
+        for key, row in index.items():
+            crc = 0
+            with (bucket_dir / key).open("rb") as f:
+                while block := f.read(CHUNK):
+                    crc = zlib.crc32(block, crc)
+            index[key] = [*row[:3], _b64_crc32(crc)]
+        self.write_index(ds, index)
+
     def _write_object(self, path: Path, size: int, min_mtime: float = 0.0) -> list:
         """Random bytes written to a temp file then renamed, so nginx never serves half a file."""
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.tmp")
         md5 = hashlib.md5()
+        crc = 0
         with tmp.open("wb") as f:
             left = size
             while left > 0:
                 block = os.urandom(min(CHUNK, left))
                 md5.update(block)
+                crc = zlib.crc32(block, crc)
                 f.write(block)
                 left -= len(block)
         mtime = float(max(int(time.time()), int(min_mtime) + 1))
         os.utime(tmp, (mtime, mtime))
         tmp.replace(path)
         stamp = datetime.fromtimestamp(mtime, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-        return [size, md5.hexdigest(), stamp]
+        return [size, md5.hexdigest(), stamp, _b64_crc32(crc)]
 
     def write_index(self, ds: Dataset, index: dict[str, list]) -> None:
         self.index_dir.mkdir(parents=True, exist_ok=True)
-        rows = [f'{{"{lua_quote(k)}",{v[0]},"{v[1]}","{v[2]}"}},' for k, v in sorted(index.items())]
+        rows = [
+            f'{{"{lua_quote(k)}",{v[0]},"{v[1]}","{v[2]}","{v[3]}"}},'
+            for k, v in sorted(index.items())
+        ]
         lua = "return {\n" + "\n".join(rows) + "\n}\n"
         doc = json.dumps({"spec": ds.spec, "bucket": ds.bucket, "objects": index})
         for suffix, text in ((".lua", lua), (".json", doc)):
@@ -179,3 +202,8 @@ def lua_quote(text: str) -> str:
         ch = chr(byte)
         out.append(ch if 32 <= byte < 127 and ch not in '"\\' else f"\\{byte:03d}")
     return "".join(out)
+
+
+def _b64_crc32(crc: int) -> str:
+    """A CRC32 as S3 writes it in ``x-amz-checksum-crc32``: base64 of its 4 big-endian bytes."""
+    return base64.b64encode(crc.to_bytes(4, "big")).decode()

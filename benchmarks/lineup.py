@@ -76,6 +76,7 @@ class Peer:
     settings: Settings
     probe: bool = False
     ca: str = AWS_CA_BUNDLE
+    cells: tuple[str, ...] = CELLS  # the cells it takes part in
 
 
 PEERS = {
@@ -89,6 +90,13 @@ PEERS = {
             fixed("--max-concurrent-files", "64", "--workers-per-file", "1"),
         ),
         Peer("aio_s3_ingest-tuned", "aio", "aio_s3_ingest_peer.py", aio_tuned),
+        Peer(
+            "aio_s3_ingest-noverify",
+            "aio",
+            "aio_s3_ingest_peer.py",
+            fixed("--max-concurrent-files", "64", "--workers-per-file", "1", "--verify", "off"),
+            cells=("small", "large"),
+        ),
         Peer(
             "aiobotocore-loop", "aiobotocore", "aiobotocore_loop.py", fixed("--concurrency", "64")
         ),
@@ -112,6 +120,7 @@ DESCRIPTIONS = {
     "ceiling": "curl --parallel (64 connections) pulling the same objects to /dev/null",
     "aio_s3_ingest": "S3Ingester.fetch_data(), reference defaults",
     "aio_s3_ingest-tuned": "S3Ingester.fetch_data(), tuned per cell",
+    "aio_s3_ingest-noverify": "S3Ingester.fetch_data(), reference defaults, verify='off'",
     "aiobotocore-loop": "aiobotocore list + gather(get_object) under Semaphore(64), 1 MiB chunks",
     "baseline": "boto3 + ThreadPoolExecutor(64), download_file per key",
     "s5cmd": "s5cmd cp, defaults",
@@ -126,7 +135,7 @@ DESCRIPTIONS = {
 def peers_for(cell: str, selected: list[str]) -> list[str]:
     """The selected peers that take part in a cell, in table order."""
     pool = SYNC_PEERS if cell in SYNC_CELLS else DOWNLOAD_PEERS
-    return [p for p in pool if p in selected]
+    return [p for p in pool if p in selected and cell in PEERS[p].cells]
 
 
 def dataset_kind(cell: str) -> str:

@@ -1,8 +1,9 @@
 -- Read-only S3 front for the benchmark origin.
 --
 -- nginx serves object bodies itself (sendfile, Range, limit_rate); this module only answers
--- what plain files cannot: ListObjects(V2) XML, ETags and If-Match from a per-bucket index
--- that the harness generates (one Lua file per bucket, rows sorted by key), and S3 errors.
+-- what plain files cannot: ListObjects(V2) XML, ETags, If-Match and CRC32 checksums from a
+-- per-bucket index that the harness generates (one Lua file per bucket, rows sorted by key),
+-- and S3 errors.
 -- A worker reloads a bucket's index when the harness bumps its generation counter.
 -- /_origin/ping answers this start's token (so the harness knows whose nginx answers) and
 -- /_origin/check/<bucket> proves a worker can load the index and read every object file.
@@ -225,6 +226,12 @@ local function object(bucket, index, key)
     end
     ngx.req.clear_header("If-Match")
     ngx.req.clear_header("If-None-Match")
+    -- As S3: the object's checksum when asked for, on a HEAD or a GET of the whole object.
+    local crc = row[5]
+    if crc and headers["x-amz-checksum-mode"] == "ENABLED" and not headers["Range"] then
+        ngx.header["x-amz-checksum-crc32"] = crc
+        ngx.header["x-amz-checksum-type"] = "FULL_OBJECT"
+    end
 end
 
 -- "ok <rows>" once the index loads and every row's file opens with the indexed size.

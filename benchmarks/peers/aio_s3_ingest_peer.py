@@ -15,6 +15,7 @@ def main() -> None:
     p.add_argument("--workers-per-file", type=int, default=1)
     p.add_argument("--processes", type=lambda v: v if v == "auto" else int(v), default=1)
     p.add_argument("--chunk-size", type=int, default=None)
+    p.add_argument("--verify", default="auto")
     args = p.parse_args()
     dest = Path(args.dest)
     ingester = S3Ingester(
@@ -29,9 +30,11 @@ def main() -> None:
         **({"chunk_size": args.chunk_size} if args.chunk_size else {}),
         manifest_file_name=None,
         endpoint_url=args.endpoint,
+        verify=args.verify,
     )
-    paths = ingester.fetch_data()
-    print(f"aio_s3_ingest: {len(paths)} files")
+    report = ingester.sync()
+    verified = ", ".join(f"{n} {name}" for name, n in report.verified.items()) or "none"
+    print(f"aio_s3_ingest: {len(report.paths)} files; verified: {verified}")
 
 
 if __name__ == "__main__":  # required: worker processes may re-import this module
