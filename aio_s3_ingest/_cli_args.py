@@ -96,7 +96,8 @@ def fetch_parser() -> argparse.ArgumentParser:
         choices=VERIFY_CHOICES,
         default="auto",
         help="check each file against S3's checksum: auto (default: where S3 has one), "
-        "off, or require (a file without one fails)",
+        "etag (also the MD5 a single-part object's ETag is, where S3 has no checksum), "
+        "require (a file without a checksum fails), or off",
     )
     _add_source_options(parser)
     _add_run_options(parser)

@@ -24,8 +24,8 @@ from .checks import (
     check_type,
 )
 
-VerifyOption = Literal["auto", "off", "require"]
-VERIFY_CHOICES: tuple[VerifyOption, ...] = ("auto", "off", "require")
+VerifyOption = Literal["auto", "etag", "require", "off"]
+VERIFY_CHOICES: tuple[VerifyOption, ...] = ("auto", "etag", "require", "off")
 
 MiB = 1024 * 1024
 DEFAULT_PART_SIZE = 8 * MiB

@@ -3,11 +3,14 @@
 S3 returns a checksum (with ``x-amz-checksum-mode: ENABLED``) on a GET of the whole
 object and on a HEAD, never on a ranged GET. A full-object checksum covers the bytes of
 the object; a composite one (the value ends in ``-N``) is the checksum of the
-concatenated checksums of the N parts of a multipart upload.
+concatenated checksums of the N parts of a multipart upload. Where S3 has none, a
+single-part object's ETag is the MD5 of its bytes, unless it is encrypted with KMS or a
+customer key.
 """
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -47,6 +50,21 @@ def from_headers(headers: Mapping[str, str]) -> Checksum | None:
         if value:
             return _checksum(name, value)
     return None
+
+
+def from_etag(etag: str, headers: Mapping[str, str]) -> Checksum | None:
+    """The MD5 an ETag is, as a checksum: only a single-part upload's ETag (no ``-N``)
+    of an object not encrypted with KMS or a customer key (``headers`` tell) is one."""
+    digest = etag.strip('"')
+    encryption = headers.get("x-amz-server-side-encryption", "")
+    if (
+        encryption.startswith("aws:kms")
+        or "x-amz-server-side-encryption-customer-algorithm" in headers
+    ):
+        return None
+    if len(digest) != 32 or any(char not in "0123456789abcdef" for char in digest.lower()):
+        return None
+    return Checksum("MD5", base64.b64encode(bytes.fromhex(digest)).decode("ascii"))
 
 
 def _checksum(algorithm: str, value: str) -> Checksum:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .._integrity.expected import Checksum, from_headers
+from .._integrity.expected import Checksum
 from .._log import logger
 from .._models import ObjectInfo
 from .._progress import BytesReceived, RetryScheduled
@@ -16,6 +16,7 @@ from .._retry import BROKEN_BODY, Attempts, describe
 from .._s3.getter import Body
 from ..errors import IngestError, IntegrityError, TransferError
 from .sinks import Sink
+from .verify import expected_in
 
 if TYPE_CHECKING:
     from .._config import IngestConfig
@@ -101,7 +102,7 @@ async def _stream(
                 obj.key, f"asked for {expected} bytes, S3 announced {body.content_length}"
             )
         if cursor.offset == 0 and cursor.checksum is None:
-            cursor.checksum = from_headers(body.headers)
+            cursor.checksum = expected_in(ctx, obj, body.headers)
         while cursor.offset < end:
             size = min(ctx.chunk_size, end - cursor.offset)
             if not await _copy(ctx, obj, body, sink, cursor, size):

@@ -13,16 +13,20 @@ each part's size asked for.
 from __future__ import annotations
 
 import pathlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import anyio
 
 from .._integrity.algorithms import Algorithm, usable
 from .._integrity.digest import b64, composite, file_digest, memory_digest, part_digests
-from .._integrity.expected import Checksum, from_headers
+from .._integrity.expected import Checksum, from_etag, from_headers
+from .._log import logger
 from .._models import ObjectInfo
 from ..errors import ChecksumMismatchError, IntegrityError
-from .context import TransferContext
+
+if TYPE_CHECKING:
+    from .context import TransferContext
 
 Source = memoryview | pathlib.Path
 """The bytes to check: in memory, or the temp file holding exactly the object."""
@@ -35,7 +39,18 @@ async def expected_checksum(ctx: TransferContext, obj: ObjectInfo) -> Checksum |
     """The object's checksum from a HEAD, for an object fetched in ranges."""
     if ctx.verify == "off" or not obj.size:
         return None
-    return from_headers(await ctx.getter.head(obj, ctx.retry.attempts(ctx.run)))
+    return expected_in(ctx, obj, await ctx.getter.head(obj, ctx.retry.attempts(ctx.run)))
+
+
+def expected_in(
+    ctx: TransferContext, obj: ObjectInfo, headers: Mapping[str, str]
+) -> Checksum | None:
+    """The checksum a response's headers give for ``obj``: S3's, or with ``verify="etag"``
+    the MD5 a single-part object's ETag is, where S3 has none."""
+    checksum = from_headers(headers)
+    if checksum is None and ctx.verify == "etag":
+        checksum = from_etag(obj.etag, headers)
+    return checksum
 
 
 async def verified(
@@ -63,6 +78,8 @@ def _algorithm(
     if expected is None:
         if ctx.verify == "require":
             raise IntegrityError(obj.key, "S3 returned no checksum for it (verify='require')")
+        if ctx.verify == "etag":
+            logger.debug("%r: no checksum, and its ETag is no MD5 (multipart or KMS)", obj.key)
         return None
     algorithm = usable(expected.algorithm)
     if algorithm is None and ctx.verify == "require":

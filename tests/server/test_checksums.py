@@ -177,15 +177,7 @@ async def test_require_fails_an_object_without_a_checksum_and_off_asks_for_none(
 ) -> None:
     """verify='require': an object S3 has no checksum for fails with IntegrityError (not a
     mismatch, and not fetched twice); verify='off' asks for no checksum and counts none."""
-    import boto3
-    from botocore.config import Config
-
-    plain = boto3.client(
-        "s3",
-        endpoint_url=moto_endpoint,
-        region_name=REGION,
-        config=Config(request_checksum_calculation="when_required"),
-    )
+    plain = plain_client(moto_endpoint)
     plain.put_object(Bucket=bucket, Key="data/bare", Body=b"x" * 1000)
     with pytest.raises(IngestFailed) as failed:
         await via_proxy(verify="require").fetch_data()
@@ -199,3 +191,41 @@ async def test_require_fails_an_object_without_a_checksum_and_off_asks_for_none(
     assert report.unverified == 1
     assert [exchange.range for exchange in proxy.data_gets("data/bare")] == ["bytes=0-999"]
     assert (dataset / "bare").read_bytes() == b"x" * 1000
+
+
+def plain_client(moto_endpoint: str) -> Any:
+    """A boto3 client that uploads without a checksum (boto3 adds a CRC32 by default)."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        "s3",
+        endpoint_url=moto_endpoint,
+        region_name=REGION,
+        config=Config(request_checksum_calculation="when_required"),
+    )
+
+
+@pytest.mark.asyncio
+async def test_etag_checks_objects_without_a_checksum_by_the_md5_their_etag_is(
+    moto_endpoint: str, bucket: str, dataset: pathlib.Path, via_proxy: Ingester, proxy: FaultProxy
+) -> None:
+    """verify='etag': single-part objects S3 has no checksum for, one whole and one in
+    ranges, are checked against their ETag's MD5 (counted as MD5); 'auto' leaves them
+    unverified; a flipped byte fails the file with a mismatch naming MD5."""
+    plain = plain_client(moto_endpoint)
+    bodies = {"small": os.urandom(30 * KiB), "large": os.urandom(3 * MiB)}
+    for name, body in bodies.items():
+        plain.put_object(Bucket=bucket, Key=f"data/{name}", Body=body)
+    options = {"workers_per_file": 3, "part_size": 1 * MiB}
+    auto = await via_proxy(**options).sync()
+    assert (auto.verified, auto.unverified) == ({}, 2)
+    report = await via_proxy(verify="etag", **options).sync(force_recompute=True)
+    assert (report.verified, report.unverified) == ({"MD5": 2}, 0)
+    assert {name: (dataset / name).read_bytes() for name in bodies} == bodies
+    proxy.flip_byte(5, key="data/large")
+    with pytest.raises(IngestFailed) as failed:
+        await via_proxy(verify="etag", **options).fetch_data(force_recompute=True)
+    error = failed.value.failures["data/large"]
+    assert isinstance(error, ChecksumMismatchError)
+    assert error.algorithm == "MD5"

@@ -17,7 +17,7 @@ from aio_s3_ingest._integrity.digest import (
     memory_digest,
     part_digests,
 )
-from aio_s3_ingest._integrity.expected import Checksum, from_headers
+from aio_s3_ingest._integrity.expected import Checksum, from_etag, from_headers
 
 CHECK_INPUT = b"123456789"
 # The "check" values of the CRC catalogue (reveng.sourceforge.io/crc-catalogue).
@@ -109,3 +109,16 @@ async def test_composite_checksum_is_the_checksum_of_the_parts_checksums(
     assert digests == [hashlib.sha256(data[a:b]).digest() for a, b in parts]
     joined = hashlib.sha256(b"".join(digests)).digest()
     assert b64(composite(algorithm, digests)) == base64.b64encode(joined).decode()
+
+
+def test_only_a_single_part_unencrypted_etag_is_an_md5() -> None:
+    """A plain ETag is the object's MD5; a multipart one (-N), or one of an object encrypted
+    with KMS or a customer key, is not."""
+    md5 = hashlib.md5(b"data").hexdigest()
+    expected = Checksum("MD5", base64.b64encode(hashlib.md5(b"data").digest()).decode())
+    assert from_etag(f'"{md5}"', {}) == expected
+    assert from_etag(f'"{md5}"', {"x-amz-server-side-encryption": "AES256"}) == expected
+    assert from_etag(f'"{md5}-2"', {}) is None
+    assert from_etag(f'"{md5}"', {"x-amz-server-side-encryption": "aws:kms"}) is None
+    sse_c = {"x-amz-server-side-encryption-customer-algorithm": "AES256"}
+    assert from_etag(f'"{md5}"', sse_c) is None
