@@ -141,6 +141,12 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     add = parser.add_argument
     add("--force", action="store_true", help="fetch every file again")
     add(
+        "--verify-local",
+        action="store_true",
+        help="re-hash the files that would be kept against their recorded checksums, and "
+        "fetch again those that no longer match",
+    )
+    add(
         "--delete-unselected",
         action="store_true",
         help="also delete files an earlier run fetched that --pattern no longer selects "

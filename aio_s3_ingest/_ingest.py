@@ -6,11 +6,10 @@ import dataclasses
 import logging
 import pathlib
 import time
-from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from contextlib import AsyncExitStack
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import anyio
 
@@ -19,12 +18,13 @@ from ._fetchall import fetch_all, largest_first
 from ._local.layout import DatasetLayout
 from ._local.lock import dataset_lock
 from ._local.manifest import LocalManifest
+from ._local.recheck import recheck_kept
 from ._log import logger
 from ._models import FetchOutcome, FileRecord, Plan, Selection
 from ._plan import make_plan
 from ._procs import fetch_in_processes, process_count, warm_up
 from ._progress import RunPlanned, progress_listener
-from ._report import IngestReport, human_bytes
+from ._report import IngestReport, human_bytes, integrity_counts
 from ._run import Run
 from ._s3.archived import refuse_archived
 from ._s3.client import S3Handles, open_s3
@@ -68,44 +68,63 @@ class AsyncS3Ingester(IngesterOptions):
         if stack is not None:
             await stack.aclose()
 
-    async def fetch_data(self, force_recompute: bool = False) -> list[pathlib.Path]:
+    async def fetch_data(
+        self, force_recompute: bool = False, *, verify_local: bool = False
+    ) -> list[pathlib.Path]:
         """Bring the dataset up to date and return the paths of its files, sorted.
 
         Only objects that are new or changed since the last run are fetched;
-        ``force_recompute=True`` fetches every file again.
+        ``force_recompute=True`` fetches every file again; ``verify_local=True`` re-hashes
+        the files it would keep against their recorded checksums and fetches again those
+        that no longer match.
         """
-        return (await self.sync(force_recompute)).paths
+        return (await self.sync(force_recompute, verify_local=verify_local)).paths
 
-    async def sync(self, force_recompute: bool = False) -> IngestReport:
+    async def sync(
+        self, force_recompute: bool = False, *, verify_local: bool = False
+    ) -> IngestReport:
         """Like :meth:`fetch_data`, but return the :class:`IngestReport` of the run.
 
         Raises :class:`~aio_s3_ingest.IngestFailed` (with ``.report``) if some objects
         could not be fetched.
         """
-        return await self._run(force=force_recompute, dry_run=False)
+        run = RunKind(force=force_recompute, verify_local=verify_local)
+        return await self._run(run, dry_run=False)
 
-    async def plan(self, force_recompute: bool = False) -> IngestReport:
+    async def plan(
+        self, force_recompute: bool = False, *, verify_local: bool = False
+    ) -> IngestReport:
         """List and compare, and report what :meth:`sync` would fetch, keep and delete.
 
         Sends no GetObject and writes nothing: a dry run.
         """
-        return await self._run(force=force_recompute, dry_run=True)
+        run = RunKind(force=force_recompute, verify_local=verify_local)
+        return await self._run(run, dry_run=True)
 
-    async def _run(self, *, force: bool, dry_run: bool) -> IngestReport:
+    async def _run(self, kind: RunKind, *, dry_run: bool) -> IngestReport:
         if _explicit_processes(self.config) > 1 and not dry_run:
             # The fork server imports the library while this process sets up its client
             # and lists; starting it costs this process next to nothing.
             await anyio.to_thread.run_sync(warm_up)
         with endpoint_named(self.config):
             if self._s3 is not None:
-                return await run_ingest(self._s3, self.config, force=force, dry_run=dry_run)
+                return await run_ingest(self._s3, self.config, kind, dry_run=dry_run)
             async with AsyncExitStack() as stack:
                 s3 = await open_s3(self.config, stack)
-                return await run_ingest(s3, self.config, force=force, dry_run=dry_run)
+                return await run_ingest(s3, self.config, kind, dry_run=dry_run)
+
+
+@dataclasses.dataclass(frozen=True)
+class RunKind:
+    """What one call asks beyond the configuration: fetch everything again, re-hash the
+    files it would keep."""
+
+    force: bool = False
+    verify_local: bool = False
 
 
 async def run_ingest(
-    s3: S3Handles, config: IngestConfig, *, force: bool, dry_run: bool = False
+    s3: S3Handles, config: IngestConfig, kind: RunKind, *, dry_run: bool = False
 ) -> IngestReport:
     """One run of the stages; all but a dry run under the dataset's lock.
 
@@ -117,7 +136,7 @@ async def run_ingest(
         selection = await wanted_files(s3, config, run)
         layout = DatasetLayout(config.dataset_directory)
         if dry_run:
-            plan, _ = await _plan(config, layout, selection, force=force, writable=False)
+            plan, _ = await _plan(config, layout, selection, kind, writable=False)
             plan, refused = await refuse_archived(s3, config, plan, run)
             outcome = FetchOutcome(failures=refused)
             fetched = {item.relpath: item.obj.size for item in plan.to_fetch}
@@ -125,7 +144,7 @@ async def run_ingest(
             await anyio.to_thread.run_sync(layout.create)
             async with dataset_lock(layout.lock_path, config.lock_timeout):
                 await anyio.to_thread.run_sync(layout.clear_temp)
-                plan, records = await _plan(config, layout, selection, force=force, writable=True)
+                plan, records = await _plan(config, layout, selection, kind, writable=True)
                 plan, refused = await refuse_archived(s3, config, plan, run)
                 _log_kept(plan)
                 run.notify(_planned(plan))
@@ -133,7 +152,7 @@ async def run_ingest(
                 outcome = FetchOutcome(failures=refused).merged(done)
                 fetched = {path: record.size for path, record in outcome.fetched.items()}
         report = _report(config, plan, run, started, fetched, selection.skipped, outcome.failures)
-        report = dataclasses.replace(report, **_integrity(outcome.fetched.values()))
+        report = dataclasses.replace(report, **integrity_counts(outcome.fetched.values()))
         if dry_run:
             report = dataclasses.replace(report, dry_run=True)
     # The report rides along, for a handler that shows it its own way (the command line).
@@ -147,11 +166,12 @@ async def _plan(
     config: IngestConfig,
     layout: DatasetLayout,
     selection: Selection,
+    kind: RunKind,
     *,
-    force: bool,
     writable: bool,
 ) -> tuple[Plan, dict[str, FileRecord]]:
-    """Compare the listing with the local manifest and the files on disk."""
+    """Compare the listing with the local manifest and the files on disk (read back, with
+    ``verify_local``)."""
     probe = layout.ignores_case if writable else layout.ignores_case_without_writing
     if await anyio.to_thread.run_sync(probe):
         check_case_clashes(selection.wanted)
@@ -159,9 +179,11 @@ async def _plan(
     tracked = [item.relpath for item in selection.wanted if item.relpath in records]
     disk = await anyio.to_thread.run_sync(layout.stat_files, tracked)
     plan = make_plan(
-        selection, records, disk, force=force, prune_unselected=config.prune_unselected
+        selection, records, disk, force=kind.force, prune_unselected=config.prune_unselected
     )
-    _log_verdict(config, plan, force=force)
+    if kind.verify_local:
+        plan = await recheck_kept(layout.root, plan, records)
+    _log_verdict(config, plan, force=kind.force)
     return plan, records
 
 
@@ -241,19 +263,6 @@ def _report(
         failed={key: cause_text(exc) for key, exc in sorted(failed.items())},
         skipped=dict(skipped),
     )
-
-
-def _integrity(records: Iterable[FileRecord]) -> dict[str, Any]:
-    """The report's count of files verified, by algorithm, and of those S3 gave nothing
-    to verify against (empty files need nothing)."""
-    verified: Counter[str] = Counter()
-    unverified = 0
-    for record in records:
-        if record.checksum is not None:
-            verified[record.checksum.partition(":")[0]] += 1
-        elif record.size:
-            unverified += 1
-    return {"verified": dict(sorted(verified.items())), "unverified": unverified}
 
 
 def _log_kept(plan: Plan) -> None:

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import pathlib
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._models import FileRecord
 
 
 @dataclass(frozen=True)
@@ -112,6 +116,19 @@ class IngestReport:
         if self.unverified:
             notes.append(f"{self.unverified} with no checksum to verify")
         return f" ({'; '.join(notes)})" if notes else ""
+
+
+def integrity_counts(records: Iterable[FileRecord]) -> dict[str, Any]:
+    """The report's count of files verified, by algorithm, and of those S3 gave nothing
+    to verify against (empty files need nothing)."""
+    verified: Counter[str] = Counter()
+    unverified = 0
+    for record in records:
+        if record.checksum is not None:
+            verified[record.checksum.partition(":")[0]] += 1
+        elif record.size:
+            unverified += 1
+    return {"verified": dict(sorted(verified.items())), "unverified": unverified}
 
 
 def human_bytes(size: int) -> str:

@@ -27,19 +27,22 @@ class S3Ingester(IngesterOptions):
     that loop cannot be re-entered, so the work runs on a worker thread instead.
     """
 
-    def fetch_data(self, force_recompute: bool = False) -> list[pathlib.Path]:
-        """Bring the dataset up to date and return the paths of its files, sorted."""
-        return self.sync(force_recompute).paths
+    def fetch_data(
+        self, force_recompute: bool = False, *, verify_local: bool = False
+    ) -> list[pathlib.Path]:
+        """Bring the dataset up to date and return the paths of its files, sorted (see
+        :meth:`AsyncS3Ingester.fetch_data`)."""
+        return self.sync(force_recompute, verify_local=verify_local).paths
 
-    def sync(self, force_recompute: bool = False) -> IngestReport:
+    def sync(self, force_recompute: bool = False, *, verify_local: bool = False) -> IngestReport:
         """Like :meth:`fetch_data`, but return the run's :class:`IngestReport`."""
         ingester = AsyncS3Ingester._from_config(self.config)
-        return _run(lambda: ingester.sync(force_recompute))
+        return _run(lambda: ingester.sync(force_recompute, verify_local=verify_local))
 
-    def plan(self, force_recompute: bool = False) -> IngestReport:
+    def plan(self, force_recompute: bool = False, *, verify_local: bool = False) -> IngestReport:
         """A dry run: what :meth:`sync` would fetch, keep and delete; nothing is written."""
         ingester = AsyncS3Ingester._from_config(self.config)
-        return _run(lambda: ingester.plan(force_recompute))
+        return _run(lambda: ingester.plan(force_recompute, verify_local=verify_local))
 
 
 def _run(call: Callable[[], Awaitable[_T]]) -> _T:

@@ -6,6 +6,7 @@ The only module that prints or configures logging.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import re
@@ -42,7 +43,8 @@ def _run_fetch(argv: list[str]) -> int:
     try:
         ingester = _ingester(args, bucket, prefix)
         run = ingester.plan if args.dry_run else ingester.sync
-        report = anyio.run(run, args.force, backend="asyncio")
+        call = functools.partial(run, args.force, verify_local=args.verify_local)
+        report = anyio.run(call, backend="asyncio")
     except IngestFailed as exc:
         if args.json and exc.report is not None:
             print(json.dumps(exc.report.to_dict()))

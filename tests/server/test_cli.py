@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import pathlib
 from typing import Any
 
@@ -178,3 +179,25 @@ def test_archived_objects_are_listed_by_a_dry_run_and_fail_a_run(
     assert "storage class GLACIER" in result.stderr
     assert "restore it first" in result.stderr
     assert (tmp_path / "ds" / "a.csv").read_bytes() == b"1,2\n"
+
+
+def test_verify_local_and_verify_reach_the_run(
+    moto_endpoint: str, s3: Any, bucket: str, tmp_path: pathlib.Path
+) -> None:
+    """--verify-local refetches a file edited in place (size and mtime kept); --verify off
+    verifies nothing, and the JSON report says how many files were verified by what."""
+    s3.put_object(Bucket=bucket, Key="data/a.csv", Body=b"1,2\n")
+    args = (f"s3://{bucket}/data/", str(tmp_path), "--dataset-id", "ds", "--json")
+    first = json.loads(run_cli(*args, "--endpoint-url", moto_endpoint).stdout)
+    assert (first["verified"], first["unverified"]) == ({"CRC32": 1}, 0)
+    path = tmp_path / "ds" / "a.csv"
+    stat = path.stat()
+    path.write_bytes(b"9,2\n")
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    kept = json.loads(run_cli(*args, "--endpoint-url", moto_endpoint).stdout)
+    assert kept["kept"] == ["a.csv"]
+    again = run_cli(*args, "--endpoint-url", moto_endpoint, "--verify-local", "--verify", "off")
+    assert again.returncode == 0, again.stderr
+    report = json.loads(again.stdout)
+    assert (report["fetched"], report["verified"], report["unverified"]) == (["a.csv"], {}, 1)
+    assert path.read_bytes() == b"1,2\n"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import os
 import pathlib
 import zlib
 from collections.abc import Callable
@@ -148,3 +149,33 @@ async def test_deletion_never_follows_a_symlinked_folder_out_of_the_dataset(
     s3.delete_object(Bucket=bucket, Key="data/sub/deep/c.bin")
     await ingester.fetch_data()
     assert (outside / "c.bin").read_bytes() == b"not the dataset's"
+
+
+@pytest.mark.asyncio
+async def test_verify_local_refetches_a_file_edited_in_place_keeping_size_and_mtime(
+    dataset: pathlib.Path,
+    ingester: AsyncS3Ingester,
+    proxy: FaultProxy,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An edit that keeps a file's size and mtime passes the usual check; with
+    verify_local=True the file no longer gives its recorded checksum: a dry run lists it
+    to fetch, and the run fetches that file alone, with a WARNING naming it."""
+    await first_then_count(ingester, proxy)
+    edited = dataset / "sub" / "b.csv"
+    before = edited.stat()
+    edited.write_bytes(b"y" + edited.read_bytes()[1:])
+    os.utime(edited, ns=(before.st_atime_ns, before.st_mtime_ns))
+    await ingester.fetch_data()
+    assert fetched(proxy) == []
+    dry = await ingester.plan(verify_local=True)
+    assert dry.fetched == ("sub/b.csv",)
+    with caplog.at_level(logging.WARNING, logger="aio_s3_ingest"):
+        report = await ingester.sync(verify_local=True)
+    assert report.fetched == ("sub/b.csv",)
+    assert fetched(proxy) == ["data/sub/b.csv"]
+    assert edited.read_bytes() == FILES["data/sub/b.csv"]
+    assert any("b.csv" in r.getMessage() and "checksum" in r.getMessage() for r in caplog.records)
+    proxy.reset_stats()
+    await ingester.fetch_data(verify_local=True)
+    assert fetched(proxy) == []  # every kept file matches again

@@ -70,12 +70,16 @@ def test_every_parameter_is_a_config_field_with_the_same_default(cls: type) -> N
 
 @pytest.mark.parametrize("cls", INGESTERS)
 def test_fetch_data_signature_matches_the_reference(cls: type) -> None:
-    """``fetch_data(force_recompute=False)`` as in the reference."""
+    """``fetch_data(force_recompute=False)`` as in the reference; options added since are
+    keyword-only."""
     params = list(inspect.signature(cls.fetch_data).parameters.values())
-    assert [(p.name, p.default) for p in params] == [
+    positional = [p for p in params if p.kind is not inspect.Parameter.KEYWORD_ONLY]
+    assert [(p.name, p.default) for p in positional] == [
         ("self", inspect.Parameter.empty),
         ("force_recompute", False),
     ]
+    added = [(p.name, p.default) for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY]
+    assert added == [("verify_local", False)]
 
 
 @pytest.mark.parametrize("cls", INGESTERS)
