@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from aio_s3_ingest import (
     AsyncS3Ingester,
     BytesReceived,
+    ChecksumMismatchError,
     ConfigError,
     CredentialsError,
     EndpointError,
@@ -105,6 +106,7 @@ def build_async_with_every_option(dest: pathlib.Path, endpoint: str) -> AsyncS3I
         read_timeout=30.0,
         lock_timeout=None,
         processes=2,
+        verify="require",
         progress=ByteCounter(),
     )
 
@@ -216,10 +218,22 @@ def describe_failure(exc: IngestError) -> list[str]:
         assert_type(exc.keys, list[str])
         assert_type(exc.problems, dict[str, str])
         return exc.keys
+    if isinstance(exc, ChecksumMismatchError):
+        assert_type((exc.algorithm, exc.expected, exc.got), tuple[str, str, str])
+        return [exc.key]
     if isinstance(exc, TransferError):
         assert_type(exc.key, str)
         return [exc.key]
     return []
+
+
+async def verified_counts(ingester: AsyncS3Ingester) -> int:
+    """verify_local re-hashes kept files; the report counts files verified by algorithm."""
+    report = await ingester.sync(verify_local=True)
+    assert_type(report.verified, Mapping[str, int])
+    assert_type(report.unverified, int)
+    plan = S3Ingester("bucket", "data/", verify="etag").plan(verify_local=True)
+    return sum(report.verified.values()) + len(plan.fetched)
 
 
 async def fetch_and_classify(ingester: AsyncS3Ingester) -> str:
