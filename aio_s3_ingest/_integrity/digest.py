@@ -67,17 +67,28 @@ def _spans(size: int) -> list[tuple[int, int]]:
 async def _hash_spans(
     algorithm: Algorithm, path: pathlib.Path, spans: Sequence[tuple[int, int]]
 ) -> list[Hasher]:
-    results: list[Hasher | None] = [None] * len(spans)
+    """Each span through its own hasher on worker threads; the first error (an OSError
+    reading the file, say) cancels the others and is raised as itself."""
     limiter = anyio.CapacityLimiter(_THREADS)
+    if len(spans) == 1:
+        return [await anyio.to_thread.run_sync(_hash_span, algorithm, path, *spans[0])]
+    results: list[Hasher | None] = [None] * len(spans)
+    errors: list[Exception] = []
 
     async def one(index: int, start: int, end: int) -> None:
-        results[index] = await anyio.to_thread.run_sync(
-            _hash_span, algorithm, path, start, end, limiter=limiter
-        )
+        try:
+            results[index] = await anyio.to_thread.run_sync(
+                _hash_span, algorithm, path, start, end, limiter=limiter
+            )
+        except Exception as exc:
+            errors.append(exc)
+            group.cancel_scope.cancel()
 
     async with anyio.create_task_group() as group:
         for index, (start, end) in enumerate(spans):
             group.start_soon(one, index, start, end)
+    if errors:
+        raise errors[0]
     return [hasher for hasher in results if hasher is not None]
 
 

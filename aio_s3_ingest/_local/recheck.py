@@ -50,7 +50,11 @@ async def recheck_kept(root: pathlib.Path, plan: Plan, records: dict[str, FileRe
 
 async def _still_matches(path: pathlib.Path, record: FileRecord) -> bool:
     """False if the file's bytes no longer give its recorded checksum (or cannot be read)."""
-    checksum = Checksum.parse(record.checksum) if record.checksum else None
+    try:
+        checksum = Checksum.parse(record.checksum) if record.checksum else None
+    except ValueError:  # written by a later version, say: not ours to judge
+        logger.debug("%s: recorded checksum %r not understood; kept", path, record.checksum)
+        return True
     algorithm = usable(checksum.algorithm) if checksum and not checksum.parts else None
     if checksum is None or algorithm is None or not record.size:
         return True
