@@ -98,6 +98,11 @@ class IngestConfig:
         return self.destination_directory / self.dataset_id
 
     @property
+    def asks_for_checksums(self) -> bool:
+        """Whether requests ask S3 for objects' checksums (every ``verify`` but ``"off"``)."""
+        return self.verify != "off"
+
+    @property
     def max_requests(self) -> int:
         """The most GETs one run keeps in flight, and so the connection pool size."""
         return self.max_concurrent_files * self.workers_per_file

@@ -43,10 +43,14 @@ class Checksum:
         return _checksum(algorithm, value)
 
 
+# Each algorithm's response header, built once: every GET's headers are searched.
+_HEADERS = tuple((name, f"x-amz-checksum-{name.lower()}") for name in ALGORITHMS)
+
+
 def from_headers(headers: Mapping[str, str]) -> Checksum | None:
     """The checksum in a GET or HEAD response's headers (names lower-cased), if any."""
-    for name in ALGORITHMS:
-        value = headers.get(f"x-amz-checksum-{name.lower()}")
+    for name, header in _HEADERS:
+        value = headers.get(header)
         if value:
             return _checksum(name, value)
     return None

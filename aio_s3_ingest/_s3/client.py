@@ -97,7 +97,7 @@ class _Botocore:
             client = await self._stack.enter_async_context(_create_client(session, config))
         client.meta.events.register_first("needs-retry.s3", _final_on_certificate_failure)
         self._getter = BotocoreGetter(
-            client, config.s3_bucket_name, self._throttle, checksums=config.verify != "off"
+            client, config.s3_bucket_name, self._throttle, checksums=config.asks_for_checksums
         )
         self._client = client
 

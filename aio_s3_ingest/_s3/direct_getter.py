@@ -113,7 +113,7 @@ class DirectGetter:
             retry=retry,
             throttle=throttle,
             user_agent=endpoint.user_agent,
-            checksums=config.verify != "off",
+            checksums=config.asks_for_checksums,
         )
 
     async def open(self, obj: ObjectInfo, start: int, end: int, attempts: Attempts) -> Body:

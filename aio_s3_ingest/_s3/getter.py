@@ -89,9 +89,7 @@ class FallbackGetter:
             try:
                 return await self._direct.open(obj, start, end, attempts)
             except UseBotocore as exc:
-                logger.debug("direct GETs off for this run: %s", exc)
-                self._direct = None
-                attempts.give_back()
+                self._decline(exc, attempts)
         return await self._botocore.open(obj, start, end, attempts)
 
     async def head(
@@ -101,10 +99,14 @@ class FallbackGetter:
             try:
                 return await self._direct.head(obj, attempts, part)
             except UseBotocore as exc:
-                logger.debug("direct GETs off for this run: %s", exc)
-                self._direct = None
-                attempts.give_back()
+                self._decline(exc, attempts)
         return await self._botocore.head(obj, attempts, part)
+
+    def _decline(self, exc: UseBotocore, attempts: Attempts) -> None:
+        """The direct path declined: botocore from now on, the attempt given back."""
+        logger.debug("direct GETs off for this run: %s", exc)
+        self._direct = None
+        attempts.give_back()
 
     async def aclose(self) -> None:
         await self._owned.aclose()
