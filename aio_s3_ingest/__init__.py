@@ -5,6 +5,7 @@ from ._log import logger
 from ._progress import (
     BytesReceived,
     FileFinished,
+    FileResumed,
     FileStarted,
     ProgressCallback,
     ProgressEvent,
@@ -42,6 +43,7 @@ __all__ = [
     "CredentialsError",
     "EndpointError",
     "FileFinished",
+    "FileResumed",
     "FileStarted",
     "IngestError",
     "IngestFailed",

@@ -18,6 +18,7 @@ from ._fetchall import fetch_all, largest_first
 from ._local.layout import DatasetLayout
 from ._local.lock import dataset_lock
 from ._local.manifest import LocalManifest
+from ._local.partials import PartialFiles, current_boot
 from ._local.recheck import recheck_kept
 from ._log import logger
 from ._models import FetchOutcome, FileRecord, Plan, Selection
@@ -146,6 +147,7 @@ async def run_ingest(
                 await anyio.to_thread.run_sync(layout.clear_temp)
                 plan, records = await _plan(config, layout, selection, kind, writable=True)
                 plan, refused = await refuse_archived(s3, config, plan, run)
+                await _prune_partials(config, layout, plan, force=kind.force)
                 _log_kept(plan)
                 run.notify(_planned(plan))
                 done = await _sync_dataset(s3, config, layout, (plan, records), run)
@@ -218,6 +220,19 @@ async def _sync_dataset(
     return outcome
 
 
+async def _prune_partials(
+    config: IngestConfig, layout: DatasetLayout, plan: Plan, *, force: bool
+) -> None:
+    """Remove partial files an earlier run left for objects this run will not fetch, or
+    that changed since (all of them with ``force_recompute``)."""
+    wanted = [] if force else [item.obj for item in plan.to_fetch]
+    partials = PartialFiles(
+        layout, config.s3_bucket_name, current_boot(), min_size=config.part_size
+    )
+    if removed := await anyio.to_thread.run_sync(partials.prune, wanted):
+        logger.debug("removed %d partial file(s) of objects no longer to fetch", removed)
+
+
 def _explicit_processes(config: IngestConfig) -> int:
     """The processes asked for by number (1 for ``"auto"``, which is decided later)."""
     return config.processes if isinstance(config.processes, int) else 1
@@ -256,6 +271,7 @@ def _report(
         deleted=tuple(sorted(plan.to_delete)),
         unselected=plan.unselected,
         bytes_fetched=sum(fetched.values()),
+        bytes_resumed=run.resumed_bytes,
         seconds=time.monotonic() - started,
         requests=run.requests,
         retries=run.retries,

@@ -258,6 +258,7 @@ def _received(outcome: WorkerOutcome, run: Run) -> FetchOutcome:
     run.requests += outcome.requests
     run.retries += outcome.retries
     run.throttled += outcome.throttled
+    run.resumed_bytes += outcome.resumed_bytes
     failures = {key: _rebuild_error(key, *why) for key, why in outcome.failures.items()}
     return FetchOutcome(dict(outcome.fetched), failures)
 

@@ -59,6 +59,7 @@ class WorkerOutcome:
     requests: int = 0
     retries: int = 0
     throttled: int = 0
+    resumed_bytes: int = 0
 
 
 def worker_main(setup: WorkerSetup, conn: Connection) -> None:
@@ -125,6 +126,7 @@ async def _fetch_share(setup: WorkerSetup, conn: Connection, sender: _Sender) ->
         requests=run.requests,
         retries=run.retries,
         throttled=run.throttled,
+        resumed_bytes=run.resumed_bytes,
     )
 
 

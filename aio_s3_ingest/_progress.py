@@ -45,6 +45,15 @@ class BytesReceived:
 
 
 @dataclass(frozen=True, slots=True)
+class FileResumed:
+    """``nbytes`` of ``key`` were already on disk from an earlier, interrupted run: they
+    count as done and are not fetched again."""
+
+    key: str
+    nbytes: int
+
+
+@dataclass(frozen=True, slots=True)
 class FileFinished:
     """A file is verified and in place."""
 
@@ -70,7 +79,15 @@ class Throttled:
     limit: int
 
 
-ProgressEvent = RunPlanned | FileStarted | BytesReceived | FileFinished | RetryScheduled | Throttled
+ProgressEvent = (
+    RunPlanned
+    | FileStarted
+    | FileResumed
+    | BytesReceived
+    | FileFinished
+    | RetryScheduled
+    | Throttled
+)
 
 
 class ProgressCallback(Protocol):
@@ -97,7 +114,7 @@ class TqdmBar:
         self.files_total = self.files_done = self.retries = self.throttled = 0
 
     def __call__(self, event: ProgressEvent, /) -> None:
-        if isinstance(event, BytesReceived):
+        if isinstance(event, (BytesReceived, FileResumed)):
             if self._bar is not None:
                 self._bar.update(event.nbytes)
         elif isinstance(event, RunPlanned):

@@ -23,8 +23,9 @@ class IngestReport:
     there before any GET); ``skipped`` maps keys that cannot be files (a key ending in
     ``/`` that holds data) to why. ``verified`` counts the files fetched whose bytes matched
     S3's checksum, by algorithm; ``unverified`` those S3 gave no checksum for that could be
-    checked here. In a dry run (``dry_run=True``) the lists say what a run would do and
-    nothing was fetched.
+    checked here; ``bytes_resumed`` the bytes of ``bytes_fetched`` that an earlier,
+    interrupted run had left on disk and that were not fetched again. In a dry run
+    (``dry_run=True``) the lists say what a run would do and nothing was fetched.
     """
 
     dataset_directory: pathlib.Path
@@ -42,6 +43,7 @@ class IngestReport:
     skipped: Mapping[str, str] = field(default_factory=dict)
     verified: Mapping[str, int] = field(default_factory=dict)
     unverified: int = 0
+    bytes_resumed: int = 0
 
     @property
     def paths(self) -> list[pathlib.Path]:
@@ -75,6 +77,7 @@ class IngestReport:
             "failed": dict(self.failed),
             "skipped": dict(self.skipped),
             "bytes_fetched": self.bytes_fetched,
+            "bytes_resumed": self.bytes_resumed,
             "seconds": round(self.seconds, 6),
             "throughput": round(self.throughput, 1),
             "requests": self.requests,
@@ -110,6 +113,8 @@ class IngestReport:
             notes.append(f"{len(self.skipped)} key(s) skipped")
         if self.unselected:
             notes.append(f"{len(self.unselected)} unselected file(s) left on disk")
+        if self.bytes_resumed:
+            notes.append(f"{human_bytes(self.bytes_resumed)} resumed from an earlier run")
         if self.verified:
             by = ", ".join(f"{count} {name}" for name, count in self.verified.items())
             notes.append(f"verified {by}")

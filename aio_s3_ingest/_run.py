@@ -33,6 +33,7 @@ class Run:
     requests: int = 0
     retries: int = 0
     throttled: int = 0
+    resumed_bytes: int = 0  # of the files fetched, bytes an earlier run left on disk
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,7 @@ class Destination(Protocol):
         """``data``, already received elsewhere, are the next bytes: into the file."""
         ...
 
-    def landed(self, size: int, /) -> None:
+    async def landed(self, size: int, /) -> None:
         """``size`` next bytes were put into the file by the body, at the offset :meth:`file`
         gave."""
         ...

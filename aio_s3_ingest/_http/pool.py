@@ -94,7 +94,7 @@ class Response:
             count = await self._connection.into_file(fd, offset, size, self._pool.read_timeout)
             if count == 0:
                 raise self._connection.broken(f"with {self._remaining} body bytes still to come")
-            dest.landed(count)
+            await dest.landed(count)
         self._remaining -= count
         return count
 

@@ -1,5 +1,6 @@
-"""What every file of one run shares: the S3 handles and retry policy, the dataset's layout
-and manifest, the split and buffer settings, and the run (its counters and listener)."""
+"""What every file of one run shares: the S3 handles and retry policy, the dataset's layout,
+manifest and partial files, the split and buffer settings, and the run (its counters and
+listener)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from .._local.layout import DatasetLayout
 from .._local.manifest import LocalManifest
+from .._local.partials import PartialFiles, current_boot
 from .._progress import ProgressCallback
 from .._retry import RetryPolicy
 from .._run import Run
@@ -41,6 +43,7 @@ class TransferContext:
     run: Run
     small_writes: SmallWrites
     buffers: BufferBudget
+    partials: PartialFiles
     verify: VerifyOption = "auto"
 
     @property
@@ -78,6 +81,9 @@ class TransferContext:
                 ranges_per_file=config.workers_per_file,
                 most_ranges=config.max_requests,
                 in_flight=ranges_in_flight(config, sizes),
+            ),
+            partials=PartialFiles(
+                layout, config.s3_bucket_name, current_boot(), min_size=config.part_size
             ),
             verify=config.verify,
         )

@@ -11,20 +11,26 @@ from __future__ import annotations
 
 import errno
 import functools
-import pathlib
 from collections.abc import Awaitable, Callable
 
 import aiofiles
 import anyio
 
 from .._integrity.expected import Checksum
+from .._local.partials import Partial
 from .._log import logger
 from .._models import FileRecord, ObjectInfo, WantedFile
-from .._progress import FileFinished, FileStarted
+from .._progress import FileFinished, FileResumed, FileStarted
 from .._run import botocore_call
 from .._s3.getter import ObjectChanged
 from .._s3errors import s3_errors
-from ..errors import ChecksumMismatchError, IngestError, ObjectChangedError, TransferError
+from ..errors import (
+    ChecksumMismatchError,
+    IngestError,
+    IntegrityError,
+    ObjectChangedError,
+    TransferError,
+)
 from .context import TransferContext
 from .ranges import read_range, split_ranges
 from .sinks import FileSink, MemorySink, WholeFileSink
@@ -126,36 +132,55 @@ async def _verified_whole(
 async def _fetch_large(
     ctx: TransferContext, relpath: str, obj: ObjectInfo, ranges: list[tuple[int, int]]
 ) -> FileRecord:
-    """Ranges streamed to their offsets in a pre-sized temp file, while a HEAD asks for
-    the object's checksum; verified, then renamed."""
-    final, temp = await anyio.to_thread.run_sync(
-        lambda: (ctx.layout.target(relpath, obj.key), ctx.layout.new_temp(obj.size))
+    """Ranges streamed to their offsets in the object's partial file, while a HEAD asks
+    for the object's checksum; verified, then renamed. Bytes an earlier run left there
+    (see :mod:`aio_s3_ingest._local.partials`) are not fetched again; a run that stops
+    keeps the file for the next, unless its bytes are of another version or failed
+    verification. Objects under ``part_size`` start over each run."""
+    final, partial = await anyio.to_thread.run_sync(
+        lambda: (ctx.layout.target(relpath, obj.key), ctx.partials.open(obj))
     )
     try:
-        expected = await _fetch_ranges(ctx, obj, temp, ranges)
-        checksum = await verified(ctx, obj, expected, temp)
-        return await anyio.to_thread.run_sync(finalize, ctx, temp, final, relpath, obj, checksum)
-    except BaseException:
-        with anyio.CancelScope(shield=True):
-            await anyio.to_thread.run_sync(lambda: temp.unlink(missing_ok=True))
+        if partial.done:
+            logger.info("%r: resuming, %d bytes already on disk", obj.key, partial.resumed_bytes)
+            ctx.notify(FileResumed(key=obj.key, nbytes=partial.resumed_bytes))
+        expected = await _fetch_ranges(ctx, obj, partial, partial.missing(ranges))
+        checksum = await verified(ctx, obj, expected, partial.path)
+        record = await anyio.to_thread.run_sync(
+            finalize, ctx, partial.path, final, relpath, obj, checksum
+        )
+    except (ObjectChanged, IntegrityError):
+        await _shielded(partial.discard)
         raise
+    except BaseException:
+        await _shielded(partial.keep)
+        raise
+    ctx.run.resumed_bytes += partial.resumed_bytes
+    await anyio.to_thread.run_sync(partial.finished)
+    return record
+
+
+async def _shielded(cleanup: Callable[[], None]) -> None:
+    with anyio.CancelScope(shield=True):
+        await anyio.to_thread.run_sync(cleanup)
 
 
 async def _fetch_ranges(
-    ctx: TransferContext, obj: ObjectInfo, temp: pathlib.Path, ranges: list[tuple[int, int]]
+    ctx: TransferContext, obj: ObjectInfo, partial: Partial, ranges: list[tuple[int, int]]
 ) -> Checksum | None:
     """Fetch every range, and the object's checksum beside them (from a HEAD, unless one GET
     fetches the whole object and brings it); the first failure cancels the others and is
     raised."""
-    if len(ranges) == 1:
-        return await _fetch_range_to_file(ctx, obj, temp, *ranges[0])
+    if ranges == [(0, obj.size)]:
+        return await _fetch_range_to_file(ctx, obj, partial, *ranges[0])
     expected: list[Checksum | None] = [None]
 
     async def head() -> None:
         expected[0] = await expected_checksum(ctx, obj)
 
     jobs: list[Callable[[], Awaitable[object]]] = [head] if ctx.verify != "off" else []
-    jobs += [functools.partial(_fetch_range_to_file, ctx, obj, temp, *bounds) for bounds in ranges]
+    fetch = functools.partial(_fetch_range_to_file, ctx, obj, partial)
+    jobs += [functools.partial(fetch, *bounds) for bounds in ranges]
     errors: list[Exception] = []
     async with anyio.create_task_group() as group:
 
@@ -175,16 +200,17 @@ async def _fetch_ranges(
 
 
 async def _fetch_range_to_file(
-    ctx: TransferContext, obj: ObjectInfo, temp: pathlib.Path, start: int, end: int
+    ctx: TransferContext, obj: ObjectInfo, partial: Partial, start: int, end: int
 ) -> Checksum | None:
-    """Bytes [start, end) through their own handle, so parallel ranges share no position;
-    the object's checksum if the GET brought it (see :func:`.ranges.read_range`)."""
-    handle = await aiofiles.open(temp, "r+b")
+    """Bytes [start, end) through their own handle, so parallel ranges share no position,
+    each write journaled once it returned; the object's checksum if the GET brought it
+    (see :func:`.ranges.read_range`)."""
+    handle = await aiofiles.open(partial.path, "r+b")
     try:
         if start:
             await handle.seek(start)
         with ctx.buffers.lease_for(end - start) as lease:
-            sink = FileSink(handle, lease, start, ctx.small_writes)
+            sink = FileSink(handle, lease, start, ctx.small_writes, partial.record)
             return await read_range(ctx, obj, sink, start, end)
     finally:
         with anyio.CancelScope(shield=True):

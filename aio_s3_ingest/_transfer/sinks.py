@@ -32,7 +32,7 @@ class Sink(Protocol):
 
     async def write(self, data: memoryview, /) -> None: ...
 
-    def landed(self, size: int, /) -> None: ...
+    async def landed(self, size: int, /) -> None: ...
 
 
 class MemorySink:
@@ -55,7 +55,7 @@ class MemorySink:
         self.data[self.received : self.received + len(data)] = data
         self.received += len(data)
 
-    def landed(self, size: int, /) -> None:
+    async def landed(self, size: int, /) -> None:
         raise AssertionError("a memory sink has no file")
 
 
@@ -63,7 +63,8 @@ class FileSink:
     """One range's temp-file handle and buffer lease, from ``start`` on. A filled buffer
     is written at the range's position in one hop to a worker thread (in pieces: see
     :data:`aio_s3_ingest._local.layout.WRITE_BYTES`); bytes the body puts into the file
-    never take the buffer."""
+    never take the buffer. Each write, once it returned, is told to ``journal`` (the
+    partial file's, so a later run can resume after it)."""
 
     def __init__(
         self,
@@ -71,12 +72,14 @@ class FileSink:
         lease: Lease,
         start: int,
         writes: SmallWrites,
+        journal: Callable[[int, int], None] | None = None,
     ) -> None:
         self._handle = handle
         self._lease = lease
         self._start = start
         self._position = start
         self._writes = writes
+        self._journal = journal
         self._moved = False  # the handle's position is behind: bytes went in past it
 
     @property
@@ -91,7 +94,9 @@ class FileSink:
             await self._handle.seek(self._position)
             self._moved = False
         await self._handle.writelines(pieces(self._lease.view()[:size]))
-        self._position += size
+        if self._journal is not None:
+            await self._handle.flush()  # a short tail may wait in the handle's buffer
+        await self._advance(size)
 
     async def file(self) -> tuple[int, int]:
         return self._handle.fileno(), self._position
@@ -99,12 +104,18 @@ class FileSink:
     async def write(self, data: memoryview, /) -> None:
         fd, position = self._handle.fileno(), self._position
         await self._writes.run(lambda: write_all(fd, data, position))
-        self._position += len(data)
         self._moved = True
+        await self._advance(len(data))
 
-    def landed(self, size: int, /) -> None:
-        self._position += size
+    async def landed(self, size: int, /) -> None:
         self._moved = True
+        await self._advance(size)
+
+    async def _advance(self, size: int) -> None:
+        start, self._position = self._position, self._position + size
+        if self._journal is not None:
+            journal = self._journal
+            await self._writes.run(lambda: journal(start, start + size))
 
 
 class WholeFileSink:
@@ -159,7 +170,7 @@ class WholeFileSink:
         self.received += len(data)
         self._in_file = self.received
 
-    def landed(self, size: int, /) -> None:
+    async def landed(self, size: int, /) -> None:
         self.received += size
         self._in_file = self.received
 

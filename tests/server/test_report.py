@@ -81,7 +81,7 @@ async def test_the_report_is_one_json_object(
     assert set(document) == {
         "dataset_directory", "dry_run", "fetched", "kept", "deleted", "unselected",
         "failed", "skipped", "bytes_fetched", "seconds", "throughput", "requests",
-        "retries", "throttled", "verified", "unverified",
+        "retries", "throttled", "verified", "unverified", "bytes_resumed",
     }  # fmt: skip
     assert document["verified"] == {"CRC32": 3}  # boto3 uploads with a CRC32 by default
     assert document["unverified"] == 0

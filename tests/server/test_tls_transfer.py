@@ -174,7 +174,7 @@ async def test_a_stalled_tls_body_times_out_and_resumes_where_it_stopped(
     assert_landed(dest / "ds", {key: body})
 
 
-async def test_cancelling_a_tls_download_ends_its_reads_and_leaves_no_temp_file(
+async def test_cancelling_a_tls_download_ends_its_reads_and_keeps_only_resumable_partials(
     s3: Any,
     bucket: str,
     dest: pathlib.Path,
@@ -183,7 +183,8 @@ async def test_cancelling_a_tls_download_ends_its_reads_and_leaves_no_temp_file(
     make_ingester: MakeIngester,
 ) -> None:
     """Cancelled while every range waits on a stalled body: the receive threads' reads
-    end at once, the run ends promptly, and neither a temp file nor a partial file is left."""
+    end at once, the run ends promptly, and nothing is left but each object's partial file
+    and its journal, which the next run takes up and removes."""
     objects = {f"data/{i}.bin": os.urandom(6 * MiB) for i in range(2)}
     _put(s3, bucket, objects)
     proxy.stall_after(256 * KiB, 60.0)
@@ -203,7 +204,11 @@ async def test_cancelling_a_tls_download_ends_its_reads_and_leaves_no_temp_file(
     assert time.monotonic() - started < 5
     dataset = dest / "ds"
     assert not any(p.is_file() for p in dataset.glob("*.bin"))
-    assert list((dataset / ".aio-s3-ingest" / "tmp").iterdir()) == []
+    left = sorted(p.suffix for p in (dataset / ".aio-s3-ingest" / "tmp").iterdir())
+    assert left == [".partial", ".partial", ".ranges", ".ranges"]
+    proxy.clear_rules()
+    await ingester.sync()
+    assert_landed(dataset, objects)
 
 
 async def test_tls_connections_are_kept_alive_from_one_get_to_the_next(

@@ -20,6 +20,7 @@ from aio_s3_ingest import (
     CredentialsError,
     EndpointError,
     FileFinished,
+    FileResumed,
     FileStarted,
     IngestError,
     IngestFailed,
@@ -70,6 +71,9 @@ def describe_event(event: ProgressEvent) -> str:
         return f"start {event.key} ({event.size} B)"
     if isinstance(event, BytesReceived):
         return f"{event.key}: +{event.nbytes} B"
+    if isinstance(event, FileResumed):
+        assert_type(event.nbytes, int)
+        return f"{event.key}: {event.nbytes} B already on disk"
     if isinstance(event, FileFinished):
         return f"done {event.key}"
     if isinstance(event, RetryScheduled):
@@ -232,6 +236,7 @@ async def verified_counts(ingester: AsyncS3Ingester) -> int:
     report = await ingester.sync(verify_local=True)
     assert_type(report.verified, Mapping[str, int])
     assert_type(report.unverified, int)
+    assert_type(report.bytes_resumed, int)
     plan = S3Ingester("bucket", "data/", verify="etag").plan(verify_local=True)
     return sum(report.verified.values()) + len(plan.fetched)
 

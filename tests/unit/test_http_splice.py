@@ -71,7 +71,7 @@ class _FileDestination:
         assert os.pwrite(self._fd, data, self.position) == len(data)
         self.position += len(data)
 
-    def landed(self, size: int) -> None:
+    async def landed(self, size: int) -> None:
         self.position += size
         self.spliced_bytes += size
 
@@ -242,7 +242,7 @@ async def test_a_whole_file_sink_writes_buffered_bytes_before_spliced_ones(
             fd, offset = await sink.file()
             assert offset == 120_000
             assert os.pwrite(fd, data[120_000:250_000], offset) == 130_000  # as splice would
-            sink.landed(130_000)
+            await sink.landed(130_000)
             sink.space(50_000)[:] = data[250_000:]
             await sink.commit(50_000)
             assert sink.received == len(data)
