@@ -4,7 +4,9 @@ Bytes go to a temp file in the dataset's state folder; the file is renamed to it
 final path only after every range wrote exactly its length and the bytes match S3's
 checksum (:mod:`.verify`). Each GET carries ``IfMatch`` with the ETag from the listing,
 so a file is never stitched from two versions: a 412 restarts the whole file on the
-object's new ETag. A checksum mismatch fetches the file once more, then fails it.
+object's new ETag. A checksum mismatch fetches the file once more, then fails it. A
+large object's temp file is its partial file (:mod:`aio_s3_ingest._local.partials`):
+kept when the run stops, so the next run fetches only the ranges it lacks.
 """
 
 from __future__ import annotations
