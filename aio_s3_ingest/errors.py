@@ -130,13 +130,19 @@ class IntegrityError(TransferError):
 
 class ChecksumMismatchError(IntegrityError):
     """The bytes' checksum is not S3's: ``algorithm`` (S3's name), ``expected`` (S3's
-    value, base64) and ``got`` (the local bytes'). Fetched once more before it is raised."""
+    value, base64) and ``got`` (the local bytes'); ``part``, where set, is the number of
+    the multipart upload's part whose own checksum differs. The object (or that part) is
+    fetched once more before it is raised."""
 
-    def __init__(self, key: str, algorithm: str, expected: str, got: str) -> None:
+    def __init__(
+        self, key: str, algorithm: str, expected: str, got: str, *, part: int | None = None
+    ) -> None:
         self.algorithm = algorithm
         self.expected = expected
         self.got = got
-        super().__init__(key, f"{algorithm} checksum mismatch: S3 has {expected}, got {got}")
+        self.part = part
+        where = "" if part is None else f" in part {part}"
+        super().__init__(key, f"{algorithm} checksum mismatch{where}: S3 has {expected}, got {got}")
 
 
 class ObjectArchivedError(TransferError):

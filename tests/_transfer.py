@@ -42,6 +42,31 @@ def put_random(s3: Any, bucket: str, key: str, size: int) -> tuple[bytes, str]:
     return body, s3.put_object(Bucket=bucket, Key=key, Body=body)["ETag"]
 
 
+def put_multipart(
+    s3: Any, bucket: str, key: str, sizes: list[int], algorithm: str
+) -> tuple[bytes, list[str]]:
+    """A multipart upload of random parts of ``sizes`` with ``algorithm`` (composite
+    checksums but for CRC64NVME); its bytes, and S3's checksum of each part."""
+    upload = s3.create_multipart_upload(Bucket=bucket, Key=key, ChecksumAlgorithm=algorithm)
+    parts, chunks = [], []
+    for number, size in enumerate(sizes, start=1):
+        chunks.append(os.urandom(size))
+        answer = s3.upload_part(
+            Bucket=bucket,
+            Key=key,
+            UploadId=upload["UploadId"],
+            PartNumber=number,
+            Body=chunks[-1],
+            ChecksumAlgorithm=algorithm,
+        )
+        checksum = {f"Checksum{algorithm}": answer[f"Checksum{algorithm}"]}
+        parts.append({"PartNumber": number, "ETag": answer["ETag"], **checksum})
+    s3.complete_multipart_upload(
+        Bucket=bucket, Key=key, UploadId=upload["UploadId"], MultipartUpload={"Parts": parts}
+    )
+    return b"".join(chunks), [part[f"Checksum{algorithm}"] for part in parts]
+
+
 def md5(data: bytes) -> str:
     return hashlib.md5(data, usedforsecurity=False).hexdigest()
 

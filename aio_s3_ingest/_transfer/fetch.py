@@ -34,9 +34,10 @@ from ..errors import (
     TransferError,
 )
 from .context import TransferContext
+from .parts import PartChecks, part_checks
 from .ranges import read_range, split_ranges
 from .sinks import FileSink, MemorySink, WholeFileSink
-from .verify import expected_checksum, verified
+from .verify import checked, expected_checksum, verified
 from .writes import finalize, store_received, store_whole
 
 # Objects up to this size are read whole into bytes of their own, then written and renamed
@@ -46,6 +47,9 @@ from .writes import finalize, store_received, store_whole
 # larger ones stream to their temp file the same way or a buffer at a time, so memory
 # stays bounded by the budget.
 WHOLE_IN_MEMORY_LIMIT = 256 * 1024
+
+Landed = Callable[[int, int], Awaitable[None]]
+"""Told the bounds of each range once its bytes are in the file."""
 
 
 async def fetch_file(ctx: TransferContext, item: WantedFile) -> FileRecord:
@@ -61,7 +65,7 @@ async def fetch_file(ctx: TransferContext, item: WantedFile) -> FileRecord:
             obj = await _head(ctx, obj.key)
         except ChecksumMismatchError as exc:
             mismatches += 1
-            if mismatches > 1:
+            if mismatches > 1 or exc.part is not None:  # a part is fetched again alone
                 raise
             logger.warning("%s; fetching it again", exc)
         except IngestError:
@@ -134,11 +138,11 @@ async def _verified_whole(
 async def _fetch_large(
     ctx: TransferContext, relpath: str, obj: ObjectInfo, ranges: list[tuple[int, int]]
 ) -> FileRecord:
-    """Ranges streamed to their offsets in the object's partial file, while a HEAD asks
-    for the object's checksum; verified, then renamed. Bytes an earlier run left there
-    (see :mod:`aio_s3_ingest._local.partials`) are not fetched again; a run that stops
-    keeps the file for the next, unless its bytes are of another version or failed
-    verification. Objects under ``part_size`` start over each run."""
+    """Ranges streamed to their offsets in the object's partial file, verified, then
+    renamed. Bytes an earlier run left there (see :mod:`aio_s3_ingest._local.partials`)
+    are not fetched again; a run that stops keeps the file for the next, unless its bytes
+    are of another version or failed verification. Objects under ``part_size`` start
+    over each run."""
     final, partial = await anyio.to_thread.run_sync(
         lambda: (ctx.layout.target(relpath, obj.key), ctx.partials.open(obj))
     )
@@ -146,8 +150,7 @@ async def _fetch_large(
         if partial.done:
             logger.info("%r: resuming, %d bytes already on disk", obj.key, partial.resumed_bytes)
             ctx.notify(FileResumed(key=obj.key, nbytes=partial.resumed_bytes))
-        expected = await _fetch_ranges(ctx, obj, partial, partial.missing(ranges))
-        checksum = await verified(ctx, obj, expected, partial.path)
+        checksum = await _fetch_verified(ctx, obj, partial, ranges)
         record = await anyio.to_thread.run_sync(
             finalize, ctx, partial.path, final, relpath, obj, checksum
         )
@@ -167,21 +170,61 @@ async def _shielded(cleanup: Callable[[], None]) -> None:
         await anyio.to_thread.run_sync(cleanup)
 
 
-async def _fetch_ranges(
+async def _fetch_verified(
     ctx: TransferContext, obj: ObjectInfo, partial: Partial, ranges: list[tuple[int, int]]
-) -> Checksum | None:
-    """Fetch every range, and the object's checksum beside them (from a HEAD, unless one GET
-    fetches the whole object and brings it); the first failure cancels the others and is
-    raised."""
-    if ranges == [(0, obj.size)]:
-        return await _fetch_range_to_file(ctx, obj, partial, *ranges[0])
-    expected: list[Checksum | None] = [None]
+) -> str | None:
+    """The ranges the partial file lacks fetched, and the file checked: once whole, against
+    the checksum a HEAD sent beside the ranges gave (or the one GET of the whole object
+    brought), or part by part for a composite checksum (:mod:`.parts`)."""
+    checks = await part_checks(ctx, obj)
+    if checks is not None:
+        return await _fetch_by_parts(ctx, obj, partial, ranges, checks)
+    todo = partial.missing(ranges)
+    if todo == [(0, obj.size)]:
+        expected = await _fetch_range_to_file(ctx, obj, partial, *todo[0])
+        return await verified(ctx, obj, expected, partial.path)
+    found: list[Checksum | None] = [None]
 
     async def head() -> None:
-        expected[0] = await expected_checksum(ctx, obj)
+        found[0] = await expected_checksum(ctx, obj)
 
-    jobs: list[Callable[[], Awaitable[object]]] = [head] if ctx.verify != "off" else []
-    fetch = functools.partial(_fetch_range_to_file, ctx, obj, partial)
+    await _fetch_ranges(ctx, obj, partial, todo, [head] if ctx.verify != "off" else [])
+    return await verified(ctx, obj, found[0], partial.path)
+
+
+async def _fetch_by_parts(
+    ctx: TransferContext,
+    obj: ObjectInfo,
+    partial: Partial,
+    ranges: list[tuple[int, int]],
+    checks: PartChecks,
+) -> str:
+    """Ranges cut at the upload's parts, each part checked once on disk; the parts that
+    failed are fetched again, alone, once."""
+    checks.on_disk(partial.path, partial.done)
+    todo = partial.missing(checks.aligned(ranges))
+    await _fetch_ranges(ctx, obj, partial, todo, [checks.learn], checks.landed)
+    if again := checks.bad():
+        logger.warning(
+            "%r: %d part(s) failed their checksum; fetching them again", obj.key, len(again)
+        )
+        await _fetch_ranges(ctx, obj, partial, again, [])
+        await checks.recheck()
+    return checked(obj, checks.expected, await checks.composite())
+
+
+async def _fetch_ranges(
+    ctx: TransferContext,
+    obj: ObjectInfo,
+    partial: Partial,
+    ranges: list[tuple[int, int]],
+    beside: list[Callable[[], Awaitable[object]]],
+    landed: Landed | None = None,
+) -> None:
+    """Fetch every range, with the jobs ``beside`` them; the first failure cancels the
+    others and is raised (a changed object before any other)."""
+    fetch = functools.partial(_fetch_range_to_file, ctx, obj, partial, landed=landed)
+    jobs: list[Callable[[], Awaitable[object]]] = [*beside]
     jobs += [functools.partial(fetch, *bounds) for bounds in ranges]
     errors: list[Exception] = []
     async with anyio.create_task_group() as group:
@@ -198,25 +241,33 @@ async def _fetch_ranges(
     if errors:
         changed = [exc for exc in errors if isinstance(exc, ObjectChanged)]
         raise (changed or errors)[0]
-    return expected[0]
 
 
 async def _fetch_range_to_file(
-    ctx: TransferContext, obj: ObjectInfo, partial: Partial, start: int, end: int
+    ctx: TransferContext,
+    obj: ObjectInfo,
+    partial: Partial,
+    start: int,
+    end: int,
+    *,
+    landed: Landed | None = None,
 ) -> Checksum | None:
     """Bytes [start, end) through their own handle, so parallel ranges share no position,
-    each write journaled once it returned; the object's checksum if the GET brought it
-    (see :func:`.ranges.read_range`)."""
+    each write journaled once it returned, then told to ``landed`` once on disk; the
+    object's checksum if the GET brought it (see :func:`.ranges.read_range`)."""
     handle = await aiofiles.open(partial.path, "r+b")
     try:
         if start:
             await handle.seek(start)
         with ctx.buffers.lease_for(end - start) as lease:
             sink = FileSink(handle, lease, start, ctx.small_writes, partial.record)
-            return await read_range(ctx, obj, sink, start, end)
+            expected = await read_range(ctx, obj, sink, start, end)
     finally:
         with anyio.CancelScope(shield=True):
             await handle.close()
+    if landed is not None:
+        await landed(start, end)
+    return expected
 
 
 async def _head(ctx: TransferContext, key: str) -> ObjectInfo:

@@ -67,6 +67,12 @@ async def verified(
         got = await _composite(ctx, obj, expected, algorithm, source)
     else:
         got = b64(await _digest(algorithm, source, obj.size))
+    return checked(obj, expected, got)
+
+
+def checked(obj: ObjectInfo, expected: Checksum, got: str) -> str:
+    """``str(expected)`` if the bytes' checksum ``got`` is S3's; else raises
+    :class:`ChecksumMismatchError`."""
     if got != expected.value:
         raise ChecksumMismatchError(obj.key, expected.algorithm, expected.value, got)
     return str(expected)

@@ -24,6 +24,7 @@ from tests._transfer import (
     KiB,
     MiB,
     dataset_fixture,  # noqa: F401 - the "dataset" fixture
+    put_multipart,
     temp_files,
     via_proxy_fixture,  # noqa: F401 - the "via_proxy" fixture
 )
@@ -35,29 +36,6 @@ def put(s3: Any, bucket: str, key: str, size: int, algorithm: str) -> bytes:
     body = os.urandom(size)
     s3.put_object(Bucket=bucket, Key=key, Body=body, ChecksumAlgorithm=algorithm)
     return body
-
-
-def put_multipart(s3: Any, bucket: str, key: str, sizes: list[int], algorithm: str) -> bytes:
-    """A multipart upload of parts of ``sizes``; composite checksums but for CRC64NVME."""
-    upload = s3.create_multipart_upload(Bucket=bucket, Key=key, ChecksumAlgorithm=algorithm)
-    parts, chunks = [], []
-    for number, size in enumerate(sizes, start=1):
-        chunk = os.urandom(size)
-        chunks.append(chunk)
-        answer = s3.upload_part(
-            Bucket=bucket,
-            Key=key,
-            UploadId=upload["UploadId"],
-            PartNumber=number,
-            Body=chunk,
-            ChecksumAlgorithm=algorithm,
-        )
-        checksum = {f"Checksum{algorithm}": answer[f"Checksum{algorithm}"]}
-        parts.append({"PartNumber": number, "ETag": answer["ETag"], **checksum})
-    s3.complete_multipart_upload(
-        Bucket=bucket, Key=key, UploadId=upload["UploadId"], MultipartUpload={"Parts": parts}
-    )
-    return b"".join(chunks)
 
 
 def recorded_checksums(dataset: pathlib.Path) -> dict[str, str | None]:
@@ -148,7 +126,7 @@ async def test_multipart_objects_are_verified_in_ranges_and_whole(
 ) -> None:
     """A multipart object's checksum, full-object or composite (-N), checks out both when
     fetched in ranges that ignore its parts and as one GET."""
-    body = put_multipart(s3, bucket, "data/multi", sizes, algorithm)
+    body, _ = put_multipart(s3, bucket, "data/multi", sizes, algorithm)
     for options in ({"workers_per_file": 4, "part_size": 1 * MiB}, {"part_size": 64 * MiB}):
         report = await via_proxy(**options).sync(force_recompute=True)
         assert report.verified == {algorithm: 1}, options
