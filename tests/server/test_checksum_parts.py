@@ -86,8 +86,8 @@ async def test_a_part_corrupted_every_time_fails_the_file_naming_the_part(
 ) -> None:
     """Part 3 corrupted on every GET: ChecksumMismatchError names part 3, S3's checksum of
     that part and the bytes'; the part was asked for twice, the others once; nothing is
-    left at the final path or in the temp folder."""
-    _, part_checksums = put_multipart(s3, bucket, KEY, SIZES, "CRC32")
+    left at the final path or in the temp folder; a clean rerun fetches it."""
+    body, part_checksums = put_multipart(s3, bucket, KEY, SIZES, "CRC32")
     proxy.flip_byte(7, key=KEY, when=lambda request: request.range == PART_RANGES[2])
     with pytest.raises(IngestFailed) as failed:
         await via_proxy(**OPTIONS).fetch_data()
@@ -99,6 +99,10 @@ async def test_a_part_corrupted_every_time_fails_the_file_naming_the_part(
     assert by_start(ranges(proxy.data_gets(KEY))) == [*PART_RANGES, PART_RANGES[2]]
     assert not (dataset / "multi").exists()
     assert temp_files(dataset) == []
+    proxy.clear_rules()
+    rerun = await via_proxy(**OPTIONS).sync()
+    assert rerun.verified == {"CRC32": 1}
+    assert (dataset / "multi").read_bytes() == body
 
 
 @pytest.mark.asyncio

@@ -105,6 +105,10 @@ async def test_a_byte_flipped_every_time_fails_the_file_and_leaves_nothing(
     assert not (dataset / key.removeprefix("data/")).exists()
     assert temp_files(dataset) == []
     assert (dataset / "other").read_bytes() == other
+    proxy.clear_rules()
+    rerun = await via_proxy(workers_per_file=2, part_size=1 * MiB).sync()
+    assert rerun.fetched == (key.removeprefix("data/"),)
+    assert rerun.verified == {"CRC64NVME": 1}
 
 
 @pytest.mark.asyncio
@@ -125,7 +129,7 @@ async def test_multipart_objects_are_verified_in_ranges_and_whole(
     sizes: list[int],
 ) -> None:
     """A multipart object's checksum, full-object or composite (-N), checks out both when
-    fetched in ranges that ignore its parts and as one GET."""
+    fetched in ranges that do not all fall on its parts and as one GET."""
     body, _ = put_multipart(s3, bucket, "data/multi", sizes, algorithm)
     for options in ({"workers_per_file": 4, "part_size": 1 * MiB}, {"part_size": 64 * MiB}):
         report = await via_proxy(**options).sync(force_recompute=True)
