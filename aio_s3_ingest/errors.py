@@ -15,7 +15,7 @@
      +-- TransferError                              one object could not be fetched
      |    +-- ObjectChangedError                    it kept changing while being fetched
      |    +-- IntegrityError                        the bytes received do not add up
- |    |    +-- ChecksumMismatchError            not S3's checksum, twice
+     |    |    +-- ChecksumMismatchError            not S3's checksum, twice
      |    +-- ObjectArchivedError                   in Glacier: restore it before fetching
      +-- IngestFailed                               one or more transfers failed
 
@@ -30,7 +30,7 @@ them (the command line's flags) can say those instead.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._report import IngestReport
@@ -43,6 +43,19 @@ class IngestError(Exception):
     """
 
     parameters: tuple[str, ...] = ()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as its class, message and attributes, not by calling ``__init__`` again
+        (whose arguments differ from ``args``), so errors cross process boundaries
+        (``multiprocessing``, a cluster's workers) intact."""
+        return (_rebuilt, (type(self), self.args, dict(vars(self))))
+
+
+def _rebuilt(cls: type[IngestError], args: tuple[Any, ...], state: dict[str, Any]) -> IngestError:
+    error = cls.__new__(cls, *args)
+    error.args = args
+    vars(error).update(state)
+    return error
 
 
 class ConfigError(IngestError, ValueError):

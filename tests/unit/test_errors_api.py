@@ -7,6 +7,7 @@ import importlib.metadata
 import inspect
 import logging
 import pathlib
+import pickle
 
 import anyio
 import botocore.exceptions
@@ -171,6 +172,46 @@ def test_unsafe_key_error_keys_and_problems() -> None:
     assert exc.keys == ["a\0", "z/.."]
     assert exc.problems["z/.."] == "contains a '..' segment"
     assert "'a\\x00'" in str(exc)
+
+
+def _one_of_each() -> list[IngestError]:
+    return [
+        errors.ConfigError("workers_per_file must be at least 1", parameter="workers_per_file"),
+        IngestError("any"),
+        errors.CredentialsError("no credentials"),
+        errors.S3AccessError("access denied"),
+        errors.EndpointError("nothing listens"),
+        errors.NoMatchingFilesError("no match"),
+        errors.TimestampToleranceError("spread"),
+        UnsafeKeyError({"a/..": "contains a '..' segment"}),
+        errors.ManifestError("malformed"),
+        errors.LockTimeoutError("held"),
+        TransferError("data/a", "gone"),
+        errors.ObjectChangedError("data/a", "changed"),
+        errors.IntegrityError("data/a", "short"),
+        errors.ChecksumMismatchError("data/a", "CRC32", "AAAAAA==", "AAAAAQ==", part=3),
+        errors.ObjectArchivedError("data/a", "GLACIER"),
+        IngestFailed({"data/a": TransferError("data/a", "gone")}),
+    ]
+
+
+def test_every_error_survives_pickling() -> None:
+    """Errors cross process boundaries (multiprocessing, a cluster's workers) with their
+    class, message and attributes."""
+    examples = _one_of_each()
+    assert {type(error) for error in examples} == set(_error_classes())
+    for error in examples:
+        copy = pickle.loads(pickle.dumps(error))
+        assert type(copy) is type(error)
+        assert str(copy) == str(error)
+        assert copy.args == error.args
+        assert copy.parameters == error.parameters
+        for name, value in vars(error).items():
+            if name != "failures":
+                assert getattr(copy, name) == value, (error, name)
+    failed = pickle.loads(pickle.dumps(examples[-1]))
+    assert isinstance(failed, IngestFailed)
+    assert str(failed.failures["data/a"]) == "'data/a': gone"
 
 
 # --- an endpoint nothing listens on ----------------------------------------------------------
