@@ -34,7 +34,7 @@ from ..errors import (
     TransferError,
 )
 from .context import TransferContext
-from .parts import PartChecks, part_checks
+from .parts import PartChecks, multipart, part_checks
 from .ranges import read_range, split_ranges
 from .sinks import FileSink, MemorySink, WholeFileSink
 from .verify import checked, expected_checksum, verified
@@ -174,22 +174,27 @@ async def _fetch_verified(
     ctx: TransferContext, obj: ObjectInfo, partial: Partial, ranges: list[tuple[int, int]]
 ) -> str | None:
     """The ranges the partial file lacks fetched, and the file checked: once whole, against
-    the checksum a HEAD sent beside the ranges gave (or the one GET of the whole object
-    brought), or part by part for a composite checksum (:mod:`.parts`)."""
-    checks = await part_checks(ctx, obj)
+    the checksum the one GET of the whole object brought or a HEAD gave (sent beside the
+    ranges, or before them for a multipart object), or part by part for a composite
+    checksum (:mod:`.parts`)."""
+    asked = ctx.verify != "off" and multipart(obj)
+    checks, found = await part_checks(ctx, obj) if asked else (None, None)
     if checks is not None:
         return await _fetch_by_parts(ctx, obj, partial, ranges, checks)
     todo = partial.missing(ranges)
     if todo == [(0, obj.size)]:
-        expected = await _fetch_range_to_file(ctx, obj, partial, *todo[0])
-        return await verified(ctx, obj, expected, partial.path)
-    found: list[Checksum | None] = [None]
+        brought = await _fetch_range_to_file(ctx, obj, partial, *todo[0])
+        return await verified(ctx, obj, brought or found, partial.path)
+    expected = [found]
 
     async def head() -> None:
-        found[0] = await expected_checksum(ctx, obj)
+        expected[0] = await expected_checksum(ctx, obj)
 
-    await _fetch_ranges(ctx, obj, partial, todo, [head] if ctx.verify != "off" else [])
-    return await verified(ctx, obj, found[0], partial.path)
+    beside: list[Callable[[], Awaitable[object]]] = (
+        [head] if ctx.verify != "off" and not asked else []
+    )
+    await _fetch_ranges(ctx, obj, partial, todo, beside)
+    return await verified(ctx, obj, expected[0], partial.path)
 
 
 async def _fetch_by_parts(

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 # Part HEADs in flight at once for one object, beside its GETs.
 _HEADS_IN_FLIGHT = 4
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)")
+_MULTIPART_ETAG = re.compile(r"[0-9a-fA-F]{32}-(\d+)")
 
 
 @dataclass(slots=True)
@@ -166,12 +167,19 @@ class PartChecks:
         )
 
 
-async def part_checks(ctx: TransferContext, obj: ObjectInfo) -> PartChecks | None:
+def multipart(obj: ObjectInfo) -> bool:
+    """Whether the object's ETag is a multipart upload's (``"<md5 of the parts' MD5s>-N"``,
+    N ≥ 2): only those may have a composite checksum."""
+    match = _MULTIPART_ETAG.fullmatch(obj.etag.strip('"'))
+    return match is not None and int(match[1]) >= 2
+
+
+async def part_checks(
+    ctx: TransferContext, obj: ObjectInfo
+) -> tuple[PartChecks | None, Checksum | None]:
     """The part checks of a multipart object whose checksum is composite, from a HEAD of
-    the object and one of its part 1, sent together; None for any other object (its
-    checksum is then checked once the file is whole)."""
-    if ctx.verify == "off" or _etag_parts(obj.etag) < 2:
-        return None
+    the object and one of its part 1, sent together, and the object's checksum; no part
+    checks for any other checksum (it is checked once the file is whole)."""
     heads: dict[int, Mapping[str, str]] = {}
 
     async def head(part: int) -> None:
@@ -184,15 +192,15 @@ async def part_checks(ctx: TransferContext, obj: ObjectInfo) -> PartChecks | Non
     first = from_headers(heads[1])
     count = heads[1].get("x-amz-mp-parts-count", "")
     if expected is None or first is None or str(expected.parts) != count:
-        return None
+        return None, expected
     algorithm = usable(expected.algorithm)
     step = heads[1].get("content-length", "")
     if algorithm is None or first.algorithm != expected.algorithm or not step.isdigit():
-        return None
+        return None, expected
     parts = _even_split(obj.size, int(step), expected.parts)
     learn(parts[0], heads[1], expected.algorithm)
     place_parts(parts)
-    return PartChecks(ctx, obj, expected, algorithm, parts)
+    return PartChecks(ctx, obj, expected, algorithm, parts), expected
 
 
 def align_ranges(
@@ -248,9 +256,3 @@ def place_parts(parts: list[Part]) -> None:
                 return
             part.start, part.end, part.placed = start, start + part.length, True
         start = part.end
-
-
-def _etag_parts(etag: str) -> int:
-    """The number of parts a multipart upload's ETag (``"md5-N"``) names; 0 if none."""
-    _, sep, count = etag.strip('"').rpartition("-")
-    return int(count) if sep and count.isdigit() else 0

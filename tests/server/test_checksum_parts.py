@@ -147,3 +147,23 @@ async def test_a_resumed_part_corrupted_on_disk_is_fetched_again_alone(
     assert report.bytes_resumed == reached
     assert report.verified == {"SHA256": 1}
     assert (dataset / "multi").read_bytes() == body
+
+
+@pytest.mark.asyncio
+async def test_a_full_object_checksum_costs_the_two_first_heads_only(
+    s3: Any, bucket: str, dataset: pathlib.Path, via_proxy: Ingester, proxy: FaultProxy
+) -> None:
+    """A multipart object with a full-object CRC64NVME: the object's HEAD and part 1's
+    (sent before the GETs) tell there are no part checksums; no HEAD per part, no second
+    HEAD of the object, ranges as ``workers_per_file`` cuts them; verified whole."""
+    body, _ = put_multipart(s3, bucket, KEY, SIZES, "CRC64NVME")
+    report = await via_proxy(**OPTIONS).sync()
+    heads = [x.query for x in proxy.exchanges if x.method == "HEAD" and x.key == KEY]
+    assert sorted(heads) == ["", "partNumber=1"]
+    assert by_start(ranges(proxy.data_gets(KEY))) == [
+        "bytes=0-4194303",
+        "bytes=4194304-8388607",
+        "bytes=8388608-12582911",
+    ]
+    assert report.verified == {"CRC64NVME": 1}
+    assert (dataset / "multi").read_bytes() == body

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 
-from aio_s3_ingest._transfer.parts import Part, align_ranges, learn, place_parts
+from aio_s3_ingest._models import ObjectInfo
+from aio_s3_ingest._transfer.parts import Part, align_ranges, learn, multipart, place_parts
 
 MIB = 1024 * 1024
 
@@ -92,3 +94,15 @@ def test_parts_without_content_range_are_placed_from_earlier_lengths() -> None:
         (5, 11, True),
         (11, 12, True),
     ]
+
+
+def test_only_a_multipart_uploads_etag_names_parts() -> None:
+    def info(etag: str) -> ObjectInfo:
+        return ObjectInfo("k", 1, etag, dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc))
+
+    assert multipart(info('"d41d8cd98f00b204e9800998ecf8427e-3"'))
+    assert multipart(info("D41D8CD98F00B204E9800998ECF8427E-12"))
+    assert not multipart(info('"d41d8cd98f00b204e9800998ecf8427e-1"'))  # one part
+    assert not multipart(info('"d41d8cd98f00b204e9800998ecf8427e"'))  # single-part upload
+    assert not multipart(info('"6571a2b3-10000000"'))  # nginx: mtime-size, in hex
+    assert not multipart(info(""))
