@@ -131,6 +131,10 @@ async def test_an_object_that_keeps_changing_fails_without_a_mixed_file(
     with pytest.raises(IngestFailed) as excinfo:
         await via_proxy(max_attempts=3, workers_per_file=2, part_size=1 * MiB).fetch_data()
     assert isinstance(excinfo.value.failures["data/big.bin"], ObjectChangedError)
-    assert {x.status for x in proxy.data_gets()} == {412}
+    statuses = {x.status for x in proxy.data_gets()}
+    assert 412 in statuses
+    # moto may answer 500 to a GET whose object another request's overwrite replaced while
+    # it was served (it closes the old body's buffer); never a 200 or 206 here.
+    assert statuses <= {412, 500}
     assert not (dataset / "big.bin").exists()
     assert temp_files(dataset) == []
