@@ -14,6 +14,7 @@ from ._progress import (
     Throttled,
 )
 from ._report import IngestReport
+from ._stream import DatasetFile
 from ._sync import S3Ingester
 from ._version import __version__
 from .errors import (
@@ -41,6 +42,7 @@ __all__ = [
     "ChecksumMismatchError",
     "ConfigError",
     "CredentialsError",
+    "DatasetFile",
     "EndpointError",
     "FileFinished",
     "FileResumed",

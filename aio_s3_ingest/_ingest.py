@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import pathlib
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncGenerator
 from contextlib import AsyncExitStack
 from types import TracebackType
 from typing import TypeVar
@@ -25,15 +26,16 @@ from ._models import FetchOutcome, FileRecord, Plan, Selection
 from ._plan import make_plan
 from ._procs import fetch_in_processes, process_count, warm_up
 from ._progress import RunPlanned, progress_listener
-from ._report import IngestReport, human_bytes, integrity_counts
+from ._report import IngestReport, integrity_counts, log_verdict, run_report
 from ._run import Run
 from ._s3.archived import refuse_archived
 from ._s3.client import S3Handles, open_s3
 from ._s3.listing import wanted_files
 from ._s3errors import endpoint_named
 from ._select import check_case_clashes
+from ._stream import DatasetFile, Landing, stream_files
 from ._transfer.context import TransferContext
-from .errors import IngestFailed, cause_text
+from .errors import IngestFailed
 
 _Self = TypeVar("_Self", bound="AsyncS3Ingester")
 
@@ -102,17 +104,38 @@ class AsyncS3Ingester(IngesterOptions):
         run = RunKind(force=force_recompute, verify_local=verify_local)
         return await self._run(run, dry_run=True)
 
-    async def _run(self, kind: RunKind, *, dry_run: bool) -> IngestReport:
-        if _explicit_processes(self.config) > 1 and not dry_run:
+    def iter_fetch(
+        self, force_recompute: bool = False, *, verify_local: bool = False, ordered: bool = False
+    ) -> AsyncGenerator[DatasetFile, None]:
+        """Bring the dataset up to date, handing over each file as it is in place: the
+        kept ones first, then each fetched one once verified and renamed, while the others
+        still download (``ordered=True``: in key order instead). Leaving the loop early
+        cancels the rest; :class:`~aio_s3_ingest.IngestFailed` comes after the last file
+        if some failed. Runs in this process whatever ``processes`` says."""
+        run = RunKind(force=force_recompute, verify_local=verify_local)
+        window = 2 * self.config.max_concurrent_files
+        return stream_files(
+            functools.partial(self._run, run, dry_run=False),
+            self.config.dataset_directory,
+            ordered=ordered,
+            window=window,
+        )
+
+    async def _run(
+        self, kind: RunKind, landing: Landing | None = None, *, dry_run: bool
+    ) -> IngestReport:
+        if _explicit_processes(self.config) > 1 and not dry_run and landing is None:
             # The fork server imports the library while this process sets up its client
             # and lists; starting it costs this process next to nothing.
             await anyio.to_thread.run_sync(warm_up)
         with endpoint_named(self.config):
             if self._s3 is not None:
-                return await run_ingest(self._s3, self.config, kind, dry_run=dry_run)
+                return await run_ingest(
+                    self._s3, self.config, kind, dry_run=dry_run, landing=landing
+                )
             async with AsyncExitStack() as stack:
                 s3 = await open_s3(self.config, stack)
-                return await run_ingest(s3, self.config, kind, dry_run=dry_run)
+                return await run_ingest(s3, self.config, kind, dry_run=dry_run, landing=landing)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -125,9 +148,15 @@ class RunKind:
 
 
 async def run_ingest(
-    s3: S3Handles, config: IngestConfig, kind: RunKind, *, dry_run: bool = False
+    s3: S3Handles,
+    config: IngestConfig,
+    kind: RunKind,
+    *,
+    dry_run: bool = False,
+    landing: Landing | None = None,
 ) -> IngestReport:
-    """One run of the stages; all but a dry run under the dataset's lock.
+    """One run of the stages; all but a dry run under the dataset's lock. ``landing``, if
+    given, orders the files to fetch and hears of each as it lands (:mod:`._stream`).
 
     The summary is logged once the progress bar is closed, so the two never share a line.
     """
@@ -150,10 +179,11 @@ async def run_ingest(
                 await _prune_partials(config, layout, plan, force=kind.force)
                 _log_kept(plan)
                 run.notify(_planned(plan))
-                done = await _sync_dataset(s3, config, layout, (plan, records), run)
+                done = await _sync_dataset(s3, config, layout, (plan, records), run, landing)
                 outcome = FetchOutcome(failures=refused).merged(done)
                 fetched = {path: record.size for path, record in outcome.fetched.items()}
-        report = _report(config, plan, run, started, fetched, selection.skipped, outcome.failures)
+        skipped = selection.skipped
+        report = run_report(config, plan, run, started, fetched, skipped, outcome.failures)
         report = dataclasses.replace(report, **integrity_counts(outcome.fetched.values()))
         if dry_run:
             report = dataclasses.replace(report, dry_run=True)
@@ -185,7 +215,7 @@ async def _plan(
     )
     if kind.verify_local:
         plan = await recheck_kept(layout.root, plan, records)
-    _log_verdict(config, plan, force=kind.force)
+    log_verdict(config, plan, force=kind.force)
     return plan, records
 
 
@@ -195,6 +225,7 @@ async def _sync_dataset(
     layout: DatasetLayout,
     planned: tuple[Plan, dict[str, FileRecord]],
     run: Run,
+    landing: Landing | None,
 ) -> FetchOutcome:
     """Transfer, delete, and save the manifest; return the records of the files fetched,
     and which keys failed and why."""
@@ -204,13 +235,16 @@ async def _sync_dataset(
     context = TransferContext.for_run(config, s3, layout, manifest, run, sizes=sizes)
     await anyio.to_thread.run_sync(manifest.open_journal)
     try:
-        processes = _processes_for(s3, config, plan)
+        processes = 1 if landing else _processes_for(s3, config, plan)
         if processes > 1 and len(plan.to_fetch) > 1:
             items = list(plan.to_fetch)
             outcome = await fetch_in_processes(context, config, items, processes)
-        else:
+        elif landing is None:
             items = largest_first(plan.to_fetch)
             outcome = await fetch_all(context, items, config.max_concurrent_files)
+        else:
+            limit = config.max_concurrent_files
+            outcome = await fetch_all(context, landing.start(plan), limit, landing.landed)
         for relpath in await anyio.to_thread.run_sync(layout.delete, plan.to_delete):
             logger.debug("deleted %s: its object left S3, or the selection", relpath)
         kept = {path: rec for path, rec in records.items() if path not in plan.to_delete}
@@ -254,51 +288,7 @@ def _planned(plan: Plan) -> RunPlanned:
     )
 
 
-def _report(
-    config: IngestConfig,
-    plan: Plan,
-    run: Run,
-    started: float,
-    fetched: Mapping[str, int],
-    skipped: Mapping[str, str],
-    failed: Mapping[str, BaseException],
-) -> IngestReport:
-    """The report of a run: ``fetched`` maps each path fetched to its size."""
-    return IngestReport(
-        dataset_directory=config.dataset_directory,
-        fetched=tuple(sorted(fetched)),
-        kept=tuple(sorted(item.relpath for item in plan.to_keep)),
-        deleted=tuple(sorted(plan.to_delete)),
-        unselected=plan.unselected,
-        bytes_fetched=sum(fetched.values()),
-        bytes_resumed=run.resumed_bytes,
-        seconds=time.monotonic() - started,
-        requests=run.requests,
-        retries=run.retries,
-        throttled=run.throttled,
-        failed={key: cause_text(exc) for key, exc in sorted(failed.items())},
-        skipped=dict(skipped),
-    )
-
-
 def _log_kept(plan: Plan) -> None:
     if logger.isEnabledFor(logging.DEBUG):
         for item in plan.to_keep:
             logger.debug("kept %s: unchanged in S3 and on disk", item.relpath)
-
-
-def _log_verdict(config: IngestConfig, plan: Plan, *, force: bool) -> None:
-    where = config.dataset_directory
-    if force:
-        logger.info("force_recompute: fetching all %d file(s) into %s", len(plan.to_fetch), where)
-    elif not plan.to_fetch and not plan.to_delete:
-        logger.info("cache hit: %d file(s) in %s are up to date", len(plan.to_keep), where)
-    else:
-        logger.info(
-            "cache miss: fetching %d of %d file(s) (%s) into %s, deleting %d",
-            len(plan.to_fetch),
-            len(plan.to_fetch) + len(plan.to_keep),
-            human_bytes(plan.bytes_to_fetch),
-            where,
-            len(plan.to_delete),
-        )

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import pathlib
+import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ._log import logger
+from .errors import cause_text
+
 if TYPE_CHECKING:
-    from ._models import FileRecord
+    from ._config import IngestConfig
+    from ._models import FileRecord, Plan
+    from ._run import Run
 
 
 @dataclass(frozen=True)
@@ -144,3 +150,49 @@ def human_bytes(size: int) -> str:
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
     raise AssertionError("unreachable")
+
+
+def run_report(
+    config: IngestConfig,
+    plan: Plan,
+    run: Run,
+    started: float,
+    fetched: Mapping[str, int],
+    skipped: Mapping[str, str],
+    failed: Mapping[str, BaseException],
+) -> IngestReport:
+    """The report of a run that started at ``started`` (monotonic): ``fetched`` maps each
+    path fetched to its size."""
+    return IngestReport(
+        dataset_directory=config.dataset_directory,
+        fetched=tuple(sorted(fetched)),
+        kept=tuple(sorted(item.relpath for item in plan.to_keep)),
+        deleted=tuple(sorted(plan.to_delete)),
+        unselected=plan.unselected,
+        bytes_fetched=sum(fetched.values()),
+        bytes_resumed=run.resumed_bytes,
+        seconds=time.monotonic() - started,
+        requests=run.requests,
+        retries=run.retries,
+        throttled=run.throttled,
+        failed={key: cause_text(exc) for key, exc in sorted(failed.items())},
+        skipped=dict(skipped),
+    )
+
+
+def log_verdict(config: IngestConfig, plan: Plan, *, force: bool) -> None:
+    """Say at INFO whether the run is a cache hit, and what it fetches and deletes."""
+    where = config.dataset_directory
+    if force:
+        logger.info("force_recompute: fetching all %d file(s) into %s", len(plan.to_fetch), where)
+    elif not plan.to_fetch and not plan.to_delete:
+        logger.info("cache hit: %d file(s) in %s are up to date", len(plan.to_keep), where)
+    else:
+        logger.info(
+            "cache miss: fetching %d of %d file(s) (%s) into %s, deleting %d",
+            len(plan.to_fetch),
+            len(plan.to_fetch) + len(plan.to_keep),
+            human_bytes(plan.bytes_to_fetch),
+            where,
+            len(plan.to_delete),
+        )

@@ -6,15 +6,16 @@ import asyncio
 import contextlib
 import pathlib
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, cast
 
 import anyio
 
 from ._config import IngesterOptions
 from ._ingest import AsyncS3Ingester
 from ._report import IngestReport
+from ._stream import DatasetFile
 
 _T = TypeVar("_T")
 
@@ -39,10 +40,41 @@ class S3Ingester(IngesterOptions):
         ingester = AsyncS3Ingester._from_config(self.config)
         return _run(lambda: ingester.sync(force_recompute, verify_local=verify_local))
 
+    def iter_fetch(
+        self, force_recompute: bool = False, *, verify_local: bool = False, ordered: bool = False
+    ) -> Iterator[DatasetFile]:
+        """The dataset's files as they land, as a plain iterator (see
+        :meth:`AsyncS3Ingester.iter_fetch`); leaving the loop early cancels the rest."""
+        ingester = AsyncS3Ingester._from_config(self.config)
+        return _iterate(
+            ingester.iter_fetch(force_recompute, verify_local=verify_local, ordered=ordered)
+        )
+
     def plan(self, force_recompute: bool = False, *, verify_local: bool = False) -> IngestReport:
         """A dry run: what :meth:`sync` would fetch, keep and delete; nothing is written."""
         ingester = AsyncS3Ingester._from_config(self.config)
         return _run(lambda: ingester.plan(force_recompute, verify_local=verify_local))
+
+
+def _iterate(files: AsyncGenerator[_T, None]) -> Iterator[_T]:
+    """The items of ``files``, read on a loop of their own on a worker thread (so this works
+    in a thread that runs a loop too); closing this iterator closes ``files`` there."""
+    with anyio.from_thread.start_blocking_portal(backend="asyncio") as portal:
+        try:
+            while (item := portal.call(_next_or_end, files)) is not _END:
+                yield cast(_T, item)
+        finally:
+            portal.call(files.aclose)
+
+
+_END = object()
+
+
+async def _next_or_end(files: AsyncGenerator[_T, None]) -> _T | object:
+    try:
+        return await anext(files)
+    except StopAsyncIteration:
+        return _END
 
 
 def _run(call: Callable[[], Awaitable[_T]]) -> _T:

@@ -7,6 +7,7 @@ them against the moto server to keep the examples honest.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import pathlib
 import sys
@@ -18,6 +19,7 @@ from aio_s3_ingest import (
     ChecksumMismatchError,
     ConfigError,
     CredentialsError,
+    DatasetFile,
     EndpointError,
     FileFinished,
     FileResumed,
@@ -239,6 +241,21 @@ async def verified_counts(ingester: AsyncS3Ingester) -> int:
     assert_type(report.bytes_resumed, int)
     plan = S3Ingester("bucket", "data/", verify="etag").plan(verify_local=True)
     return sum(report.verified.values()) + len(plan.fetched)
+
+
+async def consume_as_they_land(ingester: AsyncS3Ingester) -> list[pathlib.Path]:
+    """Files handed over as they land, in any order or in key order; closed for sure."""
+    paths: list[pathlib.Path] = []
+    async with contextlib.aclosing(ingester.iter_fetch(ordered=True)) as files:
+        async for file in files:
+            assert_type(file, DatasetFile)
+            assert_type(
+                (file.relpath, file.size, file.key, file.fetched), tuple[str, int, str, bool]
+            )
+            paths.append(file.path)
+    for item in S3Ingester("bucket", "data/").iter_fetch(verify_local=True):
+        paths.append(item.path)
+    return paths
 
 
 async def fetch_and_classify(ingester: AsyncS3Ingester) -> str:
