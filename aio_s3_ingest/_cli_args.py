@@ -25,6 +25,7 @@ FLAGS = {
     "processes": "--processes",
     "prune_unselected": "--delete-unselected",
     "verify": "--verify",
+    "shard": "--shard",
 }
 
 _DESCRIPTION = """\
@@ -90,6 +91,13 @@ def fetch_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="processes that download (default 1; 2 or more when one core is the limit; "
         "auto: as many as pay for their start)",
+    )
+    add(
+        "--shard",
+        type=_shard,
+        metavar="I/N",
+        help="fetch only share I of N (0 <= I < N), split by a hash of each key: N workers "
+        "with the same arguments fetch the dataset between them",
     )
     add(
         "--verify",
@@ -181,3 +189,13 @@ def _count_or_auto(text: str) -> int | str:
         return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"a number or auto, not {text!r}") from None
+
+
+def _shard(text: str) -> tuple[int, int]:
+    index, sep, count = text.partition("/")
+    try:
+        if sep:
+            return int(index), int(count)
+    except ValueError:
+        pass
+    raise argparse.ArgumentTypeError(f"I/N such as 0/4, not {text!r}")

@@ -32,7 +32,7 @@ from ._s3.archived import refuse_archived
 from ._s3.client import S3Handles, open_s3
 from ._s3.listing import wanted_files
 from ._s3errors import endpoint_named
-from ._select import check_case_clashes
+from ._select import check_case_clashes, in_shard
 from ._stream import DatasetFile, Landing, stream_files
 from ._transfer.context import TransferContext
 from .errors import IngestFailed
@@ -163,8 +163,8 @@ async def run_ingest(
     started = time.monotonic()
     with progress_listener(config.progress) as notify:
         run = Run(notify)
-        selection = await wanted_files(s3, config, run)
-        layout = DatasetLayout(config.dataset_directory)
+        selection = in_shard(await wanted_files(s3, config, run), config.shard)
+        layout = DatasetLayout(config.dataset_directory, config.shard)
         if dry_run:
             plan, _ = await _plan(config, layout, selection, kind, writable=False)
             plan, refused = await refuse_archived(s3, config, plan, run)

@@ -111,7 +111,7 @@ async def _fetch_share(setup: WorkerSetup, conn: Connection, sender: _Sender) ->
     run = Run(forward)
     async with contextlib.AsyncExitStack() as stack:
         s3 = await open_s3(setup.config, stack)
-        layout = DatasetLayout(setup.config.dataset_directory)
+        layout = DatasetLayout(setup.config.dataset_directory, setup.config.shard)
         manifest = LocalManifest(layout.state_dir)
         await anyio.to_thread.run_sync(_open_dataset, layout, manifest)
         stack.push_async_callback(anyio.to_thread.run_sync, manifest.close_journal)

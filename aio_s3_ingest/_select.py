@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
+import hashlib
 from collections.abc import Iterable, Sequence
 
-from ._models import ObjectInfo, WantedFile
+from ._models import ObjectInfo, Selection, WantedFile
 from .errors import NoMatchingFilesError, TimestampToleranceError, UnsafeKeyError
 
 STATE_DIR_NAME = ".aio-s3-ingest"
@@ -156,3 +158,21 @@ def check_timestamps(wanted: Sequence[WantedFile], tolerance_hours: float) -> No
             f"({oldest.obj.last_modified.isoformat()}), newest {newest.obj.key!r} "
             f"({newest.obj.last_modified.isoformat()})"
         )
+
+
+def shard_of(key: str, count: int) -> int:
+    """Which of ``count`` shards owns ``key``: a hash of the key alone (BLAKE2b, not
+    Python's salted ``hash``), so every worker, on any machine and Python version, agrees."""
+    digest = hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % count
+
+
+def in_shard(selection: Selection, shard: tuple[int, int] | None) -> Selection:
+    """The part of ``selection`` that shard ``(index, count)`` owns; all of it for None.
+    ``present`` stays whole, so a file that moved to another shard (a new count) is left
+    on disk, not deleted."""
+    if shard is None:
+        return selection
+    index, count = shard
+    wanted = [item for item in selection.wanted if shard_of(item.obj.key, count) == index]
+    return dataclasses.replace(selection, wanted=wanted)

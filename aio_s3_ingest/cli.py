@@ -76,6 +76,7 @@ def _ingester(args: argparse.Namespace, bucket: str, prefix: str) -> AsyncS3Inge
         processes=args.processes,
         prune_unselected=args.delete_unselected,
         verify=args.verify,
+        shard=args.shard,
         manifest_file_name=None if args.no_manifest else args.manifest_file_name,
         s3_timestamp_tolerance=args.timestamp_tolerance,
         endpoint_url=args.endpoint_url,

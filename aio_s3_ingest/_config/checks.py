@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import urllib.parse
+from typing import cast
 
 from ..errors import ConfigError
 
@@ -114,3 +115,24 @@ def check_tolerance(hours: object) -> None:
             f"s3_timestamp_tolerance must be -1 (no check) or at least 0 hours, got {hours}",
             parameter="s3_timestamp_tolerance",
         )
+
+
+def check_shard(shard: object) -> None:
+    """``(index, count)``: this worker's share of ``count``, numbered from 0."""
+    if shard is None:
+        return
+    if not (isinstance(shard, tuple) and len(shard) == 2 and all(map(_is_int, shard))):
+        raise ConfigError(
+            f"shard must be a tuple (index, count) of two ints, got {shard!r}", parameter="shard"
+        )
+    index, count = cast("tuple[int, int]", shard)
+    if count < 1 or not 0 <= index < count:
+        raise ConfigError(
+            f"shard ({index}, {count}) is not one of {count} shards: the index counts from 0 "
+            "and must be below the count",
+            parameter="shard",
+        )
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)

@@ -20,6 +20,7 @@ from .checks import (
     check_positive_int,
     check_positive_number,
     check_processes,
+    check_shard,
     check_tolerance,
     check_type,
 )
@@ -62,6 +63,7 @@ class IngestConfig:
     processes: int | Literal["auto"] = 1
     prune_unselected: bool = False
     verify: VerifyOption = "auto"
+    shard: tuple[int, int] | None = None
     progress: ProgressOption = None
 
     def __post_init__(self) -> None:
@@ -77,6 +79,7 @@ class IngestConfig:
         check_positive_int("max_attempts", self.max_attempts)
         check_processes(self.processes)
         check_choice("verify", self.verify, VERIFY_CHOICES)
+        check_shard(self.shard)
         check_manifest_name(self.manifest_file_name)
         check_tolerance(self.s3_timestamp_tolerance)
         check_endpoint(self.endpoint_url)

@@ -49,6 +49,7 @@ class IngesterOptions:
         processes: int | Literal["auto"] = 1,
         prune_unselected: bool = False,
         verify: VerifyOption = "auto",
+        shard: tuple[int, int] | None = None,
         progress: ProgressOption = None,
     ) -> None:
         """Create an ingester; see the README's parameter table for each option.

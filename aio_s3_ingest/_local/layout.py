@@ -29,9 +29,12 @@ WRITE_BYTES = 64 * 1024
 class DatasetLayout:
     """Paths of one dataset directory, and the only code that creates or removes them."""
 
-    def __init__(self, root: pathlib.Path) -> None:
+    def __init__(self, root: pathlib.Path, shard: tuple[int, int] | None = None) -> None:
         self.root = root
         self.state_dir = root / STATE_DIR_NAME
+        if shard is not None:  # each shard's own manifest, lock and temp files
+            self.state_dir = self.state_dir / f"shard-{shard[0]}-of-{shard[1]}"
+        self._shared = shard is not None
         self.temp_dir = self.state_dir / "tmp"
         self.lock_path = self.state_dir / "lock"
         self._real_root = ""
@@ -145,6 +148,8 @@ class DatasetLayout:
         return real_path == root or real_path.startswith(root.rstrip(os.sep) + os.sep)
 
     def _prune_empty_parents(self, folder: pathlib.Path) -> None:
+        if self._shared:
+            return  # another shard may be about to put a file there
         while folder != self.root and self.root in folder.parents:
             try:
                 folder.rmdir()

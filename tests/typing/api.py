@@ -113,6 +113,7 @@ def build_async_with_every_option(dest: pathlib.Path, endpoint: str) -> AsyncS3I
         lock_timeout=None,
         processes=2,
         verify="require",
+        shard=(0, 4),
         progress=ByteCounter(),
     )
 
