@@ -5,7 +5,7 @@ from __future__ import annotations
 import pathlib
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -196,3 +196,46 @@ def log_verdict(config: IngestConfig, plan: Plan, *, force: bool) -> None:
             where,
             len(plan.to_delete),
         )
+
+
+def merge_reports(
+    reports: Sequence[IngestReport],
+    dataset_directory: pathlib.Path,
+    *,
+    seconds: float,
+    failed: Mapping[str, str],
+) -> IngestReport:
+    """One report for the shards of one dataset (which ran at once, for ``seconds`` in
+    all): the lists and mappings joined, the counts added; ``failed`` adds failures no
+    shard reported (a shard that failed as a whole)."""
+
+    def joined(name: str) -> tuple[str, ...]:
+        return tuple(sorted({rel for report in reports for rel in getattr(report, name)}))
+
+    def total(name: str) -> int:
+        return sum(getattr(report, name) for report in reports)
+
+    verified: Counter[str] = Counter()
+    for report in reports:
+        verified.update(report.verified)
+    return IngestReport(
+        dataset_directory=dataset_directory,
+        fetched=joined("fetched"),
+        kept=joined("kept"),
+        deleted=joined("deleted"),
+        unselected=joined("unselected"),
+        bytes_fetched=total("bytes_fetched"),
+        bytes_resumed=total("bytes_resumed"),
+        seconds=seconds,
+        requests=total("requests"),
+        retries=total("retries"),
+        throttled=total("throttled"),
+        failed=dict(sorted({**_failed_in(reports), **failed}.items())),
+        skipped={key: why for report in reports for key, why in report.skipped.items()},
+        verified=dict(sorted(verified.items())),
+        unverified=total("unverified"),
+    )
+
+
+def _failed_in(reports: Iterable[IngestReport]) -> dict[str, str]:
+    return {key: why for report in reports for key, why in report.failed.items()}

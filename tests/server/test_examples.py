@@ -138,3 +138,33 @@ def test_notebook_script_fetches_then_hits_the_cache(
     assert "second fetch: cache hit, downloaded 0 file(s)" in out
     assert "cache hit: 3 file(s)" in result.stderr  # the library's own verdict, logged at INFO
     assert "dry run: would fetch 0, delete 0" in out
+
+
+def test_dask_script_fetches_with_a_local_cluster_then_hits_the_cache(
+    moto_endpoint: str, bucket: str, dest: pathlib.Path, dataset: dict[str, bytes]
+) -> None:
+    """`python examples/dask_cluster.py` starts two worker processes, which fetch their
+    shards of the dataset byte for byte; its second run fetches nothing."""
+    env = {
+        "DATASET_BUCKET": bucket,
+        "DATASET_PREFIX": "data/",
+        "DATASET_DIR": str(dest),
+        "DATASET_ID": "ds",
+        "AWS_ENDPOINT_URL": moto_endpoint,
+    }
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "dask_cluster.py")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **env},
+        cwd=dest.parent,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    root = dest / "ds"
+    for relpath, body in dataset.items():
+        assert (root / relpath).read_bytes() == body
+    assert f"first run: fetched {len(dataset)} file(s)" in result.stdout
+    assert "second run: fetched 0 file(s), 0 B in" in result.stdout
+    assert f"kept {len(dataset)}, deleted 0, failed 0" in result.stdout

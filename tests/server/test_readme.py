@@ -74,8 +74,10 @@ BLOCKS = python_blocks()
 
 
 def datasets_named(code: str) -> set[tuple[str, str]]:
-    """The (bucket, prefix) pairs a block passes to an ingester."""
-    return set(re.findall(r'Ingester\(\s*"([^"]+)",\s*"([^"]*)"', code))
+    """The (bucket, prefix) pairs a block passes to an ingester (or to the cluster)."""
+    return set(
+        re.findall(r'(?:Ingester\(|fetch_on_cluster\(client,)\s*"([^"]+)",\s*"([^"]*)"', code)
+    )
 
 
 @pytest.fixture
