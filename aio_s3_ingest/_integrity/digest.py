@@ -10,6 +10,7 @@ the file on several threads at once and joined; any other checksum is one pass.
 from __future__ import annotations
 
 import base64
+import functools
 import math
 import os
 import pathlib
@@ -17,6 +18,7 @@ from collections.abc import Sequence
 
 import anyio
 
+from .._tasks import run_all
 from .algorithms import Algorithm, Crc, Hasher
 
 # Read a span through a buffer this size: many files verified at once each hold one.
@@ -73,22 +75,13 @@ async def _hash_spans(
     if len(spans) == 1:
         return [await anyio.to_thread.run_sync(_hash_span, algorithm, path, *spans[0])]
     results: list[Hasher | None] = [None] * len(spans)
-    errors: list[Exception] = []
 
     async def one(index: int, start: int, end: int) -> None:
-        try:
-            results[index] = await anyio.to_thread.run_sync(
-                _hash_span, algorithm, path, start, end, limiter=limiter
-            )
-        except Exception as exc:
-            errors.append(exc)
-            group.cancel_scope.cancel()
+        results[index] = await anyio.to_thread.run_sync(
+            _hash_span, algorithm, path, start, end, limiter=limiter
+        )
 
-    async with anyio.create_task_group() as group:
-        for index, (start, end) in enumerate(spans):
-            group.start_soon(one, index, start, end)
-    if errors:
-        raise errors[0]
+    await run_all(functools.partial(one, i, *span) for i, span in enumerate(spans))
     return [hasher for hasher in results if hasher is not None]
 
 

@@ -26,6 +26,7 @@ from .._progress import FileFinished, FileResumed, FileStarted
 from .._run import botocore_call
 from .._s3.getter import ObjectChanged
 from .._s3errors import s3_errors
+from .._tasks import run_all
 from ..errors import (
     ChecksumMismatchError,
     IngestError,
@@ -231,21 +232,7 @@ async def _fetch_ranges(
     fetch = functools.partial(_fetch_range_to_file, ctx, obj, partial, landed=landed)
     jobs: list[Callable[[], Awaitable[object]]] = [*beside]
     jobs += [functools.partial(fetch, *bounds) for bounds in ranges]
-    errors: list[Exception] = []
-    async with anyio.create_task_group() as group:
-
-        async def run(job: Callable[[], Awaitable[object]]) -> None:
-            try:
-                await job()
-            except Exception as exc:
-                errors.append(exc)
-                group.cancel_scope.cancel()
-
-        for job in jobs:
-            group.start_soon(run, job)
-    if errors:
-        changed = [exc for exc in errors if isinstance(exc, ObjectChanged)]
-        raise (changed or errors)[0]
+    await run_all(jobs, first=ObjectChanged)
 
 
 async def _fetch_range_to_file(

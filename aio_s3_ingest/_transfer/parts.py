@@ -13,6 +13,7 @@ GETs; a resumed file's parts already on disk are checked like any other.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import pathlib
 import re
@@ -26,6 +27,7 @@ from .._integrity.algorithms import Algorithm, usable
 from .._integrity.digest import b64, composite, part_digests
 from .._integrity.expected import Checksum, from_headers
 from .._models import ObjectInfo
+from .._tasks import run_all
 from ..errors import ChecksumMismatchError, IntegrityError
 from .verify import expected_in
 
@@ -94,10 +96,8 @@ class PartChecks:
             self._learnt(part, headers)
             await self._check_ready()
 
-        async with anyio.create_task_group() as group:
-            group.start_soon(self._check_ready)  # parts a resumed file holds already
-            for part in self._parts[1:]:
-                group.start_soon(learn_one, part)
+        jobs = [functools.partial(learn_one, part) for part in self._parts[1:]]
+        await run_all([self._check_ready, *jobs])  # first: parts a resumed file holds
 
     async def landed(self, start: int, end: int) -> None:
         """Bytes [start, end) are written: check every part they complete."""
@@ -185,9 +185,7 @@ async def part_checks(
     async def head(part: int) -> None:
         heads[part] = await _head_part(ctx, obj, part or None)
 
-    async with anyio.create_task_group() as group:
-        group.start_soon(head, 0)
-        group.start_soon(head, 1)
+    await run_all([functools.partial(head, 0), functools.partial(head, 1)])
     expected = expected_in(ctx, obj, heads[0])
     first = from_headers(heads[1])
     count = heads[1].get("x-amz-mp-parts-count", "")

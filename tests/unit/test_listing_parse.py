@@ -33,18 +33,23 @@ def _item(key: str, size: int = 3) -> str:
 
 def test_keys_are_url_decoded_and_fields_typed() -> None:
     """encoding-type=url: "+" is a space and %XX a byte of UTF-8, as botocore decodes them."""
-    objects, token = parse_list_page(_page(_item("data/a+b%2Bc%C3%BC.csv", 12)))
-    assert token is None
-    [obj] = objects
+    page = parse_list_page(_page(_item("data/a+b%2Bc%C3%BC.csv", 12)))
+    assert page.token is None
+    [obj] = page.objects
     assert obj.key == "data/a b+cü.csv"
     assert (obj.size, obj.etag) == (12, '"abc"')
     assert obj.last_modified == dt.datetime(2026, 11, 24, 10, 0, 1, tzinfo=dt.timezone.utc)
 
 
 def test_a_truncated_page_gives_its_continuation_token() -> None:
-    objects, token = parse_list_page(_page(_item("data/x"), truncated=True, token="1/ab+c="))
-    assert [o.key for o in objects] == ["data/x"]
-    assert token == "1/ab+c="
+    page = parse_list_page(_page(_item("data/x"), truncated=True, token="1/ab+c="))
+    assert [o.key for o in page.objects] == ["data/x"]
+    assert page.token == "1/ab+c="
+
+
+def test_folders_of_a_delimited_page_are_url_decoded() -> None:
+    body = _page("<CommonPrefixes><Prefix>data/y%3D2026+x/</Prefix></CommonPrefixes>")
+    assert parse_list_page(body).folders == ["data/y=2026 x/"]
 
 
 @pytest.mark.parametrize(
