@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from aio_s3_ingest import ChecksumMismatchError, IngestFailed
+from aio_s3_ingest import ChecksumMismatchError, IngestFailed, S3AccessError
 from aio_s3_ingest._local.partials import journaled_ranges
 from tests._proxy import (
     Exchange,
@@ -167,3 +167,20 @@ async def test_a_full_object_checksum_costs_the_two_first_heads_only(
     ]
     assert report.verified == {"CRC64NVME": 1}
     assert (dataset / "multi").read_bytes() == body
+
+
+@pytest.mark.asyncio
+async def test_a_part_head_refused_fails_the_file_with_s3s_error_itself(
+    s3: Any, bucket: str, dataset: pathlib.Path, via_proxy: Ingester, proxy: FaultProxy
+) -> None:
+    """Part 3's HEAD answered AccessDenied, beside the GETs: the file fails with
+    S3AccessError (not an ExceptionGroup of the tasks beside it), and nothing is left."""
+    put_multipart(s3, bucket, KEY, SIZES, "SHA256")
+    proxy.respond(
+        403, "AccessDenied", when=lambda r: r.method == "HEAD" and "partNumber=3" in r.query
+    )
+    with pytest.raises(IngestFailed) as failed:
+        await via_proxy(**OPTIONS).fetch_data()
+    assert isinstance(failed.value.failures[KEY], S3AccessError)
+    assert "ExceptionGroup" not in str(failed.value)
+    assert not (dataset / "multi").exists()
