@@ -119,6 +119,8 @@ class Bench:
         if ca is not None and spec.ca == lineup.CA_BUNDLE_ARG:
             common += [lineup.CA_BUNDLE_ARG, str(ca)]
         settings = spec.settings(lineup.dataset_kind(res.cell), res.shaped, res.tls)
+        if res.cell == "listing" and not spec.probe:
+            settings = [*settings, "--list-only"]
         python = str(self.envs.python(spec.env))
         return [python, str(PEERS_DIR / spec.script), *common, "--dest", str(dest), *settings]
 
@@ -131,12 +133,15 @@ class Bench:
 
     def measure(
         self, label: str, argv: list[str], env: dict[str, str], dest: Path | None,
-        expected: dict[str, list], must_check: list[str], seed: int,
+        expected: dict[str, list], must_check: list[str], seed: int, listed: int | None = None,
     ) -> measure.Run:  # fmt: skip
-        """One run; downloads (dest given) are verified against the origin's index."""
+        """One run; downloads (dest given) are verified against the origin's index, a
+        listing (``listed``) by the count of keys the peer says it listed."""
         log = self.opts.work / "logs" / f"{label}.log"
         run = measure.run_process(argv, env, log, self.opts.timeout)
-        if run.error is None and dest is not None:
+        if run.error is None and listed is not None:
+            run.error = measure.verify_listed(log, listed)
+        elif run.error is None and dest is not None:
             run.error = measure.verify(dest, expected, self.opts.verify_sample, seed, must_check)
         status = "ok" if run.error is None else f"FAILED: {run.error} (log: {log})"
         print(f"    {label:<54} {run.wall:8.2f} s  cpu {run.cpu:7.2f} s  {status}", flush=True)
@@ -165,12 +170,14 @@ class Bench:
             for res, peer in self.rng.sample(units, len(units)):
                 dest = dest_of(peer)
                 argv = self.argv(peer, res, dest)
-                check = None if lineup.PEERS[peer].probe else dest
-                self.trash.make_room(2 * res.dataset.total_bytes + (1 << 30))
+                listing = res.cell == "listing"
+                check = None if lineup.PEERS[peer].probe or listing else dest
+                self.trash.make_room(0 if listing else 2 * res.dataset.total_bytes + (1 << 30))
                 self.trash.settle()
                 env = self.env_for(peer, res.tls)
                 name = f"{label(res)}/{peer}/{tag}"
-                run = self.measure(name, argv, env, check, expected, must_check, rep)
+                listed = res.dataset.count if listing else None
+                run = self.measure(name, argv, env, check, expected, must_check, rep, listed)
                 if discard:
                     self.trash.discard(dest)
                 if rep >= self.opts.warmups:
@@ -192,6 +199,15 @@ class Bench:
         results = [CellResult(cell, shaped, ds, ds.total_bytes, ds.count, tls) for tls in schemes]
         for peer in peers:
             self.trash.discard(self.dest_dir(peer))
+        self.turns(results, peers, self.dest_dir, lambda rep: [], discard=True)
+        return results
+
+    def listing_cell(
+        self, ds: datasets.Dataset, shaped: bool, schemes: list[bool], peers: list[str]
+    ) -> list[CellResult]:
+        """Every peer lists the prefix of an index-only bucket, in turns; nothing is fetched,
+        and each run must say it listed every key."""
+        results = [CellResult("listing", shaped, ds, 0, ds.count, tls) for tls in schemes]
         self.turns(results, peers, self.dest_dir, lambda rep: [], discard=True)
         return results
 

@@ -24,6 +24,7 @@ from pathlib import Path
 PREFIX = "data/"
 DECOYS = ("aa-outside/decoy.bin", "zz-outside/decoy.bin")
 CHUNK = 1 << 20
+LISTING_FOLDERS = 1000
 UNITS = {"": 1, "B": 1, "K": 1000, "KB": 1000, "KIB": 1024, "M": 10**6, "MB": 10**6}
 UNITS |= {"MIB": 1 << 20, "G": 10**9, "GB": 10**9, "GIB": 1 << 30}
 
@@ -48,6 +49,12 @@ class Dataset:
     @property
     def count(self) -> int:
         return sum(p.count for p in self.parts)
+
+    @property
+    def index_only(self) -> bool:
+        """A listing-only dataset: the origin lists its keys from the index alone, with no
+        object files behind them (a million keys need no million files)."""
+        return self.name == "listing"
 
     @property
     def total_bytes(self) -> int:
@@ -87,7 +94,12 @@ def size_label(size: int) -> str:
 
 
 def planned_keys(ds: Dataset) -> list[tuple[str, int]]:
-    """Keys below PREFIX, a few directories deep, 250 objects per directory."""
+    """Keys below PREFIX, a few directories deep, 250 objects per directory; a listing
+    dataset's in LISTING_FOLDERS folders, as a partitioned export lays them out."""
+    if ds.index_only:
+        per_folder = max(1, -(-ds.count // LISTING_FOLDERS))
+        size = ds.parts[0].size
+        return [(f"{PREFIX}part={i // per_folder:04d}/{i:07d}.bin", size) for i in range(ds.count)]
     keys = []
     for part in ds.parts:
         label = size_label(part.size)
@@ -129,6 +141,12 @@ class Store:
         bucket_dir = self.objects_dir / ds.bucket
         shutil.rmtree(bucket_dir, ignore_errors=True)
         index: dict[str, list] = {}
+        if ds.index_only:
+            stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+            for key, size in planned_keys(ds):
+                index[key] = [size, hashlib.md5(key.encode()).hexdigest(), stamp, "AAAAAA=="]
+            self.write_index(ds, index)
+            return True
         for key, size in [*planned_keys(ds), *((d, 1024) for d in DECOYS)]:
             index[key] = self._write_object(bucket_dir / key, size)
         self.write_index(ds, index)
@@ -174,7 +192,8 @@ class Store:
             f'{{"{lua_quote(k)}",{v[0]},"{v[1]}","{v[2]}","{v[3]}"}},'
             for k, v in sorted(index.items())
         ]
-        lua = "return {\n" + "\n".join(rows) + "\n}\n"
+        marker = "index_only = true,\n" if ds.index_only else ""
+        lua = "return {\n" + marker + "\n".join(rows) + "\n}\n"
         doc = json.dumps({"spec": ds.spec, "bucket": ds.bucket, "objects": index})
         for suffix, text in ((".lua", lua), (".json", doc)):
             tmp = self.index_dir / f".{ds.bucket}{suffix}.tmp"

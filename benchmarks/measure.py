@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import os
 import random
+import re
 import signal
 import statistics
 import subprocess
@@ -185,4 +186,14 @@ def verify(
     bad = [k for k in sorted(picks) if md5_file(dest / k) != expected[k][1]]
     if bad:
         return f"{len(bad)} of {len(picks)} sampled files with wrong MD5 (e.g. {bad[0]})"
+    return None
+
+
+def verify_listed(log: Path, count: int) -> str | None:
+    """None if the peer's output says it listed exactly ``count`` keys."""
+    found = re.findall(r"listed (\d+) objects", log.read_text(errors="replace"))
+    if not found:
+        return "the peer did not say how many keys it listed"
+    if int(found[-1]) != count:
+        return f"listed {found[-1]} keys, expected {count}"
     return None

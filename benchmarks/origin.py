@@ -195,7 +195,8 @@ class Origin:
         for bucket, rows in self.buckets.items():
             for listener in ((False, False), (False, True)):
                 try:
-                    reply = self._admin(listener, f"check/{bucket}").strip()
+                    # A worker loads a bucket's index on first use: seconds for 1M keys.
+                    reply = self._admin(listener, f"check/{bucket}", timeout=120).strip()
                 except urllib.error.HTTPError as exc:
                     reply = f"HTTP {exc.code}: {exc.read().decode(errors='replace').strip()}"
                 except OSError as exc:
@@ -222,9 +223,9 @@ class Origin:
         ports = [p for p in self.ports.values() if p]
         return [s for port in ports for s in listeners.strangers(port, self.ours)]
 
-    def _admin(self, listener: tuple[bool, bool], call: str) -> str:
+    def _admin(self, listener: tuple[bool, bool], call: str, timeout: float = 5) -> str:
         url = f"{self.endpoint(*listener)}/_origin/{call}"
-        with self.opener.open(url, timeout=5) as resp:
+        with self.opener.open(url, timeout=timeout) as resp:
             return str(resp.read().decode())
 
     def reload_bucket(self, bucket: str) -> None:

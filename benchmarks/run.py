@@ -35,12 +35,14 @@ FULL_SPECS = {
     "large": "4x256MiB",
     "mixed": "200x1MiB+4x64MiB",
     "sync": "10000x64KiB",
+    "listing": "1000000x1KiB",
 }
 QUICK_SPECS = {
     "small": "20x64KiB",
     "large": "2x8MiB",
     "mixed": "10x1MiB+1x8MiB",
     "sync": "200x64KiB",
+    "listing": "20000x1KiB",
 }
 
 
@@ -161,8 +163,11 @@ def measure_origin(
     objects = [
         (row[0], ds.bucket, key)
         for ds in dss.values()
+        if not ds.index_only  # no files to fetch behind a listing-only bucket
         for key, row in store.prefix_index(ds).items()
     ]
+    if not objects:
+        return probes.OriginStats(single_stream_object="none: only a listing was measured")
     try:
         return probes.measure_origin(
             org, ca, probes.Targets.of(objects), quick=args.quick, shaped=True in modes(args),
@@ -185,6 +190,9 @@ def run_cells(
             if cell in args.cells and (peers := lineup.peers_for(cell, args.peers)):
                 print(f"cell {cell} ({mode})", flush=True)
                 results += runner.download_cell(cell, dss[cell], shaped, schemes(args), peers)
+        if "listing" in args.cells and (peers := lineup.peers_for("listing", args.peers)):
+            print(f"cell listing ({mode})", flush=True)
+            results += runner.listing_cell(dss["listing"], shaped, schemes(args), peers)
         sync = [c for c in lineup.SYNC_CELLS if c in args.cells]
         peers = lineup.peers_for("sync-hit", args.peers)
         for tls in schemes(args) if sync and "aio_s3_ingest" in peers else []:

@@ -1,27 +1,27 @@
-"""A prefix listed as a tree of folders, many listings at once, when it is large.
+"""A large prefix listed as several key ranges at once, cut at its folders.
 
 ListObjectsV2 returns at most 1,000 keys a page, and each page needs the token of the one
 before: a million keys are a thousand round trips one after the other. A prefix whose
-first page is not its last is listed again one level deep (``Delimiter=/``): its own
-keys, and its folders, each listed the same way (its first page alone if small, its
-own folders if not), a bounded number of pages in flight. The result is the sequential
-listing, key for key, in S3's order. A small prefix costs its one page, as before.
+first page is not its last is looked at one level deep (``Delimiter=/``) for its folders;
+the key space is then cut at folder boundaries into up to :data:`RANGES` ranges, each
+listed page after page from its first folder (``StartAfter``) until it reaches the next
+range, all ranges at once. Ranges of whole folders keep the work even whether the
+folders are many and small or few and large; a range's last page may run past its end,
+and those keys are the next range's. The result is the sequential listing, key for key,
+in S3's order; a prefix that fits in one page costs that one request, as before.
 """
 
 from __future__ import annotations
 
 import functools
-import itertools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-
-import anyio
 
 from .._models import ObjectInfo
 from .._tasks import run_all
 
-# Listing pages in flight at once for one prefix tree.
-PAGES_IN_FLIGHT = 16
+# Key ranges listed at once for one prefix.
+RANGES = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,58 +34,80 @@ class Page:
     token: str | None = None
 
 
-PageSource = Callable[[str, str | None, bool], Awaitable[Page]]
-"""One page under a prefix: ``(prefix, token, by_folder)``, ``by_folder`` meaning
-``Delimiter=/``."""
+@dataclass(frozen=True, slots=True)
+class PageRequest:
+    """What one page asks for: the ``prefix``, the ``token`` of a listing under way, or
+    else where to start (``start_after``), and whether by folder (``Delimiter=/``)."""
+
+    prefix: str
+    token: str | None = None
+    start_after: str | None = None
+    by_folder: bool = False
+
+
+PageSource = Callable[[PageRequest], Awaitable[Page]]
+"""One ListObjectsV2 request, sent."""
 
 
 async def list_tree(pages: PageSource, prefix: str) -> list[ObjectInfo]:
     """Every object under ``prefix``, in S3's order (UTF-8 binary, which is code point
-    order), listed by folders where that is faster."""
-    limiter = anyio.CapacityLimiter(PAGES_IN_FLIGHT)
+    order), listed in ranges at once where that is faster."""
+    first = await pages(PageRequest(prefix))
+    if first.token is None:
+        return first.objects
+    folders = await _folders(pages, prefix)
+    if len(folders) < 2:  # nothing to cut at: go on page after page
+        return first.objects + await _range(pages, PageRequest(prefix, first.token), None)
+    cuts = [folders[len(folders) * i // RANGES] for i in range(1, RANGES)]
+    starts = sorted(set(cuts) - {folders[0]})
+    ends: list[str | None] = [*starts, None]
+    found: list[list[ObjectInfo]] = [[] for _ in ends]
 
-    async def page(under: str, token: str | None, by_folder: bool) -> Page:
-        async with limiter:
-            return await pages(under, token, by_folder)
+    async def one(index: int) -> None:
+        if index == 0:  # the first page began it
+            seed = [obj for obj in first.objects if obj.key < starts[0]]
+            done = first.objects[-1].key >= starts[0]
+            onward = PageRequest(prefix, first.token)
+            found[0] = seed if done else seed + await _range(pages, onward, starts[0])
+        else:
+            low = starts[index - 1]
+            request = PageRequest(prefix, start_after=_just_before(low))
+            listed = await _range(pages, request, ends[index])
+            found[index] = [obj for obj in listed if obj.key >= low]
 
-    objects = await _subtree(page, prefix)
+    await run_all(functools.partial(one, index) for index in range(len(ends)))
+    objects = [obj for part in found for obj in part]
     objects.sort(key=lambda obj: obj.key)
     return objects
 
 
-async def _subtree(page: PageSource, prefix: str) -> list[ObjectInfo]:
-    first = await page(prefix, None, False)
-    if first.token is None:
-        return first.objects
-    level = await _level(page, prefix)
-    if len(level.folders) < 2:  # nothing to share out: go on page after page
-        return first.objects + await _pages_from(page, prefix, first.token)
-    found: dict[str, list[ObjectInfo]] = {}
-
-    async def folder(name: str) -> None:
-        found[name] = await _subtree(page, name)
-
-    await run_all(functools.partial(folder, name) for name in level.folders)
-    return level.objects + list(itertools.chain.from_iterable(found.values()))
-
-
-async def _level(page: PageSource, prefix: str) -> Page:
-    """The keys right under ``prefix`` and its folders, over all pages."""
-    objects: list[ObjectInfo] = []
+async def _folders(pages: PageSource, prefix: str) -> list[str]:
+    """The folders right under ``prefix``, over all pages."""
     folders: list[str] = []
-    token: str | None = None
+    request = PageRequest(prefix, by_folder=True)
     while True:
-        result = await page(prefix, token, True)
-        objects += result.objects
-        folders += result.folders
-        if (token := result.token) is None:
-            return Page(objects, folders)
+        page = await pages(request)
+        folders += page.folders
+        if page.token is None:
+            return folders
+        request = PageRequest(prefix, page.token, by_folder=True)
 
 
-async def _pages_from(page: PageSource, prefix: str, token: str | None) -> list[ObjectInfo]:
+async def _range(pages: PageSource, request: PageRequest, end: str | None) -> list[ObjectInfo]:
+    """Pages from ``request`` on, until the listing ends or passes ``end`` (the keys from
+    ``end`` on are dropped: another range lists them)."""
     objects: list[ObjectInfo] = []
-    while token is not None:
-        result = await page(prefix, token, False)
-        objects += result.objects
-        token = result.token
-    return objects
+    while True:
+        page = await pages(request)
+        objects += [obj for obj in page.objects if end is None or obj.key < end]
+        passed = end is not None and bool(page.objects) and page.objects[-1].key >= end
+        if page.token is None or passed:
+            return objects
+        request = PageRequest(request.prefix, page.token)
+
+
+def _just_before(folder: str) -> str:
+    """A ``StartAfter`` that lists every key from ``folder`` (which ends in ``/``) on: the
+    folder with its ``/`` turned into ``.``, the character before it. Keys between the
+    two belong to the range before, which lists them; this one drops them."""
+    return folder[:-1] + "."

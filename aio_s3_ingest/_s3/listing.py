@@ -19,7 +19,7 @@ from .._s3errors import s3_errors
 from ..errors import IngestError, ObjectChangedError, TransferError
 from .client import S3Handles, parse_timestamp
 from .getter import Getter, ObjectChanged, UseBotocore
-from .list_tree import Page, list_tree
+from .list_tree import Page, PageRequest, list_tree
 
 if TYPE_CHECKING:
     from types_aiobotocore_s3 import S3Client
@@ -45,14 +45,14 @@ async def list_objects(s3: S3Handles, bucket: str, prefix: str, run: Run) -> lis
         return await list_tree(functools.partial(_botocore_page, client, bucket), prefix)
 
 
-async def _botocore_page(
-    client: S3Client, bucket: str, prefix: str, token: str | None, by_folder: bool
-) -> Page:
-    options = {"Bucket": bucket, "Prefix": prefix}
-    if by_folder:
+async def _botocore_page(client: S3Client, bucket: str, request: PageRequest) -> Page:
+    options = {"Bucket": bucket, "Prefix": request.prefix}
+    if request.by_folder:
         options["Delimiter"] = "/"
-    if token is not None:
-        options["ContinuationToken"] = token
+    if request.token is not None:
+        options["ContinuationToken"] = request.token
+    elif request.start_after is not None:
+        options["StartAfter"] = request.start_after
     page = await client.list_objects_v2(**options)  # type: ignore[arg-type]
     objects = [
         ObjectInfo(
@@ -69,14 +69,14 @@ async def _botocore_page(
     return Page(objects, folders, more or None)
 
 
-async def _direct_page(
-    direct: DirectGetter, run: Run, prefix: str, token: str | None, by_folder: bool
-) -> Page:
-    params = {"list-type": "2", "prefix": prefix, "encoding-type": "url"}
-    if by_folder:
+async def _direct_page(direct: DirectGetter, run: Run, request: PageRequest) -> Page:
+    params = {"list-type": "2", "prefix": request.prefix, "encoding-type": "url"}
+    if request.by_folder:
         params["delimiter"] = "/"
-    if token is not None:
-        params["continuation-token"] = token
+    if request.token is not None:
+        params["continuation-token"] = request.token
+    elif request.start_after is not None:
+        params["start-after"] = request.start_after
     return parse_list_page(await direct.list_page(params, run))
 
 

@@ -234,11 +234,15 @@ local function object(bucket, index, key)
     end
 end
 
--- "ok <rows>" once the index loads and every row's file opens with the indexed size.
+-- "ok <rows>" once the index loads and every row's file opens with the indexed size (a
+-- listing-only index, marked index_only, has no files behind it).
 local function check(bucket)
     local index, err = load_index(bucket)
     if not index then
         return send(503, "text/plain", "index: " .. tostring(err) .. "\n")
+    end
+    if index.rows.index_only then
+        return send(200, "text/plain", "ok " .. #index.rows .. "\n")
     end
     for _, row in ipairs(index.rows) do
         local f, ferr = io.open(ngx.var.document_root .. "/" .. bucket .. "/" .. row[1], "rb")

@@ -16,6 +16,7 @@ def main() -> None:
     p.add_argument("--processes", type=lambda v: v if v == "auto" else int(v), default=1)
     p.add_argument("--chunk-size", type=int, default=None)
     p.add_argument("--verify", default="auto")
+    p.add_argument("--list-only", action="store_true", help="plan(): list and compare only")
     args = p.parse_args()
     dest = Path(args.dest)
     ingester = S3Ingester(
@@ -32,6 +33,10 @@ def main() -> None:
         endpoint_url=args.endpoint,
         verify=args.verify,
     )
+    if args.list_only:
+        planned = ingester.plan()
+        print(f"aio_s3_ingest: listed {len(planned.fetched) + len(planned.kept)} objects")
+        return
     report = ingester.sync()
     verified = ", ".join(f"{n} {name}" for name, n in report.verified.items()) or "none"
     print(f"aio_s3_ingest: {len(report.paths)} files; verified: {verified}")
