@@ -117,6 +117,12 @@ class Store:
         self.objects_dir = root / "objects"
         self.index_dir = root / "index"
 
+    def rows(self, ds: Dataset) -> int:
+        """How many objects the bucket's index holds (without loading a listing-only one)."""
+        if ds.index_only:
+            return int(json.loads((self.index_dir / f"{ds.bucket}.json").read_text())["count"])
+        return len(self.load_index(ds))
+
     def load_index(self, ds: Dataset) -> dict[str, list]:
         """key -> [size, md5 hex, last-modified ISO, CRC32 base64] for every object in the
         bucket."""
@@ -136,7 +142,8 @@ class Store:
     def ensure(self, ds: Dataset) -> bool:
         """Generate the dataset unless an identical one is on disk; True if it was generated."""
         if self.is_current(ds):
-            self._add_checksums(ds)
+            if not ds.index_only:
+                self._add_checksums(ds)
             return False
         bucket_dir = self.objects_dir / ds.bucket
         shutil.rmtree(bucket_dir, ignore_errors=True)
@@ -187,18 +194,27 @@ class Store:
         return [size, md5.hexdigest(), stamp, _b64_crc32(crc)]
 
     def write_index(self, ds: Dataset, index: dict[str, list]) -> None:
+        """The index as the origin reads it (a Lua table; tab-separated rows for a
+        listing-only bucket, too big for one Lua chunk) and as JSON for the harness."""
         self.index_dir.mkdir(parents=True, exist_ok=True)
-        rows = [
-            f'{{"{lua_quote(k)}",{v[0]},"{v[1]}","{v[2]}","{v[3]}"}},'
-            for k, v in sorted(index.items())
-        ]
-        marker = "index_only = true,\n" if ds.index_only else ""
-        lua = "return {\n" + marker + "\n".join(rows) + "\n}\n"
-        doc = json.dumps({"spec": ds.spec, "bucket": ds.bucket, "objects": index})
-        for suffix, text in ((".lua", lua), (".json", doc)):
+        if ds.index_only:
+            rows = [f"{k}\t{v[0]}\t{v[1]}\t{v[2]}\t{v[3]}" for k, v in sorted(index.items())]
+            served, stale = (".tsv", "#index_only\n" + "\n".join(rows) + "\n"), ".lua"
+        else:
+            rows = [
+                f'{{"{lua_quote(k)}",{v[0]},"{v[1]}","{v[2]}","{v[3]}"}},'
+                for k, v in sorted(index.items())
+            ]
+            served, stale = (".lua", "return {\n" + "\n".join(rows) + "\n}\n"), ".tsv"
+        # A listing-only bucket's keys stay out of the harness's memory: its RSS is the
+        # floor of every peer's peak RSS (a forked child starts with its parent's).
+        whole = {"count": len(index)} if ds.index_only else {"objects": index}
+        doc = json.dumps({"spec": ds.spec, "bucket": ds.bucket, **whole})
+        for suffix, text in (served, (".json", doc)):
             tmp = self.index_dir / f".{ds.bucket}{suffix}.tmp"
             tmp.write_text(text)
             tmp.replace(self.index_dir / f"{ds.bucket}{suffix}")
+        (self.index_dir / f"{ds.bucket}{stale}").unlink(missing_ok=True)
 
     def rewrite_fraction(self, ds: Dataset, fraction: float, seed: int) -> list[str]:
         """Give a random ``fraction`` of the dataset new bytes (so new MD5/ETag); returns keys."""

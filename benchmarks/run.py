@@ -240,7 +240,7 @@ def start_origin(
     return origin.Origin(
         WORK / "nginx", store.objects_dir, store.index_dir, tls=tls, workers=args.origin_workers,
         ttfb_ms=args.ttfb_ms, rate_mib_s=args.rate_mib_s,
-        buckets={ds.bucket: len(store.load_index(ds)) for ds in dss.values()},
+        buckets={ds.bucket: store.rows(ds) for ds in dss.values()},
     )  # fmt: skip
 
 

@@ -23,6 +23,26 @@ function M.init(dir, start_token)
     token = start_token
 end
 
+-- A listing-only index as tab-separated rows (a Lua chunk holds at most 65536 constants,
+-- far fewer than a million keys); its first line marks it index_only.
+local function read_rows(path)
+    local f = io.open(path, "r")
+    if not f then
+        return nil
+    end
+    local rows = {}
+    for line in f:lines() do
+        if line == "#index_only" then
+            rows.index_only = true
+        else
+            local key, size, md5, stamp, crc = line:match("^([^\t]*)\t(%d+)\t(%x+)\t([^\t]+)\t([^\t]*)$")
+            rows[#rows + 1] = { key, tonumber(size), md5, stamp, crc }
+        end
+    end
+    f:close()
+    return rows
+end
+
 -- Returns the bucket's index, loading it again if the harness changed it since last time.
 local function load_index(bucket)
     local gen = gens:get(bucket) or 0
@@ -30,12 +50,15 @@ local function load_index(bucket)
     if entry and entry.gen == gen then
         return entry
     end
-    local chunk, err = loadfile(index_dir .. "/" .. bucket .. ".lua")
-    if not chunk then
-        ngx.log(ngx.ERR, "bucket index not loaded: ", err)
-        return nil, err
+    local rows = read_rows(index_dir .. "/" .. bucket .. ".tsv")
+    if not rows then
+        local chunk, err = loadfile(index_dir .. "/" .. bucket .. ".lua")
+        if not chunk then
+            ngx.log(ngx.ERR, "bucket index not loaded: ", err)
+            return nil, err
+        end
+        rows = chunk()
     end
-    local rows = chunk()
     local by_key = {}
     for i = 1, #rows do
         by_key[rows[i][1]] = rows[i]
