@@ -76,6 +76,14 @@ def fetch_parser() -> argparse.ArgumentParser:
         metavar="ID",
         help="folder name under DEST (default: a hash of bucket, prefix and region)",
     )
+    _add_transfer_options(parser)
+    _add_source_options(parser)
+    _add_run_options(parser)
+    return parser
+
+
+def _add_transfer_options(parser: argparse.ArgumentParser) -> None:
+    add = parser.add_argument
     add("--max-concurrent-files", type=int, default=64, metavar="N", help="default 64")
     add(
         "--workers-per-file",
@@ -107,9 +115,6 @@ def fetch_parser() -> argparse.ArgumentParser:
         "etag (also the MD5 a single-part object's ETag is, where S3 has no checksum), "
         "require (a file without a checksum fails), or off",
     )
-    _add_source_options(parser)
-    _add_run_options(parser)
-    return parser
 
 
 def _add_source_options(parser: argparse.ArgumentParser) -> None:

@@ -25,7 +25,7 @@ from ._log import logger
 from ._models import FetchOutcome, FileRecord, Plan, Selection
 from ._plan import make_plan
 from ._procs import fetch_in_processes, process_count, warm_up
-from ._progress import RunPlanned, progress_listener
+from ._progress import planned_event, progress_listener
 from ._report import IngestReport, integrity_counts, log_verdict, run_report
 from ._run import Run
 from ._s3.archived import refuse_archived
@@ -166,32 +166,54 @@ async def run_ingest(
         selection = in_shard(await wanted_files(s3, config, run), config.shard)
         layout = DatasetLayout(config.dataset_directory, config.shard)
         if dry_run:
-            plan, _ = await _plan(config, layout, selection, kind, writable=False)
-            plan, refused = await refuse_archived(s3, config, plan, run)
-            outcome = FetchOutcome(failures=refused)
+            plan, outcome = await _dry_run(s3, config, layout, (selection, kind), run)
             fetched = {item.relpath: item.obj.size for item in plan.to_fetch}
         else:
-            await anyio.to_thread.run_sync(layout.create)
-            async with dataset_lock(layout.lock_path, config.lock_timeout):
-                await anyio.to_thread.run_sync(layout.clear_temp)
-                plan, records = await _plan(config, layout, selection, kind, writable=True)
-                plan, refused = await refuse_archived(s3, config, plan, run)
-                await _prune_partials(config, layout, plan, force=kind.force)
-                _log_kept(plan)
-                run.notify(_planned(plan))
-                done = await _sync_dataset(s3, config, layout, (plan, records), run, landing)
-                outcome = FetchOutcome(failures=refused).merged(done)
-                fetched = {path: record.size for path, record in outcome.fetched.items()}
+            plan, outcome = await _locked_sync(s3, config, layout, (selection, kind), run, landing)
+            fetched = {path: record.size for path, record in outcome.fetched.items()}
         skipped = selection.skipped
         report = run_report(config, plan, run, started, fetched, skipped, outcome.failures)
-        report = dataclasses.replace(report, **integrity_counts(outcome.fetched.values()))
-        if dry_run:
-            report = dataclasses.replace(report, dry_run=True)
+        counts = integrity_counts(outcome.fetched.values())
+        report = dataclasses.replace(report, dry_run=dry_run, **counts)
     # The report rides along, for a handler that shows it its own way (the command line).
     logger.info("%s", report.summary(), extra={"ingest_report": report})
     if outcome.failures and not dry_run:
         raise IngestFailed(outcome.failures, report=report)
     return report
+
+
+async def _dry_run(
+    s3: S3Handles,
+    config: IngestConfig,
+    layout: DatasetLayout,
+    asked: tuple[Selection, RunKind],
+    run: Run,
+) -> tuple[Plan, FetchOutcome]:
+    """The plan, and the archived objects it would refuse; nothing written."""
+    plan, _ = await _plan(config, layout, *asked, writable=False)
+    plan, refused = await refuse_archived(s3, config, plan, run)
+    return plan, FetchOutcome(failures=refused)
+
+
+async def _locked_sync(
+    s3: S3Handles,
+    config: IngestConfig,
+    layout: DatasetLayout,
+    asked: tuple[Selection, RunKind],
+    run: Run,
+    landing: Landing | None,
+) -> tuple[Plan, FetchOutcome]:
+    """Under the dataset's lock: plan, fetch, delete and record."""
+    await anyio.to_thread.run_sync(layout.create)
+    async with dataset_lock(layout.lock_path, config.lock_timeout):
+        await anyio.to_thread.run_sync(layout.clear_temp)
+        plan, records = await _plan(config, layout, *asked, writable=True)
+        plan, refused = await refuse_archived(s3, config, plan, run)
+        await _prune_partials(config, layout, plan, force=asked[1].force)
+        _log_kept(plan)
+        run.notify(planned_event(plan))
+        done = await _sync_dataset(s3, config, layout, (plan, records), run, landing)
+    return plan, FetchOutcome(failures=refused).merged(done)
 
 
 async def _plan(
@@ -277,15 +299,6 @@ def _processes_for(s3: S3Handles, config: IngestConfig, plan: Plan) -> int:
     direct = s3.direct
     costly = direct is None or direct.tls  # every byte passes the loop's core
     return process_count(config, plan.to_fetch, bytes_cost_the_loop=costly)
-
-
-def _planned(plan: Plan) -> RunPlanned:
-    return RunPlanned(
-        files_to_fetch=len(plan.to_fetch),
-        bytes_to_fetch=plan.bytes_to_fetch,
-        files_to_keep=len(plan.to_keep),
-        files_to_delete=len(plan.to_delete),
-    )
 
 
 def _log_kept(plan: Plan) -> None:

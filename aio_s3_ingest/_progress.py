@@ -13,9 +13,12 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from ._models import Plan
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +29,16 @@ class RunPlanned:
     bytes_to_fetch: int
     files_to_keep: int
     files_to_delete: int
+
+
+def planned_event(plan: Plan) -> RunPlanned:
+    """The event that says what ``plan`` will do."""
+    return RunPlanned(
+        files_to_fetch=len(plan.to_fetch),
+        bytes_to_fetch=plan.bytes_to_fetch,
+        files_to_keep=len(plan.to_keep),
+        files_to_delete=len(plan.to_delete),
+    )
 
 
 @dataclass(frozen=True, slots=True)

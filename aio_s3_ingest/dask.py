@@ -56,12 +56,25 @@ def fetch_on_cluster(
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
         raise ConfigError(f"shards must be a positive int, got {count!r}", parameter="shards")
     started = time.monotonic()
+    futures = _submit(client, (s3_bucket_name, s3_key_prefix), options, workers, count)
+    wait(futures)
+    return _merged(futures, probe, time.monotonic() - started)
+
+
+def _submit(
+    client: Client,
+    where: tuple[str, str],
+    options: Mapping[str, Any],
+    workers: list[str],
+    count: int,
+) -> list[Future[IngestReport]]:
+    """One task per shard, each meant for the worker of its turn, free to go elsewhere
+    when that worker is gone."""
     run = uuid.uuid4().hex[:12]
-    futures = [
+    return [
         client.submit(
             _fetch_shard,
-            s3_bucket_name,
-            s3_key_prefix,
+            *where,
             (index, count),
             options,
             key=f"aio-s3-ingest-{run}-shard-{index}-of-{count}",
@@ -71,8 +84,6 @@ def fetch_on_cluster(
         )
         for index in range(count)
     ]
-    wait(futures)
-    return _merged(futures, probe, time.monotonic() - started)
 
 
 def _fetch_shard(
