@@ -12,7 +12,7 @@ from ._models import FetchOutcome, FileRecord, WantedFile
 from ._transfer.context import TransferContext
 from ._transfer.fetch import fetch_file
 
-Landed = Callable[[WantedFile, FileRecord | None], None]
+FileLanded = Callable[[WantedFile, FileRecord | None], None]
 """Told each file once it is in place (with its record) or has failed (None)."""
 
 
@@ -20,7 +20,7 @@ async def fetch_all(
     context: TransferContext,
     items: Iterable[WantedFile] | AsyncIterable[WantedFile],
     limit: int,
-    landed: Landed | None = None,
+    landed: FileLanded | None = None,
 ) -> FetchOutcome:
     """Fetch ``items`` in their order, at most ``limit`` at once, taking the next item only
     when a slot is free (so a shared source is not drained ahead of time). A failure is
@@ -63,7 +63,7 @@ async def _fetch_one(
     item: WantedFile,
     outcome: FetchOutcome,
     semaphore: asyncio.Semaphore,
-    landed: Landed | None,
+    landed: FileLanded | None,
 ) -> None:
     """One file into ``outcome``, fetched or failed; its slot is free again after."""
     record = None

@@ -28,8 +28,8 @@ if TYPE_CHECKING:
 
 
 async def list_objects(s3: S3Handles, bucket: str, prefix: str, run: Run) -> list[ObjectInfo]:
-    """Every object under the prefix, in S3's order, across all ListObjectsV2 pages (by
-    folders, many at once, when the prefix is large: :mod:`.list_tree`).
+    """Every object under the prefix, in S3's order, across all ListObjectsV2 pages (in
+    key ranges at once when the prefix is large: :mod:`.list_tree`).
 
     On the direct path when the run has one: ElementTree parses a page in less time than
     botocore's parser (figures: benchmarks/README.md, "Design figures behind the code"),

@@ -49,7 +49,7 @@ from .writes import finalize, store_received, store_whole
 # stays bounded by the budget.
 WHOLE_IN_MEMORY_LIMIT = 256 * 1024
 
-Landed = Callable[[int, int], Awaitable[None]]
+RangeLanded = Callable[[int, int], Awaitable[None]]
 """Told the bounds of each range once its bytes are in the file."""
 
 
@@ -225,7 +225,7 @@ async def _fetch_ranges(
     partial: Partial,
     ranges: list[tuple[int, int]],
     beside: list[Callable[[], Awaitable[object]]],
-    landed: Landed | None = None,
+    landed: RangeLanded | None = None,
 ) -> None:
     """Fetch every range, with the jobs ``beside`` them; the first failure cancels the
     others and is raised (a changed object before any other)."""
@@ -242,7 +242,7 @@ async def _fetch_range_to_file(
     start: int,
     end: int,
     *,
-    landed: Landed | None = None,
+    landed: RangeLanded | None = None,
 ) -> Checksum | None:
     """Bytes [start, end) through their own handle, so parallel ranges share no position,
     each write journaled once it returned, then told to ``landed`` once on disk; the
