@@ -22,7 +22,7 @@ from ._local.manifest import LocalManifest
 from ._local.partials import PartialFiles, current_boot
 from ._local.recheck import recheck_kept
 from ._log import logger
-from ._models import FetchOutcome, FileRecord, Plan, Selection
+from ._models import FetchOutcome, Plan, Selection
 from ._plan import make_plan
 from ._procs import fetch_in_processes, process_count, warm_up
 from ._progress import planned_event, progress_listener
@@ -190,7 +190,7 @@ async def _dry_run(
     run: Run,
 ) -> tuple[Plan, FetchOutcome]:
     """The plan, and the archived objects it would refuse; nothing written."""
-    plan, _ = await _plan(config, layout, *asked, writable=False)
+    plan = await _plan(config, layout, *asked, writable=False)
     plan, refused = await refuse_archived(s3, config, plan, run)
     return plan, FetchOutcome(failures=refused)
 
@@ -207,12 +207,12 @@ async def _locked_sync(
     await anyio.to_thread.run_sync(layout.create)
     async with dataset_lock(layout.lock_path, config.lock_timeout):
         await anyio.to_thread.run_sync(layout.clear_temp)
-        plan, records = await _plan(config, layout, *asked, writable=True)
+        plan = await _plan(config, layout, *asked, writable=True)
         plan, refused = await refuse_archived(s3, config, plan, run)
         await _prune_partials(config, layout, plan, force=asked[1].force)
         _log_kept(plan)
         run.notify(planned_event(plan))
-        done = await _sync_dataset(s3, config, layout, (plan, records), run, landing)
+        done = await _sync_dataset(s3, config, layout, plan, run, landing)
     return plan, FetchOutcome(failures=refused).merged(done)
 
 
@@ -223,13 +223,14 @@ async def _plan(
     kind: RunKind,
     *,
     writable: bool,
-) -> tuple[Plan, dict[str, FileRecord]]:
+) -> Plan:
     """Compare the listing with the local manifest and the files on disk (read back, with
     ``verify_local``)."""
     probe = layout.ignores_case if writable else layout.ignores_case_without_writing
     if await anyio.to_thread.run_sync(probe):
         check_case_clashes(selection.wanted)
-    records = await anyio.to_thread.run_sync(LocalManifest(layout.state_dir).load)
+    manifest = LocalManifest(layout.state_dir)
+    records = await anyio.to_thread.run_sync(functools.partial(manifest.load, writable=writable))
     tracked = [item.relpath for item in selection.wanted if item.relpath in records]
     disk = await anyio.to_thread.run_sync(layout.stat_files, tracked)
     plan = make_plan(
@@ -238,20 +239,19 @@ async def _plan(
     if kind.verify_local:
         plan = await recheck_kept(layout.root, plan, records)
     log_verdict(config, plan, force=kind.force)
-    return plan, records
+    return plan
 
 
 async def _sync_dataset(
     s3: S3Handles,
     config: IngestConfig,
     layout: DatasetLayout,
-    planned: tuple[Plan, dict[str, FileRecord]],
+    plan: Plan,
     run: Run,
     landing: Landing | None,
 ) -> FetchOutcome:
     """Transfer, delete, and save the manifest; return the records of the files fetched,
     and which keys failed and why."""
-    plan, records = planned
     manifest = LocalManifest(layout.state_dir)
     sizes = [item.obj.size for item in plan.to_fetch]
     context = TransferContext.for_run(config, s3, layout, manifest, run, sizes=sizes)
@@ -269,8 +269,7 @@ async def _sync_dataset(
             outcome = await fetch_all(context, landing.start(plan), limit, landing.landed)
         for relpath in await anyio.to_thread.run_sync(layout.delete, plan.to_delete):
             logger.debug("deleted %s: its object left S3, or the selection", relpath)
-        kept = {path: rec for path, rec in records.items() if path not in plan.to_delete}
-        await anyio.to_thread.run_sync(manifest.save, kept | outcome.fetched)
+        await anyio.to_thread.run_sync(manifest.save, outcome.fetched, plan.to_delete)
     finally:
         manifest.close_journal()
     return outcome

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import pathlib
 from collections.abc import AsyncIterator
 from typing import Any
@@ -12,6 +11,7 @@ import pytest_asyncio
 
 from aio_s3_ingest import AsyncS3Ingester
 from tests._helpers import MakeIngester
+from tests._manifest import read_manifest_at
 from tests._proxy import FaultProxy
 
 FILES = {
@@ -56,7 +56,4 @@ def assert_matches_s3(dataset: pathlib.Path, files: dict[str, bytes]) -> None:
 
 
 def read_manifest(dataset: pathlib.Path) -> dict[str, Any]:
-    document: dict[str, Any] = json.loads(
-        (dataset / ".aio-s3-ingest" / "manifest.json").read_text(encoding="utf-8")
-    )
-    return document
+    return read_manifest_at(dataset / ".aio-s3-ingest")

@@ -1,152 +1,216 @@
 """The local manifest: what this library put in the dataset directory, and in what state.
 
-Two files in the hidden state folder. ``manifest.json`` is rewritten whole
-(write-temp, fsync, ``os.replace``) at the end of a run. ``journal.jsonl`` gets
-one line per file as soon as it is verified and in place, so a run that is
-killed half-way still knows what it finished: loading replays the journal over
-the manifest, and a torn last line is ignored.
+``manifest.sqlite`` in the hidden state folder holds one row per file. A run changes only
+the rows of the files it fetched or deleted, in one transaction at its end, so a run that
+keeps a million files writes nothing, and a crash leaves the previous state whole (SQLite's
+rollback journal, every commit synced). Files verified during a run go to the journal
+(:mod:`.journal`) first, line by line, so a killed run still knows what it finished:
+loading replays the journal over the database, and the next save folds it in.
+
+Version 3 is this database; versions 1 and 2 (:mod:`.legacy`) are still read. A database
+that is damaged, of another version, or not ours counts as no cache (a WARNING says so),
+and the next save replaces it.
 """
 
 from __future__ import annotations
 
-import json
+import contextlib
 import os
 import pathlib
-import tempfile
-import threading
-from collections.abc import Mapping
-from dataclasses import fields
-from typing import Any, TextIO
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping
 
 from .._log import logger
 from .._models import FileRecord
-from .._select import path_problem
+from .journal import Journal
+from .legacy import FORMAT, LEGACY_NAME, read_legacy
+from .records import FIELDS, checked_path
 
-FORMAT = "aio-s3-ingest.manifest"
-VERSION = 2  # 2 added each record's checksum
-_READABLE_VERSIONS = (1, 2)
-_FIELDS = frozenset(FileRecord.__dataclass_fields__)
-_OPTIONAL_FIELDS = frozenset({"checksum"})  # absent from version 1 records
+NAME = "manifest.sqlite"
+VERSION = 3  # 1 and 2: manifest.json; 3: this database
+_SCHEMA = (
+    "CREATE TABLE meta (name TEXT PRIMARY KEY, value NOT NULL) WITHOUT ROWID",
+    "CREATE TABLE files (path TEXT PRIMARY KEY, key TEXT NOT NULL, size INTEGER NOT NULL,"
+    " etag TEXT NOT NULL, last_modified TEXT NOT NULL, mtime_ns INTEGER NOT NULL,"
+    " checksum TEXT) WITHOUT ROWID",
+)
+_UPSERT = f"INSERT OR REPLACE INTO files (path, {', '.join(FIELDS)}) VALUES ({', '.join('?' * 7)})"
+_SELECT = f"SELECT path, {', '.join(FIELDS)} FROM files"
+_MISTYPED = (
+    "SELECT 1 FROM files WHERE typeof(path) != 'text' OR typeof(key) != 'text'"
+    " OR typeof(size) != 'integer' OR typeof(etag) != 'text'"
+    " OR typeof(last_modified) != 'text' OR typeof(mtime_ns) != 'integer'"
+    " OR typeof(checksum) NOT IN ('text', 'null') LIMIT 1"
+)
+
+
+class NotOurs(ValueError):
+    """The database is damaged, of another version, or not a manifest."""
 
 
 class LocalManifest:
     """Reads and writes the records of one dataset directory's state folder."""
 
     def __init__(self, state_dir: pathlib.Path) -> None:
-        self.path = state_dir / "manifest.json"
-        self.journal_path = state_dir / "journal.jsonl"
-        self._journal: TextIO | None = None
-        self._journal_lock = threading.Lock()
+        self.path = state_dir / NAME
+        self.legacy_path = state_dir / LEGACY_NAME
+        self.journal = Journal(state_dir / "journal.jsonl")
 
-    def load(self) -> dict[str, FileRecord]:
-        """The recorded files by relative path; a damaged manifest counts as empty."""
-        records = self._load_manifest()
-        records.update(self._load_journal())
+    def load(self, *, writable: bool = True) -> dict[str, FileRecord]:
+        """The recorded files by relative path, the journal's included; a damaged manifest
+        counts as empty. Without ``writable`` nothing is written, not even the rollback
+        of a save a crash interrupted: such a manifest counts as empty until a writing
+        run rolls it back."""
+        records = self._stored(writable)
+        records.update(self.journal.read())
         return records
 
     def open_journal(self) -> None:
-        """Start appending verified files; lines are flushed one by one."""
-        self._journal = open(self.journal_path, "a", encoding="utf-8")  # noqa: SIM115
+        self.journal.open()
 
     def record(self, relpath: str, record: FileRecord) -> None:
-        """Append one verified file to the journal (from worker threads and the loop's)."""
-        line = json.dumps({"path": relpath, **_as_dict(record)}) + "\n"
-        with self._journal_lock:
-            if self._journal is None:
-                raise RuntimeError("journal is not open")
-            self._journal.write(line)
-            self._journal.flush()
+        """Journal one verified file (from worker threads and the loop's)."""
+        self.journal.append(relpath, record)
 
     def close_journal(self) -> None:
-        with self._journal_lock:
-            if self._journal is not None:
-                self._journal.close()
-                self._journal = None
+        self.journal.close()
 
-    def save(self, records: Mapping[str, FileRecord]) -> None:
-        """Replace the manifest atomically, then drop the journal it now includes."""
-        document = {
-            "format": FORMAT,
-            "version": VERSION,
-            "files": {path: _as_dict(records[path]) for path in sorted(records)},
-        }
-        fd, tmp = tempfile.mkstemp(prefix="manifest.", suffix=".tmp", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(document, handle, indent=1)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            pathlib.Path(tmp).unlink(missing_ok=True)
-            raise
-        self.close_journal()
-        self.journal_path.unlink(missing_ok=True)
+    def save(self, fetched: Mapping[str, FileRecord], deleted: Iterable[str]) -> None:
+        """Fold the journal and ``fetched`` into the database and drop the ``deleted``
+        paths, in one transaction; then remove the journal (and a version 1 or 2
+        manifest, now moved into the database)."""
+        changed = self.journal.read() | dict(fetched)
+        gone = list(deleted)
+        if not self._updated(changed, gone):
+            self._rebuild(changed, gone)
+        self.journal.remove()
+        self.legacy_path.unlink(missing_ok=True)
 
-    def _load_manifest(self) -> dict[str, FileRecord]:
+    def _updated(self, changed: Mapping[str, FileRecord], gone: list[str]) -> bool:
+        """Whether the database was there, ours, and now holds the changes."""
+        if not self.path.exists():
+            return False
         try:
-            text = self.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
+            with _connected(self.path, "rw") as db:
+                _check_format(db)
+                _apply(db, changed, gone)
+        except (NotOurs, sqlite3.DatabaseError) as exc:
+            if _is_operational(exc):
+                raise OSError(f"cannot save the local manifest {self.path}: {exc}") from exc
+            return False
+        return True
+
+    def _stored(self, writable: bool) -> dict[str, FileRecord]:
+        if not writable and _size(self.path.with_name(NAME + "-journal")):
+            logger.warning(
+                "local manifest %s: a run stopped while saving it, and only a writing run "
+                "restores it; treating the dataset as not cached for now",
+                self.path,
+            )
             return {}
         try:
-            return _parse_manifest(text)
-        except (ValueError, TypeError, KeyError) as exc:
+            if not self.path.exists():
+                return read_legacy(self.legacy_path) or {}
+            with _connected(self.path, "rw" if writable else "ro") as db:
+                _check_format(db)
+                return _rows(db)
+        except (ValueError, TypeError, KeyError, sqlite3.Error) as exc:
             logger.warning(
                 "local manifest %s is unreadable (%s); treating the dataset as not cached",
-                self.path,
+                self.path if self.path.exists() else self.legacy_path,
                 exc,
             )
             return {}
 
-    def _load_journal(self) -> dict[str, FileRecord]:
+    def _rebuild(self, changed: Mapping[str, FileRecord], gone: list[str]) -> None:
+        """A new database in place of a missing or unusable one: the records of a version
+        1 or 2 manifest if one is readable, with this run's changes."""
         try:
-            lines = self.journal_path.read_text(encoding="utf-8").splitlines()
-        except FileNotFoundError:
-            return {}
-        records: dict[str, FileRecord] = {}
-        for line in lines:
-            try:
-                item = json.loads(line)
-                path = _checked_path(item.pop("path"))
-                records[path] = _record(item)
-            except (ValueError, TypeError, KeyError, AttributeError):
-                continue  # a line torn by a crash: that file is fetched again
-        return records
+            records = read_legacy(self.legacy_path) if not self.path.exists() else None
+        except (ValueError, TypeError, KeyError):
+            records = None
+        records = {**(records or {}), **changed}
+        temp = self.path.with_name(f"{NAME}.{os.getpid()}.tmp")
+        try:
+            with _connected(temp, "rwc") as db:
+                for statement in _SCHEMA:
+                    db.execute(statement)
+                db.executemany("INSERT INTO meta VALUES (?, ?)", _meta())
+                _apply(db, records, gone)
+            for leftover in ("-journal", "-wal", "-shm"):  # the old file's, never this one's
+                self.path.with_name(NAME + leftover).unlink(missing_ok=True)
+            os.replace(temp, self.path)
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
 
 
-def _parse_manifest(text: str) -> dict[str, FileRecord]:
-    document = json.loads(text)
-    if not isinstance(document, dict) or document.get("format") != FORMAT:
-        raise ValueError("not an aio-s3-ingest manifest")
-    if document.get("version") not in _READABLE_VERSIONS:
-        raise ValueError(f"unsupported manifest version {document.get('version')!r}")
-    files = document["files"]
-    if not isinstance(files, dict):
-        raise TypeError("'files' is not an object")
-    return {_checked_path(path): _record(item) for path, item in files.items()}
+@contextlib.contextmanager
+def _connected(path: pathlib.Path, mode: str) -> Iterator[sqlite3.Connection]:
+    """A connection in autocommit mode (transactions are explicit), closed after use;
+    ``mode``: SQLite's ``ro``, ``rw`` (the file must exist) or ``rwc``."""
+    uri = f"{path.absolute().as_uri()}?mode={mode}"
+    db = sqlite3.connect(uri, uri=True, isolation_level=None)
+    try:
+        db.execute("PRAGMA synchronous = FULL")
+        yield db
+    finally:
+        db.close()
 
 
-def _checked_path(path: object) -> str:
-    """A recorded path is trusted for deletion only if it is a safe relative path."""
-    if not isinstance(path, str) or path_problem(path) is not None:
-        raise ValueError(f"unsafe path {path!r} in the local manifest")
-    return path
+def _meta() -> list[tuple[str, object]]:
+    return [("format", FORMAT), ("version", VERSION)]
 
 
-def _record(item: Any) -> FileRecord:
-    if not isinstance(item, dict) or not _FIELDS - _OPTIONAL_FIELDS <= set(item) <= _FIELDS:
-        raise ValueError(f"bad record fields: {sorted(item) if isinstance(item, dict) else item}")
-    record = FileRecord(**item)
-    if not all(isinstance(getattr(record, name), int) for name in ("size", "mtime_ns")):
-        raise TypeError("size and mtime_ns must be integers")
-    if record.checksum is not None and not isinstance(record.checksum, str):
-        raise TypeError("checksum must be a string")
-    return record
+def _check_format(db: sqlite3.Connection) -> None:
+    tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if not {"meta", "files"} <= tables:
+        raise NotOurs("not an aio-s3-ingest manifest")
+    meta = dict(db.execute("SELECT name, value FROM meta"))
+    if meta.get("format") != FORMAT:
+        raise NotOurs("not an aio-s3-ingest manifest")
+    if meta.get("version") != VERSION:
+        raise NotOurs(f"unsupported manifest version {meta.get('version')!r}")
 
 
-_RECORD_FIELDS = tuple(field.name for field in fields(FileRecord))
+def _rows(db: sqlite3.Connection) -> dict[str, FileRecord]:
+    """Every row as a record, once SQLite has checked each field's type in one pass
+    (the schema does not enforce them, and a row from elsewhere may be anything)."""
+    if db.execute(_MISTYPED).fetchone() is not None:
+        raise TypeError("a row holds a field of the wrong type")
+    cursor = db.execute(_SELECT)
+    try:  # a path refused mid-way must not leave the read open, holding its lock
+        return {checked_path(path): FileRecord(*rest) for path, *rest in cursor}
+    finally:
+        cursor.close()
 
 
-def _as_dict(record: FileRecord) -> dict[str, object]:
-    """A record's fields (``dataclasses.asdict`` deep-copies: several times slower)."""
-    return {name: getattr(record, name) for name in _RECORD_FIELDS}
+def _apply(db: sqlite3.Connection, changed: Mapping[str, FileRecord], gone: list[str]) -> None:
+    """Upsert ``changed`` and delete ``gone`` in one transaction (none if neither has any)."""
+    if not changed and not gone:
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        rows = (
+            (path, *(getattr(record, name) for name in FIELDS)) for path, record in changed.items()
+        )
+        db.executemany(_UPSERT, rows)
+        db.executemany("DELETE FROM files WHERE path = ?", ((path,) for path in gone))
+        db.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            db.execute("ROLLBACK")
+        raise
+
+
+def _size(path: pathlib.Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+def _is_operational(exc: Exception) -> bool:
+    """Whether SQLite failed for a reason of the moment (a full disk, a lock, I/O), not
+    because the file is damaged or not ours."""
+    return isinstance(exc, sqlite3.OperationalError) and "no such table" not in str(exc)

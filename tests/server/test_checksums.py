@@ -6,7 +6,6 @@ demand; moto keeps the checksums boto3 computed at upload and builds multipart o
 
 from __future__ import annotations
 
-import json
 import os
 import pathlib
 from typing import Any
@@ -15,6 +14,7 @@ import pytest
 
 from aio_s3_ingest import ChecksumMismatchError, IngestFailed, IntegrityError
 from tests._listing import REGION
+from tests._manifest import read_manifest_at
 from tests._proxy import (
     FaultProxy,
     proxy_fixture,  # noqa: F401 - the "proxy" fixture
@@ -39,7 +39,7 @@ def put(s3: Any, bucket: str, key: str, size: int, algorithm: str) -> bytes:
 
 
 def recorded_checksums(dataset: pathlib.Path) -> dict[str, str | None]:
-    document = json.loads((dataset / ".aio-s3-ingest" / "manifest.json").read_text())
+    document = read_manifest_at(dataset / ".aio-s3-ingest")
     return {path: record["checksum"] for path, record in document["files"].items()}
 
 

@@ -56,6 +56,6 @@ def test_disk_full_fails_that_file_only(
     dataset = small_disk / "ds"
     assert data_files(dataset) == sorted(k.removeprefix("data/") for k in small)
     assert list((dataset / STATE_DIR / "tmp").iterdir()) == []
-    assert (dataset / STATE_DIR / "manifest.json").is_file()  # rewritten after the failure
+    assert (dataset / STATE_DIR / "manifest.sqlite").is_file()  # saved after the failure
     records = LocalManifest(dataset / STATE_DIR).load()
     assert sorted(records) == sorted(k.removeprefix("data/") for k in small)

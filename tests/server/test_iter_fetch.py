@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import pathlib
 from collections.abc import AsyncIterator
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 import pytest
 
 from aio_s3_ingest import DatasetFile, IngestFailed, S3Ingester
+from tests._manifest import read_manifest_at
 from tests._proxy import (
     FaultProxy,
     proxy_fixture,  # noqa: F401 - the "proxy" fixture
@@ -71,7 +71,7 @@ async def test_kept_files_first_then_each_fetched_one_while_the_slow_one_downloa
     assert sorted(seen[2:5]) == [("new1", True), ("new2", True), ("new3", True)]
     assert seen[5] == ("slow", True)
     assert slow_done_when_small_seen == [False, False, False]
-    manifest = json.loads((dataset / ".aio-s3-ingest" / "manifest.json").read_text())
+    manifest = read_manifest_at(dataset / ".aio-s3-ingest")
     assert sorted(manifest["files"]) == sorted(bodies)
 
 

@@ -17,6 +17,7 @@ import pytest
 from aio_s3_ingest import AsyncS3Ingester, S3Ingester, UnsafeKeyError
 from aio_s3_ingest._config import default_dataset_id
 from tests._helpers import STATE_DIR, MakeIngester, data_files
+from tests._manifest import read_manifest_at, replace_files
 
 
 def put(s3: Any, bucket: str, objects: dict[str, bytes]) -> None:
@@ -149,8 +150,7 @@ async def test_a_cache_from_the_old_layout_keeps_its_folder_and_converges(
 
 def _move_to_the_old_layout(root: pathlib.Path) -> None:
     """Rewrite a dataset as the previous release left it: below ``test-prefix/``."""
-    manifest_path = root / STATE_DIR / "manifest.json"
-    document = json.loads(manifest_path.read_text())
+    document = read_manifest_at(root / STATE_DIR)
     moved = {}
     for relpath, record in document["files"].items():
         old = root / "test-prefix" / relpath
@@ -158,5 +158,4 @@ def _move_to_the_old_layout(root: pathlib.Path) -> None:
         (root / relpath).rename(old)
         os.utime(old, ns=(record["mtime_ns"], record["mtime_ns"]))
         moved[f"test-prefix/{relpath}"] = record
-    document["files"] = moved
-    manifest_path.write_text(json.dumps(document))
+    replace_files(root / STATE_DIR, moved)

@@ -60,7 +60,7 @@ async def test_shards_fetch_disjoint_shares_whose_union_is_the_dataset(
     state = dest / "ds" / ".aio-s3-ingest"
     assert sorted(p.name for p in state.iterdir()) == [f"shard-{i}-of-3" for i in range(3)]
     for i in range(COUNT):
-        assert (state / f"shard-{i}-of-3" / "manifest.json").exists()
+        assert (state / f"shard-{i}-of-3" / "manifest.sqlite").exists()
 
 
 @pytest.mark.asyncio

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import logging
 import os
 import pathlib
+import sqlite3
 import zlib
 from collections.abc import Callable
 from typing import Any
@@ -14,6 +16,7 @@ from typing import Any
 import pytest
 
 from aio_s3_ingest import AsyncS3Ingester
+from tests._manifest import replace_files, set_meta
 from tests._proxy import (
     FaultProxy,
     proxy_fixture,  # noqa: F401 - the "proxy" fixture
@@ -32,11 +35,12 @@ from tests._sync import (
 async def test_local_manifest_records_each_file(
     s3: Any, bucket: str, dataset: pathlib.Path, ingester: AsyncS3Ingester
 ) -> None:
-    """manifest.json is versioned JSON recording key, size, ETag, LastModified, mtime_ns and
-    the checksum the file was verified against (boto3 uploads with a CRC32)."""
+    """manifest.sqlite is a versioned database recording key, size, ETag, LastModified,
+    mtime_ns and the checksum the file was verified against (boto3 uploads with a CRC32)."""
     await ingester.fetch_data()
     document = read_manifest(dataset)
-    assert document["version"] == 2
+    assert document["format"] == "aio-s3-ingest.manifest"
+    assert document["version"] == 3
     assert sorted(document["files"]) == ["a.csv", "sub/b.csv", "sub/deep/c.bin"]
     for relpath, record in document["files"].items():
         head = s3.head_object(Bucket=bucket, Key=f"data/{relpath}")
@@ -56,36 +60,72 @@ def _crc32(data: bytes) -> str:
     return base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
 
 
+def _legacy(document: dict[str, Any], version: int) -> str:
+    """A manifest as versions 1 and 2 wrote it: one JSON document (1: no checksums)."""
+    files = {path: dict(record) for path, record in document["files"].items()}
+    if version == 1:
+        for record in files.values():
+            del record["checksum"]
+    return json.dumps({"format": document["format"], "version": version, "files": files})
+
+
 @pytest.mark.asyncio
-async def test_a_version_1_manifest_still_counts_as_the_cache(
-    dataset: pathlib.Path, ingester: AsyncS3Ingester, proxy: FaultProxy
+@pytest.mark.parametrize("version", [1, 2])
+async def test_a_json_manifest_of_versions_1_and_2_is_kept_and_moved_into_the_database(
+    dataset: pathlib.Path, ingester: AsyncS3Ingester, proxy: FaultProxy, version: int
 ) -> None:
-    """A manifest written before checksums were recorded (version 1, no "checksum" field)
-    keeps every file: the next run fetches nothing."""
+    """A manifest.json left by an earlier release keeps every file (the next run fetches
+    nothing); that run moves its records into manifest.sqlite and removes the JSON."""
     await first_then_count(ingester, proxy)
-    manifest = dataset / ".aio-s3-ingest" / "manifest.json"
-    document = json.loads(manifest.read_text(encoding="utf-8"))
-    for record in document["files"].values():
-        del record["checksum"]
-    manifest.write_text(json.dumps({**document, "version": 1}), encoding="utf-8")
+    state = dataset / ".aio-s3-ingest"
+    document = read_manifest(dataset)
+    (state / "manifest.sqlite").unlink()
+    (state / "manifest.json").write_text(_legacy(document, version), encoding="utf-8")
     await ingester.fetch_data()
     assert fetched(proxy) == []
-
-
-def _truncated(text: str) -> str:
-    return text[: len(text) // 2]
-
-
-def _next_version(text: str) -> str:
-    return json.dumps({**json.loads(text), "version": 3})
-
-
-def _not_json(text: str) -> str:
-    return "\0\0\0 garbage"
+    assert not (state / "manifest.json").exists()
+    migrated = read_manifest(dataset)
+    assert migrated["version"] == 3
+    expected = _legacy(document, version)
+    assert {
+        p: {**r, "checksum": r.get("checksum")} for p, r in json.loads(expected)["files"].items()
+    } == migrated["files"]
 
 
 @pytest.mark.asyncio
-@pytest.mark.parametrize("damage", [_truncated, _next_version, _not_json])
+async def test_a_run_that_keeps_everything_writes_nothing(
+    dataset: pathlib.Path, ingester: AsyncS3Ingester, proxy: FaultProxy
+) -> None:
+    """A cache hit leaves the database file untouched: a run writes only what changed."""
+    await first_then_count(ingester, proxy)
+    path = dataset / ".aio-s3-ingest" / "manifest.sqlite"
+    before = (path.read_bytes(), path.stat().st_mtime_ns)
+    await ingester.fetch_data()
+    assert fetched(proxy) == []
+    assert (path.read_bytes(), path.stat().st_mtime_ns) == before
+
+
+def _truncated(path: pathlib.Path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def _next_version(path: pathlib.Path) -> None:
+    set_meta(path.parent, "version", 4)
+
+
+def _not_sqlite(path: pathlib.Path) -> None:
+    path.write_bytes(b"\0\0\0 garbage" * 100)
+
+
+def _someone_elses(path: pathlib.Path) -> None:
+    path.unlink()
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
+        db.execute("CREATE TABLE files (name TEXT)")
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("damage", [_truncated, _next_version, _not_sqlite, _someone_elses])
 async def test_a_damaged_local_manifest_counts_as_no_cache(
     s3: Any,
     bucket: str,
@@ -93,14 +133,14 @@ async def test_a_damaged_local_manifest_counts_as_no_cache(
     ingester: AsyncS3Ingester,
     proxy: FaultProxy,
     caplog: pytest.LogCaptureFixture,
-    damage: Callable[[str], str],
+    damage: Callable[[pathlib.Path], None],
 ) -> None:
-    """An unreadable manifest logs a WARNING, refetches all, and deletes no untracked file."""
+    """An unreadable manifest logs a WARNING, refetches all, deletes no untracked file, and
+    is replaced by a new one."""
     await first_then_count(ingester, proxy)
     (dataset / "mine.txt").write_bytes(b"the user's")
     s3.delete_object(Bucket=bucket, Key="data/a.csv")  # tracked, now unknown: left alone
-    manifest = dataset / ".aio-s3-ingest" / "manifest.json"
-    manifest.write_text(damage(manifest.read_text(encoding="utf-8")), encoding="utf-8")
+    damage(dataset / ".aio-s3-ingest" / "manifest.sqlite")
     with caplog.at_level(logging.WARNING, logger="aio_s3_ingest"):
         await ingester.fetch_data()
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
@@ -109,7 +149,14 @@ async def test_a_damaged_local_manifest_counts_as_no_cache(
     assert fetched(proxy) == ["data/sub/b.csv", "data/sub/deep/c.bin"]
     assert (dataset / "mine.txt").read_bytes() == b"the user's"
     assert (dataset / "a.csv").exists()
-    assert read_manifest(dataset)["version"] == 2
+    document = read_manifest(dataset)
+    assert document["version"] == 3
+    assert sorted(document["files"]) == ["sub/b.csv", "sub/deep/c.bin"]
+    assert sorted(p.name for p in (dataset / ".aio-s3-ingest").iterdir()) == [
+        "lock",
+        "manifest.sqlite",
+        "tmp",
+    ]
 
 
 @pytest.mark.asyncio
@@ -120,10 +167,8 @@ async def test_a_manifest_path_outside_the_dataset_is_never_deleted(
     await first_then_count(ingester, proxy)
     victim = dataset.parent / "victim.txt"
     victim.write_bytes(b"outside the dataset")
-    manifest = dataset / ".aio-s3-ingest" / "manifest.json"
-    document = read_manifest(dataset)
-    document["files"]["../victim.txt"] = document["files"]["a.csv"]
-    manifest.write_text(json.dumps(document), encoding="utf-8")
+    files = read_manifest(dataset)["files"]
+    replace_files(dataset / ".aio-s3-ingest", {**files, "../victim.txt": files["a.csv"]})
     await ingester.fetch_data()
     assert victim.read_bytes() == b"outside the dataset"
 
