@@ -91,8 +91,10 @@ class Bench:
     """Owns the store, origin and environments for one invocation and runs cells on them."""
 
     def __init__(
-        self, opts: Options, store: datasets.Store, origin: Origin, envs: Envs, ca: Path
-    ) -> None:
+        self, opts: Options, store: datasets.Store, origin: Origin, envs: Envs, ca: Path,
+        launcher: measure.Launcher,
+    ) -> None:  # fmt: skip
+        self.launcher = launcher
         self.opts = opts
         self.ca = ca
         self.store = store
@@ -138,7 +140,7 @@ class Bench:
         """One run; downloads (dest given) are verified against the origin's index, a
         listing (``listed``) by the count of keys the peer says it listed."""
         log = self.opts.work / "logs" / f"{label}.log"
-        run = measure.run_process(argv, env, log, self.opts.timeout)
+        run = self.launcher.run(argv, env, log, self.opts.timeout)
         if run.error is None and listed is not None:
             run.error = measure.verify_listed(log, listed)
         elif run.error is None and dest is not None:
@@ -167,11 +169,16 @@ class Bench:
             must_check = prepare(rep)
             listing_cell = results[0].cell == "listing"
             expected = {} if listing_cell else self.expected(results[0].dataset)
-            units = [(res, peer) for res in results for peer in peers]
+            units = [
+                (res, peer)
+                for res in results
+                for peer in peers
+                if rep in lineup.PEERS[peer].runs_in(res.cell, self.opts.warmups, self.opts.runs)
+            ]
             for res, peer in self.rng.sample(units, len(units)):
                 dest = dest_of(peer)
                 argv = self.argv(peer, res, dest)
-                listing = res.cell == "listing"
+                listing = res.cell == "listing" or lineup.lists_only(peer)
                 check = None if lineup.PEERS[peer].probe or listing else dest
                 self.trash.make_room(0 if listing else 2 * res.dataset.total_bytes + (1 << 30))
                 self.trash.settle()
@@ -221,10 +228,10 @@ class Bench:
         """Seed a destination with one full fetch, then rerun on it: unchanged (cache hit),
         then with a fraction of the objects rewritten on the origin before every run. One
         scheme at a time: the objects one run brought up to date are the next one's hits."""
-        dest = self.opts.dest_root / "sync"
+        dest = self.opts.dest_root / ds.name
         self.trash.discard(dest)
         self.trash.settle()
-        seed_res = CellResult("sync", shaped, ds, 0, ds.count, tls)
+        seed_res = CellResult(ds.name, shaped, ds, 0, ds.count, tls)
         seed = self.measure(
             f"{label(seed_res)}/seed (full fetch)", self.argv("aio_s3_ingest", seed_res, dest),
             self.env_for("aio_s3_ingest", tls), dest, self.expected(ds), [], 0,
@@ -233,8 +240,13 @@ class Bench:
         for res in results:
             if seed.error is not None:
                 res.series["aio_s3_ingest"] = measure.Series([seed])
-            elif res.cell == "sync-hit":
-                self.turns([res], peers, lambda peer: dest, lambda rep: [])
+            elif res.cell.endswith("-hit"):  # a listing alone goes to an empty directory
+                self.turns(
+                    [res],
+                    peers,
+                    lambda p: self.dest_dir(p) if lineup.lists_only(p) else dest,
+                    lambda rep: [],
+                )
             else:
                 self.turns([res], peers, lambda peer: dest, lambda rep, res=res: self.change(res))
         self.trash.discard(dest)

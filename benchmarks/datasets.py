@@ -1,9 +1,9 @@
 """Benchmark datasets: random objects written as plain files for nginx, plus their index.
 
 Each dataset lives in its own bucket under ``.work/origin/objects/<bucket>/``. The index is
-written twice: as Lua (rows sorted by key, loaded by the origin for listings and ETags) and as
-JSON (read by the harness to verify downloads). Datasets are regenerated only when their spec
-changes, so repeated runs reuse them.
+written twice: as tab-separated rows (sorted by key, loaded by the origin for listings and
+ETags) and as JSON (read by the harness to verify downloads). Datasets are regenerated only
+when their spec changes, so repeated runs reuse them.
 """
 
 from __future__ import annotations
@@ -160,9 +160,12 @@ class Store:
         return True
 
     def _add_checksums(self, ds: Dataset) -> None:
-        """Give an index written before the origin sent checksums a CRC32 per object."""
+        """Give an index written before the origin sent checksums a CRC32 per object (and
+        one written as Lua its rows)."""
         index = self.load_index(ds)
         if all(len(row) > 3 for row in index.values()):
+            if not (self.index_dir / f"{ds.bucket}.tsv").exists():
+                self.write_index(ds, index)
             return
         bucket_dir = self.objects_dir / ds.bucket
         for key, row in index.items():
@@ -194,18 +197,14 @@ class Store:
         return [size, md5.hexdigest(), stamp, _b64_crc32(crc)]
 
     def write_index(self, ds: Dataset, index: dict[str, list]) -> None:
-        """The index as the origin reads it (a Lua table; tab-separated rows for a
-        listing-only bucket, too big for one Lua chunk) and as JSON for the harness."""
+        """The index as the origin reads it (tab-separated rows, sorted by key; the first
+        line of a listing-only one says so) and as JSON for the harness."""
         self.index_dir.mkdir(parents=True, exist_ok=True)
-        if ds.index_only:
-            rows = [f"{k}\t{v[0]}\t{v[1]}\t{v[2]}\t{v[3]}" for k, v in sorted(index.items())]
-            served, stale = (".tsv", "#index_only\n" + "\n".join(rows) + "\n"), ".lua"
-        else:
-            rows = [
-                f'{{"{lua_quote(k)}",{v[0]},"{v[1]}","{v[2]}","{v[3]}"}},'
-                for k, v in sorted(index.items())
-            ]
-            served, stale = (".lua", "return {\n" + "\n".join(rows) + "\n}\n"), ".tsv"
+        if any(ch in key for key in index for ch in "\t\n"):
+            raise ValueError(f"{ds.bucket}: a key holds a tab or a newline")
+        rows = [f"{k}\t{v[0]}\t{v[1]}\t{v[2]}\t{v[3]}" for k, v in sorted(index.items())]
+        head = ["#index_only"] if ds.index_only else []
+        served, stale = (".tsv", "\n".join([*head, *rows]) + "\n"), ".lua"
         # A listing-only bucket's keys stay out of the harness's memory: its RSS is the
         # floor of every peer's peak RSS (a forked child starts with its parent's).
         whole = {"count": len(index)} if ds.index_only else {"objects": index}
@@ -228,15 +227,6 @@ class Store:
             )
         self.write_index(ds, index)
         return chosen
-
-
-def lua_quote(text: str) -> str:
-    """Escape a key for a double-quoted Lua string (decimal escapes for anything unusual)."""
-    out = []
-    for byte in text.encode():
-        ch = chr(byte)
-        out.append(ch if 32 <= byte < 127 and ch not in '"\\' else f"\\{byte:03d}")
-    return "".join(out)
 
 
 def _b64_crc32(crc: int) -> str:

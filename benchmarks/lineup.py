@@ -12,11 +12,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-CELLS = ("small", "large", "mixed", "sync-hit", "sync-1pct", "listing")
-DOWNLOAD_CELLS = ("small", "large", "mixed")
+CELLS = ("small", "large", "mixed", "scale", "sync-hit", "sync-1pct", "scale-hit", "listing")
+DOWNLOAD_CELLS = ("small", "large", "mixed", "scale")
 # Listing alone: the downloaders list the prefix (--list-only) and fetch nothing.
 LISTING_PEERS = ("aio_s3_ingest", "s5cmd", "listing")
 SYNC_CELLS = ("sync-hit", "sync-1pct")
+SCALE_HIT_CELLS = ("scale-hit",)
+# On the shaped origin, 100,000 requests of 20 ms each would measure only how many are in
+# flight (the small cell does that); the scale cells run on the plain origin.
+PLAIN_ONLY = ("scale", "scale-hit")
+# Many small objects: a full fetch by the tools people use for it, then a cache hit
+# beside the listing of the same prefix alone (ours, s5cmd's, a paginated one).
+SCALE_PEERS = ("aio_s3_ingest", "aio_s3_ingest-tuned", "s5cmd-tuned", "awscli")
+SCALE_HIT_PEERS = ("aio_s3_ingest", "aio_s3_ingest-list", "s5cmd-ls", "listing")
+# Rows that time a listing alone, the yardsticks of a cache hit.
+LISTING_ROWS = ("aio_s3_ingest-list", "s5cmd-ls", "listing")
+_KINDS = {"sync-hit": "sync", "sync-1pct": "sync", "scale-hit": "scale"}
 
 # A peer's settings for a dataset kind, the origin mode (shaped or not) and the scheme
 # (HTTPS or not).
@@ -43,7 +54,7 @@ def aio_tuned(kind: str, shaped: bool, tls: bool) -> list[str]:
     decrypting, and the threads then pass the GIL to each other more often (large set,
     medians of 3 in one run: 1.49 s with one part, 1.58 s with two; the mix 1.26 s
     against 1.44 s)."""
-    if kind in ("small", "sync"):
+    if kind in ("small", "sync", "scale"):
         return ["--max-concurrent-files", "128", "--workers-per-file", "1", "--processes", "2"]
     plain_parts = "1" if tls else "2"
     parts = ("8" if kind == "large" else "16") if shaped else plain_parts
@@ -53,7 +64,7 @@ def aio_tuned(kind: str, shaped: bool, tls: bool) -> list[str]:
 def s5cmd_tuned(kind: str, shaped: bool, tls: bool) -> list[str]:
     """64 workers instead of 256 on 2 cores. Big objects: on the plain origin s5cmd's own part
     settings (5 x 50 MiB) beat every variant tried; on the shaped origin more, smaller parts win."""
-    if kind == "small" or not shaped:
+    if kind in ("small", "scale") or not shaped:
         return ["--numworkers", "64"]
     return ["--numworkers", "64", "--concurrency", "16", "--part-size", "8"]
 
@@ -79,6 +90,13 @@ class Peer:
     probe: bool = False
     ca: str = AWS_CA_BUNDLE
     cells: tuple[str, ...] = CELLS  # the cells it takes part in
+    # Cells where the peer is too slow for warm-ups and every run: (cell, measured runs).
+    few_runs: tuple[tuple[str, int], ...] = ()
+
+    def runs_in(self, cell: str, warmups: int, runs: int) -> range:
+        """The repetitions of a cell (warm-ups first) this peer takes part in."""
+        few = dict(self.few_runs).get(cell)
+        return range(warmups + runs) if few is None else range(warmups, warmups + few)
 
 
 PEERS = {
@@ -105,16 +123,34 @@ PEERS = {
         Peer("baseline", "boto3", "boto3_threads.py", fixed("--threads", "64")),
         Peer("s5cmd", "s5cmd", "s5cmd_peer.py", fixed(), ca=SSL_CERT_FILE),
         Peer("s5cmd-tuned", "s5cmd", "s5cmd_peer.py", s5cmd_tuned, ca=SSL_CERT_FILE),
-        Peer("awscli", "awscli", "awscli_peer.py", fixed()),
+        # 100,000 objects take aws s3 cp about eight minutes a run here: one run, no warm-up.
+        Peer("awscli", "awscli", "awscli_peer.py", fixed(), few_runs=(("scale", 1),)),
         Peer("s3fs", "s3fs", "s3fs_peer.py", fixed()),
         Peer(
             "obstore", "obstore", "obstore_peer.py", fixed("--concurrency", "64"), ca=CA_BUNDLE_ARG
         ),
         Peer("listing", "aiobotocore", "list_only.py", fixed(), probe=True),
+        Peer(
+            "aio_s3_ingest-list",
+            "aio",
+            "aio_s3_ingest_peer.py",
+            fixed("--list-only"),
+            probe=True,
+            cells=("scale-hit",),
+        ),
+        Peer(
+            "s5cmd-ls",
+            "s5cmd",
+            "s5cmd_peer.py",
+            fixed("--numworkers", "64", "--list-only"),
+            probe=True,
+            ca=SSL_CERT_FILE,
+            cells=("scale-hit",),
+        ),
     )
 }
 
-DOWNLOAD_PEERS = tuple(n for n in PEERS if n != "listing")
+DOWNLOAD_PEERS = tuple(n for n in PEERS if n not in LISTING_ROWS)
 SYNC_PEERS = ("aio_s3_ingest", "listing")
 REFERENCES = ("s5cmd-tuned", "baseline")
 
@@ -131,6 +167,8 @@ DESCRIPTIONS = {
     "s3fs": "S3FileSystem.get(recursive=True), defaults",
     "obstore": "obstore (Rust object_store) list + get per key in ThreadPoolExecutor(64)",
     "listing": "aiobotocore paginated list_objects_v2 of the prefix, nothing downloaded",
+    "aio_s3_ingest-list": "S3Ingester.plan() into an empty directory: the listing alone",
+    "s5cmd-ls": "s5cmd ls of the prefix, its lines counted",
     # in the listing cell: aio_s3_ingest runs S3Ingester.plan(), s5cmd runs `s5cmd ls`
 }
 
@@ -139,9 +177,15 @@ def peers_for(cell: str, selected: list[str]) -> list[str]:
     """The selected peers that take part in a cell, in table order."""
     if cell == "listing":
         return [p for p in LISTING_PEERS if p in selected]
-    pool = SYNC_PEERS if cell in SYNC_CELLS else DOWNLOAD_PEERS
+    pools = {"scale": SCALE_PEERS, "scale-hit": SCALE_HIT_PEERS}
+    pool = pools.get(cell, SYNC_PEERS if cell in SYNC_CELLS else DOWNLOAD_PEERS)
     return [p for p in pool if p in selected and cell in PEERS[p].cells]
 
 
 def dataset_kind(cell: str) -> str:
-    return "sync" if cell in SYNC_CELLS else cell
+    return _KINDS.get(cell, cell)
+
+
+def lists_only(peer: str) -> bool:
+    """Whether the peer only lists (it must say how many keys; it writes nothing)."""
+    return peer == "listing" or "--list-only" in PEERS[peer].settings("", False, False)

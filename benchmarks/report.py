@@ -86,7 +86,7 @@ def _fmt(value: float | None, digits: int = 2) -> str:
 
 def _rates(res: CellResult, peer: str, wall: float) -> tuple[float | None, float]:
     """(MB/s, objects/s) for one median wall time; a cache hit or a listing moves no bytes."""
-    mb_s = res.bytes_moved / wall / 1e6 if res.bytes_moved and peer != "listing" else None
+    mb_s = res.bytes_moved / wall / 1e6 if res.bytes_moved and not lineup.lists_only(peer) else None
     return mb_s, res.objects / wall
 
 
@@ -122,8 +122,10 @@ def _notes(res: CellResult, peer: str, wall: float) -> str:
     notes = []
     if series.errors:
         notes.append(f"{len(series.errors)} failed run(s)")
-    if peer != "listing" and "listing" in res.series and res.series["listing"].ok:
-        notes.append(f"{wall / res.series['listing'].median('wall'):.2f}x listing time")
+    if peer not in lineup.LISTING_ROWS:
+        for row in lineup.LISTING_ROWS:
+            if row in res.series and res.series[row].ok:
+                notes.append(f"{wall / res.series[row].median('wall'):.2f}x {row} time")
     return "; ".join(notes)
 
 

@@ -9,6 +9,7 @@ The origin is stopped on every exit path.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import shlex
 import signal
 import sys
@@ -19,6 +20,7 @@ from types import FrameType
 import bench
 import datasets
 import lineup
+import measure
 import origin
 import probes
 import report
@@ -35,6 +37,7 @@ FULL_SPECS = {
     "large": "4x256MiB",
     "mixed": "200x1MiB+4x64MiB",
     "sync": "10000x64KiB",
+    "scale": "100000x1KiB",
     "listing": "1000000x1KiB",
 }
 QUICK_SPECS = {
@@ -42,6 +45,7 @@ QUICK_SPECS = {
     "large": "2x8MiB",
     "mixed": "10x1MiB+1x8MiB",
     "sync": "200x64KiB",
+    "scale": "2000x1KiB",
     "listing": "20000x1KiB",
 }
 
@@ -187,17 +191,34 @@ def run_cells(
     for shaped in modes(args):
         mode = "shaped" if shaped else "plain"
         for cell in lineup.DOWNLOAD_CELLS:
+            if shaped and cell in lineup.PLAIN_ONLY:
+                continue
             if cell in args.cells and (peers := lineup.peers_for(cell, args.peers)):
                 print(f"cell {cell} ({mode})", flush=True)
                 results += runner.download_cell(cell, dss[cell], shaped, schemes(args), peers)
         if "listing" in args.cells and (peers := lineup.peers_for("listing", args.peers)):
             print(f"cell listing ({mode})", flush=True)
             results += runner.listing_cell(dss["listing"], shaped, schemes(args), peers)
-        sync = [c for c in lineup.SYNC_CELLS if c in args.cells]
-        peers = lineup.peers_for("sync-hit", args.peers)
-        for tls in schemes(args) if sync and "aio_s3_ingest" in peers else []:
-            print(f"cells {', '.join(sync)} ({mode}, {bench.scheme(tls)})", flush=True)
-            results += runner.sync_cells(sync, dss["sync"], shaped, tls, peers)
+        for hits in (lineup.SYNC_CELLS, () if shaped else lineup.SCALE_HIT_CELLS):
+            results += _reruns(args, runner, [c for c in hits if c in args.cells], dss, shaped)
+    return results
+
+
+def _reruns(
+    args: argparse.Namespace, runner: bench.Bench, cells: list[str],
+    dss: dict[str, datasets.Dataset], shaped: bool,
+) -> list[bench.CellResult]:  # fmt: skip
+    """Cells that rerun on a seeded copy (a cache hit, a few objects changed): one scheme
+    after the other."""
+    peers = lineup.peers_for(cells[0], args.peers) if cells else []
+    if "aio_s3_ingest" not in peers:
+        return []
+    results = []
+    for tls in schemes(args):
+        mode = "shaped" if shaped else "plain"
+        print(f"cells {', '.join(cells)} ({mode}, {bench.scheme(tls)})", flush=True)
+        ds = dss[lineup.dataset_kind(cells[0])]
+        results += runner.sync_cells(cells, ds, shaped, tls, peers)
     return results
 
 
@@ -264,15 +285,16 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGHUP, on_signal)
     print("setting up: system packages, datasets, peer environments, TLS", flush=True)
+    launcher = measure.Launcher()  # before the datasets' indexes are in this process
     system.ensure_system_packages()
     store = datasets.Store(WORK / "origin")
     dss = build_datasets(args, store)
     envs, versions = build_envs(args)
     tls = tlsca.ensure(WORK / "tls", envs)
-    with start_origin(args, store, dss, tls) as org:
+    with start_origin(args, store, dss, tls) as org, contextlib.closing(launcher):
         stats = measure_origin(args, org, store, dss, tls.ca)
         print_origin(org, stats)
-        runner = bench.Bench(bench_options(args), store, org, envs, tls.ca)
+        runner = bench.Bench(bench_options(args), store, org, envs, tls.ca, launcher)
         runner.trash.purge()  # what an interrupted invocation left
         try:
             results = run_cells(args, runner, dss)

@@ -23,12 +23,13 @@ function M.init(dir, start_token)
     token = start_token
 end
 
--- A listing-only index as tab-separated rows (a Lua chunk holds at most 65536 constants,
--- far fewer than a million keys); its first line marks it index_only.
+-- A bucket's index as tab-separated rows, sorted by key (not a Lua chunk: one holds at
+-- most 65536 constants, far fewer than 100,000 keys); the first line of a listing-only
+-- index marks it index_only.
 local function read_rows(path)
-    local f = io.open(path, "r")
+    local f, err = io.open(path, "r")
     if not f then
-        return nil
+        return nil, err
     end
     local rows = {}
     for line in f:lines() do
@@ -50,14 +51,10 @@ local function load_index(bucket)
     if entry and entry.gen == gen then
         return entry
     end
-    local rows = read_rows(index_dir .. "/" .. bucket .. ".tsv")
+    local rows, err = read_rows(index_dir .. "/" .. bucket .. ".tsv")
     if not rows then
-        local chunk, err = loadfile(index_dir .. "/" .. bucket .. ".lua")
-        if not chunk then
-            ngx.log(ngx.ERR, "bucket index not loaded: ", err)
-            return nil, err
-        end
-        rows = chunk()
+        ngx.log(ngx.ERR, "bucket index not loaded: ", err)
+        return nil, err
     end
     local by_key = {}
     for i = 1, #rows do
