@@ -190,7 +190,8 @@ async def _dry_run(
     run: Run,
 ) -> tuple[Plan, FetchOutcome]:
     """The plan, and the archived objects it would refuse; nothing written."""
-    plan = await _plan(config, layout, *asked, writable=False)
+    manifest = LocalManifest(layout.state_dir)
+    plan = await _plan(config, layout, manifest, *asked, writable=False)
     plan, refused = await refuse_archived(s3, config, plan, run)
     return plan, FetchOutcome(failures=refused)
 
@@ -207,18 +208,20 @@ async def _locked_sync(
     await anyio.to_thread.run_sync(layout.create)
     async with dataset_lock(layout.lock_path, config.lock_timeout):
         await anyio.to_thread.run_sync(layout.clear_temp)
-        plan = await _plan(config, layout, *asked, writable=True)
+        manifest = LocalManifest(layout.state_dir)
+        plan = await _plan(config, layout, manifest, *asked, writable=True)
         plan, refused = await refuse_archived(s3, config, plan, run)
         await _prune_partials(config, layout, plan, force=asked[1].force)
         _log_kept(plan)
         run.notify(planned_event(plan))
-        done = await _sync_dataset(s3, config, layout, plan, run, landing)
+        done = await _sync_dataset(s3, config, (layout, manifest), plan, run, landing)
     return plan, FetchOutcome(failures=refused).merged(done)
 
 
 async def _plan(
     config: IngestConfig,
     layout: DatasetLayout,
+    manifest: LocalManifest,
     selection: Selection,
     kind: RunKind,
     *,
@@ -229,7 +232,6 @@ async def _plan(
     probe = layout.ignores_case if writable else layout.ignores_case_without_writing
     if await anyio.to_thread.run_sync(probe):
         check_case_clashes(selection.wanted)
-    manifest = LocalManifest(layout.state_dir)
     records = await anyio.to_thread.run_sync(functools.partial(manifest.load, writable=writable))
     tracked = [item.relpath for item in selection.wanted if item.relpath in records]
     disk = await anyio.to_thread.run_sync(layout.stat_files, tracked)
@@ -245,14 +247,14 @@ async def _plan(
 async def _sync_dataset(
     s3: S3Handles,
     config: IngestConfig,
-    layout: DatasetLayout,
+    local: tuple[DatasetLayout, LocalManifest],
     plan: Plan,
     run: Run,
     landing: Landing | None,
 ) -> FetchOutcome:
-    """Transfer, delete, and save the manifest; return the records of the files fetched,
-    and which keys failed and why."""
-    manifest = LocalManifest(layout.state_dir)
+    """Transfer, delete, and save the manifest (the one the plan was made from); return
+    the records of the files fetched, and which keys failed and why."""
+    layout, manifest = local
     sizes = [item.obj.size for item in plan.to_fetch]
     context = TransferContext.for_run(config, s3, layout, manifest, run, sizes=sizes)
     await anyio.to_thread.run_sync(manifest.open_journal)

@@ -84,9 +84,10 @@ class DatasetLayout:
     def stat_files(self, relpaths: Iterable[str]) -> dict[str, DiskState | None]:
         """Size and mtime of each path, None where it is missing or not a regular file."""
         states: dict[str, DiskState | None] = {}
+        root = os.fspath(self.root)  # joined as strings: a Path per file costs more than its stat
         for relpath in relpaths:
             try:
-                st = os.stat(self.root / relpath, follow_symlinks=False)
+                st = os.stat(os.path.join(root, relpath), follow_symlinks=False)
             except OSError:
                 states[relpath] = None
                 continue

@@ -55,6 +55,7 @@ class LocalManifest:
         self.path = state_dir / NAME
         self.legacy_path = state_dir / LEGACY_NAME
         self.journal = Journal(state_dir / "journal.jsonl")
+        self._replayed: dict[str, FileRecord] | None = None  # what load() found journaled
 
     def load(self, *, writable: bool = True) -> dict[str, FileRecord]:
         """The recorded files by relative path, the journal's included; a damaged manifest
@@ -62,7 +63,8 @@ class LocalManifest:
         of a save a crash interrupted: such a manifest counts as empty until a writing
         run rolls it back."""
         records = self._stored(writable)
-        records.update(self.journal.read())
+        self._replayed = self.journal.read()
+        records.update(self._replayed)
         return records
 
     def open_journal(self) -> None:
@@ -78,8 +80,12 @@ class LocalManifest:
     def save(self, fetched: Mapping[str, FileRecord], deleted: Iterable[str]) -> None:
         """Fold the journal and ``fetched`` into the database and drop the ``deleted``
         paths, in one transaction; then remove the journal (and a version 1 or 2
-        manifest, now moved into the database)."""
-        changed = self.journal.read() | dict(fetched)
+        manifest, now moved into the database).
+
+        After a :meth:`load`, the journal is not read again: what it held then came from
+        an earlier run, and every line this run added is one of ``fetched``."""
+        earlier = self.journal.read() if self._replayed is None else self._replayed
+        changed = earlier | dict(fetched)
         gone = list(deleted)
         if not self._updated(changed, gone):
             self._rebuild(changed, gone)

@@ -91,7 +91,7 @@ def parse_list_page(body: bytes) -> Page:
     if root.tag != ns + "ListBucketResult":
         raise UseBotocore(f"a listing page with root <{root.tag}>")
     encoded = root.findtext(ns + "EncodingType") == "url"
-    decode = urllib.parse.unquote_plus if encoded else str
+    decode = _url_decoded if encoded else str
     objects = [_listed(item, ns, decode) for item in root.iter(ns + "Contents")]
     folders = [
         decode(entry.findtext(ns + "Prefix") or "") for entry in root.iter(ns + "CommonPrefixes")
@@ -102,6 +102,13 @@ def parse_list_page(body: bytes) -> Page:
     if not token:
         raise UseBotocore("a truncated listing page without a continuation token")
     return Page(objects, folders, token)
+
+
+def _url_decoded(text: str) -> str:
+    """A key as S3 sent it with ``EncodingType=url``; most keys need no decoding at all."""
+    if "%" not in text and "+" not in text:
+        return text
+    return urllib.parse.unquote_plus(text)
 
 
 def _listed(item: ET.Element, ns: str, decode: Callable[[str], str]) -> ObjectInfo:

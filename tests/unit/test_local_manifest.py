@@ -63,6 +63,25 @@ def test_the_journal_is_replayed_by_a_load_and_folded_in_by_a_save(state: pathli
     assert sorted(read_manifest_at(state)["files"]) == ["f00001.csv", "late.csv"]
 
 
+def test_a_save_after_a_load_folds_in_what_the_load_found_journaled(state: pathlib.Path) -> None:
+    """The run that loaded a killed run's journal stores those records with its own, and
+    removes the journal, without reading it again."""
+    killed = LocalManifest(state)
+    killed.open_journal()
+    killed.record("left-by-the-killed-run.csv", _record(1))
+    killed.close_journal()
+    manifest = LocalManifest(state)
+    assert sorted(manifest.load()) == ["left-by-the-killed-run.csv"]
+    manifest.open_journal()
+    manifest.record("this-run.csv", _record(2))
+    manifest.save({"this-run.csv": _record(2)}, [])
+    assert not (state / "journal.jsonl").exists()
+    assert sorted(read_manifest_at(state)["files"]) == [
+        "left-by-the-killed-run.csv",
+        "this-run.csv",
+    ]
+
+
 def test_a_failed_save_leaves_the_previous_rows_and_the_journal(state: pathlib.Path) -> None:
     """A save that fails half-way through its rows changes nothing: the transaction rolls
     back, and the journal stays for the next run."""
