@@ -179,6 +179,9 @@ def _check_format(db: sqlite3.Connection) -> None:
         raise NotOurs(f"unsupported manifest version {meta.get('version')!r}")
 
 
+_record = FileRecord._make
+
+
 def _rows(db: sqlite3.Connection) -> dict[str, FileRecord]:
     """Every row as a record, once SQLite has checked each field's type in one pass
     (the schema does not enforce them, and a row from elsewhere may be anything)."""
@@ -186,7 +189,7 @@ def _rows(db: sqlite3.Connection) -> dict[str, FileRecord]:
         raise TypeError("a row holds a field of the wrong type")
     cursor = db.execute(_SELECT)
     try:  # a path refused mid-way must not leave the read open, holding its lock
-        return {checked_path(path): FileRecord(*rest) for path, *rest in cursor}
+        return {checked_path(row[0]): _record(row[1:]) for row in cursor}
     finally:
         cursor.close()
 
@@ -197,10 +200,7 @@ def _apply(db: sqlite3.Connection, changed: Mapping[str, FileRecord], gone: list
         return
     db.execute("BEGIN IMMEDIATE")
     try:
-        rows = (
-            (path, *(getattr(record, name) for name in FIELDS)) for path, record in changed.items()
-        )
-        db.executemany(_UPSERT, rows)
+        db.executemany(_UPSERT, ((path, *record) for path, record in changed.items()))
         db.executemany("DELETE FROM files WHERE path = ?", ((path,) for path in gone))
         db.execute("COMMIT")
     except BaseException:

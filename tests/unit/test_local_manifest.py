@@ -163,4 +163,4 @@ def test_a_first_save_without_a_database_creates_it_from_the_json_manifest(
 
 
 def vars_of(record: FileRecord) -> dict[str, object]:
-    return {name: getattr(record, name) for name in FileRecord.__dataclass_fields__}
+    return {name: getattr(record, name) for name in FileRecord._fields}
