@@ -1,0 +1,103 @@
+"""The order of a run's stages around the dataset's lock: an existing dataset is locked,
+and its local state read, while it lists; a first run lists before it creates anything."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import pathlib
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from aio_s3_ingest import AsyncS3Ingester, S3AccessError
+from tests._helpers import STATE_DIR, data_files
+from tests._manifest import read_manifest_at
+from tests._proxy import (
+    FaultProxy,
+    proxy_fixture,  # noqa: F401 - the "proxy" fixture
+)
+from tests._proxy_rules import Request
+
+Ingester = Callable[..., AsyncS3Ingester]
+FILES = {f"data/f{i}.bin": os.urandom(1_000 + i) for i in range(3)}
+
+
+@pytest.fixture
+def dataset(s3: Any, bucket: str, dest: pathlib.Path) -> pathlib.Path:
+    for key, body in FILES.items():
+        s3.put_object(Bucket=bucket, Key=key, Body=body)
+    return dest / "ds"
+
+
+@pytest.fixture
+def via_proxy(make_ingester: Ingester, proxy: FaultProxy) -> Ingester:
+    return lambda **options: make_ingester(endpoint_url=proxy.url, **options)
+
+
+def _is_listing(request: Request) -> bool:
+    return not request.key and "list-type=2" in request.query
+
+
+def _exists(path: pathlib.Path) -> bool:
+    return path.exists()
+
+
+def _locked(lock_path: pathlib.Path) -> bool:
+    """Whether some run holds the dataset's lock (a second descriptor cannot take it)."""
+    fd = os.open(lock_path, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+@pytest.mark.asyncio
+async def test_an_existing_dataset_is_locked_while_it_lists(
+    dataset: pathlib.Path, via_proxy: Ingester, proxy: FaultProxy
+) -> None:
+    """The second run takes the lock before its listing (its local state is read beside
+    the listing), and still keeps every file; the first run listed without it."""
+    lock = dataset / STATE_DIR / "lock"
+    seen: list[bool] = []
+    proxy.before_forward(
+        lambda request: seen.append(_exists(lock) and _locked(lock)), when=_is_listing
+    )
+    await via_proxy().fetch_data()
+    await via_proxy().fetch_data()
+    assert seen == [False, True]
+    assert len(proxy.data_gets()) == len(FILES)  # the second run fetched nothing
+
+
+@pytest.mark.asyncio
+async def test_a_first_run_whose_listing_fails_creates_nothing(
+    dataset: pathlib.Path, via_proxy: Ingester, proxy: FaultProxy
+) -> None:
+    """A refused listing on a first run leaves no dataset directory behind."""
+    proxy.respond(403, "AccessDenied", when=_is_listing)
+    with pytest.raises(S3AccessError):
+        await via_proxy().fetch_data()
+    assert not _exists(dataset)
+
+
+@pytest.mark.asyncio
+async def test_a_failed_listing_of_an_existing_dataset_leaves_it_as_it_was(
+    dataset: pathlib.Path, via_proxy: Ingester, proxy: FaultProxy
+) -> None:
+    """A listing refused while the local state is being read ends the run with the
+    listing's error; the files and the manifest are untouched, and the lock is free."""
+    await via_proxy().fetch_data()
+    before = read_manifest_at(dataset / STATE_DIR)
+    proxy.respond(403, "AccessDenied", when=_is_listing)
+    with pytest.raises(S3AccessError):
+        await via_proxy().fetch_data()
+    proxy.clear_rules()
+    assert read_manifest_at(dataset / STATE_DIR) == before
+    assert data_files(dataset) == sorted(key.removeprefix("data/") for key in FILES)
+    assert not _locked(dataset / STATE_DIR / "lock")
+    await via_proxy().fetch_data()
+    assert len(proxy.data_gets()) == len(FILES)
