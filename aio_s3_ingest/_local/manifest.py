@@ -101,7 +101,7 @@ class LocalManifest:
                 _check_format(db)
                 _apply(db, changed, gone)
         except (NotOurs, sqlite3.DatabaseError) as exc:
-            if _is_operational(exc):
+            if isinstance(exc, sqlite3.OperationalError):  # a full disk, a lock, I/O: not damage
                 raise OSError(f"cannot save the local manifest {self.path}: {exc}") from exc
             return False
         return True
@@ -214,9 +214,3 @@ def _size(path: pathlib.Path) -> int:
         return path.stat().st_size
     except FileNotFoundError:
         return 0
-
-
-def _is_operational(exc: Exception) -> bool:
-    """Whether SQLite failed for a reason of the moment (a full disk, a lock, I/O), not
-    because the file is damaged or not ours."""
-    return isinstance(exc, sqlite3.OperationalError) and "no such table" not in str(exc)

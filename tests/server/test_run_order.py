@@ -6,8 +6,6 @@ from __future__ import annotations
 import fcntl
 import os
 import pathlib
-from collections.abc import Callable
-from typing import Any
 
 import pytest
 
@@ -19,21 +17,12 @@ from tests._proxy import (
     proxy_fixture,  # noqa: F401 - the "proxy" fixture
 )
 from tests._proxy_rules import Request
-
-Ingester = Callable[..., AsyncS3Ingester]
-FILES = {f"data/f{i}.bin": os.urandom(1_000 + i) for i in range(3)}
-
-
-@pytest.fixture
-def dataset(s3: Any, bucket: str, dest: pathlib.Path) -> pathlib.Path:
-    for key, body in FILES.items():
-        s3.put_object(Bucket=bucket, Key=key, Body=body)
-    return dest / "ds"
-
-
-@pytest.fixture
-def via_proxy(make_ingester: Ingester, proxy: FaultProxy) -> Ingester:
-    return lambda **options: make_ingester(endpoint_url=proxy.url, **options)
+from tests._sync import (
+    FILES,
+    dataset_fixture,  # noqa: F401 - the "dataset" fixture
+    fetched,
+    ingester_fixture,  # noqa: F401 - the "ingester" fixture
+)
 
 
 def _is_listing(request: Request) -> bool:
@@ -58,7 +47,7 @@ def _locked(lock_path: pathlib.Path) -> bool:
 
 @pytest.mark.asyncio
 async def test_an_existing_dataset_is_locked_while_it_lists(
-    dataset: pathlib.Path, via_proxy: Ingester, proxy: FaultProxy
+    dataset: pathlib.Path, ingester: AsyncS3Ingester, proxy: FaultProxy
 ) -> None:
     """The second run takes the lock before its listing (its local state is read beside
     the listing), and still keeps every file; the first run listed without it."""
@@ -67,37 +56,37 @@ async def test_an_existing_dataset_is_locked_while_it_lists(
     proxy.before_forward(
         lambda request: seen.append(_exists(lock) and _locked(lock)), when=_is_listing
     )
-    await via_proxy().fetch_data()
-    await via_proxy().fetch_data()
+    await ingester.fetch_data()
+    await ingester.fetch_data()
     assert seen == [False, True]
-    assert len(proxy.data_gets()) == len(FILES)  # the second run fetched nothing
+    assert fetched(proxy) == sorted(FILES)  # the second run fetched nothing
 
 
 @pytest.mark.asyncio
 async def test_a_first_run_whose_listing_fails_creates_nothing(
-    dataset: pathlib.Path, via_proxy: Ingester, proxy: FaultProxy
+    dataset: pathlib.Path, ingester: AsyncS3Ingester, proxy: FaultProxy
 ) -> None:
     """A refused listing on a first run leaves no dataset directory behind."""
     proxy.respond(403, "AccessDenied", when=_is_listing)
     with pytest.raises(S3AccessError):
-        await via_proxy().fetch_data()
+        await ingester.fetch_data()
     assert not _exists(dataset)
 
 
 @pytest.mark.asyncio
 async def test_a_failed_listing_of_an_existing_dataset_leaves_it_as_it_was(
-    dataset: pathlib.Path, via_proxy: Ingester, proxy: FaultProxy
+    dataset: pathlib.Path, ingester: AsyncS3Ingester, proxy: FaultProxy
 ) -> None:
     """A listing refused while the local state is being read ends the run with the
     listing's error; the files and the manifest are untouched, and the lock is free."""
-    await via_proxy().fetch_data()
+    await ingester.fetch_data()
     before = read_manifest_at(dataset / STATE_DIR)
     proxy.respond(403, "AccessDenied", when=_is_listing)
     with pytest.raises(S3AccessError):
-        await via_proxy().fetch_data()
+        await ingester.fetch_data()
     proxy.clear_rules()
     assert read_manifest_at(dataset / STATE_DIR) == before
     assert data_files(dataset) == sorted(key.removeprefix("data/") for key in FILES)
     assert not _locked(dataset / STATE_DIR / "lock")
-    await via_proxy().fetch_data()
-    assert len(proxy.data_gets()) == len(FILES)
+    await ingester.fetch_data()
+    assert fetched(proxy) == sorted(FILES)
