@@ -34,21 +34,6 @@ class WantedFile:
     obj: ObjectInfo
 
 
-@dataclass(frozen=True, slots=True)
-class Selection:
-    """What the listing offers a run.
-
-    ``wanted`` are the files to have; ``present`` maps every candidate object's key (in S3
-    and, when there is one, in the S3 manifest) to its local path, selected or not, so a
-    tracked file is deleted only when its object is gone; ``skipped`` maps keys that match
-    but cannot be stored as files to why.
-    """
-
-    wanted: list[WantedFile]
-    present: dict[str, str]
-    skipped: dict[str, str]
-
-
 class FileRecord(NamedTuple):
     """What the local manifest remembers of one verified file.
 

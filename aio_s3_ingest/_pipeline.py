@@ -11,8 +11,10 @@ no directory behind.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import time
+from typing import Any
 
 import anyio
 
@@ -24,23 +26,17 @@ from ._local.manifest import LocalManifest
 from ._local.partials import PartialFiles, current_boot
 from ._local.recheck import recheck_kept
 from ._log import logger
-from ._models import DiskState, FetchOutcome, FileRecord, Plan, Selection
-from ._plan import make_plan
+from ._models import FetchOutcome, Plan, WantedFile
+from ._planning import FetchList, FetchTally, LocalState, PlanBuilder, listed_and_planned
 from ._procs import fetch_in_processes, process_count
 from ._progress import planned_event, progress_listener
-from ._report import IngestReport, integrity_counts, log_verdict, run_report
+from ._report import Fetched, IngestReport, integrity_counts, log_verdict, run_report
 from ._run import Run
 from ._s3.archived import refuse_archived
 from ._s3.client import S3Handles
-from ._s3.listing import wanted_files
-from ._select import check_case_clashes, in_shard
 from ._stream import Landing
-from ._tasks import run_all
 from ._transfer.context import TransferContext
 from .errors import IngestFailed
-
-LocalState = tuple[dict[str, FileRecord], dict[str, DiskState | None]]
-"""The manifest's records by path, and what the disk holds at each recorded path."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,16 +66,13 @@ async def run_ingest(
         run = Run(notify)
         layout = DatasetLayout(config.dataset_directory, config.shard)
         if dry_run:
-            selection, plan, outcome = await _dry_run(s3, config, layout, kind, run)
-            fetched = {item.relpath: item.obj.size for item in plan.to_fetch}
+            done = await _dry_run(s3, config, layout, kind, run)
         else:
-            run_stages = _locked_sync(s3, config, layout, kind, run, landing)
-            selection, plan, outcome = await run_stages
-            fetched = {path: record.size for path, record in outcome.fetched.items()}
-        skipped = selection.skipped
-        report = run_report(config, plan, run, started, fetched, skipped, outcome.failures)
+            done = await _locked_sync(s3, config, layout, kind, run, landing)
+        outcome = done.outcome
+        report = run_report(config, done.plan, run, started, done.fetched, outcome.failures)
         counts = integrity_counts(outcome.fetched.values())
-        report = dataclasses.replace(report, dry_run=dry_run, **counts)
+        report = dataclasses.replace(report, dry_run=dry_run, skipped=done.skipped, **counts)
     # The report rides along, for a handler that shows it its own way (the command line).
     logger.info("%s", report.summary(), extra={"ingest_report": report})
     if outcome.failures and not dry_run:
@@ -87,18 +80,39 @@ async def run_ingest(
     return report
 
 
-Stages = tuple[Selection, Plan, FetchOutcome]
+@dataclasses.dataclass(frozen=True)
+class _Done:
+    """What the stages came to: the plan, the paths fetched (or that a dry run would
+    fetch) and their bytes, the outcome of the fetches, the keys skipped."""
+
+    plan: Plan
+    fetched: Fetched
+    outcome: FetchOutcome
+    skipped: dict[str, str]
 
 
 async def _dry_run(
     s3: S3Handles, config: IngestConfig, layout: DatasetLayout, kind: RunKind, run: Run
-) -> Stages:
+) -> _Done:
     """The plan, and the archived objects it would refuse; nothing written."""
-    selection = await _selection(s3, config, run)
     local = await _local_state(layout, LocalManifest(layout.state_dir), writable=False)
-    plan = await _plan(config, layout, (selection, kind), local, writable=False)
-    plan, refused = await refuse_archived(s3, config, plan, run)
-    return selection, plan, FetchOutcome(failures=refused)
+
+    def planned() -> PlanBuilder[FetchTally]:
+        builder = PlanBuilder(config, FetchTally(), force=kind.force)
+        builder.plan_against(local)
+        return builder
+
+    builder = await listed_and_planned(s3, config, run, planned)
+    plan = await _finish_plan(config, layout, builder, kind, writable=False)
+    tally = builder.fetch
+    for item in plan.to_fetch:  # kept files that failed their check (verify_local)
+        tally.add(item)
+    log_verdict(config, plan, (len(tally.paths), tally.bytes), force=kind.force)
+    refused = await refuse_archived(s3, config, tally.archived, run)
+    left = {item.relpath: item.obj.size for item in tally.archived if item.obj.key in refused}
+    paths = [path for path in tally.paths if path not in left] if left else tally.paths
+    fetched = Fetched(paths, tally.bytes - sum(left.values()))
+    return _Done(plan, fetched, FetchOutcome(failures=refused), builder.selector.skipped)
 
 
 async def _locked_sync(
@@ -108,31 +122,46 @@ async def _locked_sync(
     kind: RunKind,
     run: Run,
     landing: Landing | None,
-) -> Stages:
+) -> _Done:
     """Under the dataset's lock: plan, fetch, delete and record (see the module's
     docstring for when the listing comes first)."""
     existed = await anyio.to_thread.run_sync(layout.state_dir.is_dir)
-    first_listing = None if existed else await _selection(s3, config, run)
+    manifest = LocalManifest(layout.state_dir)
+
+    def new_builder() -> PlanBuilder[FetchList]:
+        return PlanBuilder(config, FetchList(), force=kind.force)
+
+    read = functools.partial(_local_state, layout, manifest, writable=True)
+    first_listing = None
+    if not existed:
+        first_listing = await listed_and_planned(s3, config, run, new_builder)
+        first_listing.selector.check()
     await anyio.to_thread.run_sync(layout.create)
     async with dataset_lock(layout.lock_path, config.lock_timeout):
         await anyio.to_thread.run_sync(layout.clear_temp)
-        manifest = LocalManifest(layout.state_dir)
         if first_listing is None:
-            selection, local = await _listed_beside_local(s3, config, run, layout, manifest)
+            builder = await listed_and_planned(s3, config, run, new_builder, read)
         else:
-            selection = first_listing
-            local = await _local_state(layout, manifest, writable=True)
-        plan = await _plan(config, layout, (selection, kind), local, writable=True)
-        plan, refused = await refuse_archived(s3, config, plan, run)
+            builder = first_listing
+            builder.plan_against(await read())
+        plan = await _finish_plan(config, layout, builder, kind, writable=True)
+        plan = dataclasses.replace(plan, to_fetch=_by_path(builder.fetch.items) + plan.to_fetch)
+        log_verdict(config, plan, (len(plan.to_fetch), plan.bytes_to_fetch), force=kind.force)
+        archived = [item for item in plan.to_fetch if item.obj.archived]
+        if refused := await refuse_archived(s3, config, archived, run):
+            kept = tuple(item for item in plan.to_fetch if item.obj.key not in refused)
+            plan = dataclasses.replace(plan, to_fetch=kept)
         await _prune_partials(config, layout, plan, force=kind.force)
         _log_kept(plan)
         run.notify(planned_event(plan))
         done = await _sync_dataset(s3, config, (layout, manifest), plan, run, landing)
-    return selection, plan, FetchOutcome(failures=refused).merged(done)
+    outcome = FetchOutcome(failures=refused).merged(done)
+    fetched = Fetched(outcome.fetched, sum(record.size for record in outcome.fetched.values()))
+    return _Done(plan, fetched, outcome, builder.selector.skipped)
 
 
-async def _selection(s3: S3Handles, config: IngestConfig, run: Run) -> Selection:
-    return in_shard(await wanted_files(s3, config, run), config.shard)
+def _by_path(items: list[WantedFile]) -> tuple[WantedFile, ...]:
+    return tuple(sorted(items, key=lambda item: item.relpath))
 
 
 async def _local_state(
@@ -147,49 +176,25 @@ async def _local_state(
     return await anyio.to_thread.run_sync(read)
 
 
-async def _listed_beside_local(
-    s3: S3Handles, config: IngestConfig, run: Run, layout: DatasetLayout, manifest: LocalManifest
-) -> tuple[Selection, LocalState]:
-    """The listing, while a worker thread reads the local state; the first error of the
-    two ends both."""
-    selection: Selection | None = None
-    local: LocalState | None = None
-
-    async def listing() -> None:
-        nonlocal selection
-        selection = await _selection(s3, config, run)
-
-    async def reading() -> None:
-        nonlocal local
-        local = await _local_state(layout, manifest, writable=True)
-
-    await run_all([listing, reading])
-    if selection is None or local is None:
-        raise RuntimeError("a stage of the run ended without its result")
-    return selection, local
-
-
-async def _plan(
+async def _finish_plan(
     config: IngestConfig,
     layout: DatasetLayout,
-    asked: tuple[Selection, RunKind],
-    local: LocalState,
+    builder: PlanBuilder[Any],
+    kind: RunKind,
     *,
     writable: bool,
 ) -> Plan:
-    """Compare the listing with the local manifest and the files on disk (read back, with
-    ``verify_local``)."""
-    selection, kind = asked
+    """The checks over the whole listing, the files to keep and delete (to fetch: only
+    kept files that ``verify_local`` found changed; the rest are in the builder's list)."""
     probe = layout.ignores_case if writable else layout.ignores_case_without_writing
-    if await anyio.to_thread.run_sync(probe):
-        check_case_clashes(selection.wanted)
-    records, disk = local
-    plan = make_plan(
-        selection, records, disk, force=kind.force, prune_unselected=config.prune_unselected
+    ignores_case = await anyio.to_thread.run_sync(probe)
+    prune = config.prune_unselected
+    to_keep, to_delete, unselected = builder.finish(
+        ignores_case=ignores_case, prune_unselected=prune
     )
+    plan = Plan((), tuple(to_keep), tuple(to_delete), tuple(unselected))
     if kind.verify_local:
-        plan = await recheck_kept(layout.root, plan, records)
-    log_verdict(config, plan, force=kind.force)
+        plan = await recheck_kept(layout.root, plan, builder.records)
     return plan
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pathlib
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ._log import logger
 from .errors import cause_text
@@ -162,47 +162,55 @@ def human_bytes(size: int) -> str:
     raise AssertionError("unreachable")
 
 
+class Fetched(NamedTuple):
+    """The paths a run fetched (or a dry run would fetch), and their bytes."""
+
+    paths: Collection[str]
+    bytes: int
+
+
 def run_report(
     config: IngestConfig,
     plan: Plan,
     run: Run,
     started: float,
-    fetched: Mapping[str, int],
-    skipped: Mapping[str, str],
+    fetched: Fetched,
     failed: Mapping[str, BaseException],
 ) -> IngestReport:
-    """The report of a run that started at ``started`` (monotonic): ``fetched`` maps each
-    path fetched to its size."""
+    """The report of a run that started at ``started`` (monotonic)."""
     return IngestReport(
         dataset_directory=config.dataset_directory,
-        fetched=tuple(sorted(fetched)),
+        fetched=tuple(sorted(fetched.paths)),
         kept=tuple(sorted(item.relpath for item in plan.to_keep)),
         deleted=tuple(sorted(plan.to_delete)),
         unselected=plan.unselected,
-        bytes_fetched=sum(fetched.values()),
+        bytes_fetched=fetched.bytes,
         bytes_resumed=run.resumed_bytes,
         seconds=time.monotonic() - started,
         requests=run.requests,
         retries=run.retries,
         throttled=run.throttled,
         failed={key: cause_text(exc) for key, exc in sorted(failed.items())},
-        skipped=dict(skipped),
     )
 
 
-def log_verdict(config: IngestConfig, plan: Plan, *, force: bool) -> None:
-    """Say at INFO whether the run is a cache hit, and what it fetches and deletes."""
+def log_verdict(
+    config: IngestConfig, plan: Plan, fetching: tuple[int, int], *, force: bool
+) -> None:
+    """Say at INFO whether the run is a cache hit, and what it fetches (``fetching``: how
+    many files, how many bytes) and deletes."""
     where = config.dataset_directory
+    count, size = fetching
     if force:
-        logger.info("force_recompute: fetching all %d file(s) into %s", len(plan.to_fetch), where)
-    elif not plan.to_fetch and not plan.to_delete:
+        logger.info("force_recompute: fetching all %d file(s) into %s", count, where)
+    elif not count and not plan.to_delete:
         logger.info("cache hit: %d file(s) in %s are up to date", len(plan.to_keep), where)
     else:
         logger.info(
             "cache miss: fetching %d of %d file(s) (%s) into %s, deleting %d",
-            len(plan.to_fetch),
-            len(plan.to_fetch) + len(plan.to_keep),
-            human_bytes(plan.bytes_to_fetch),
+            count,
+            count + len(plan.to_keep),
+            human_bytes(size),
             where,
             len(plan.to_delete),
         )

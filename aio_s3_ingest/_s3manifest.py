@@ -4,7 +4,7 @@ and the listed objects it narrows the dataset to. Pure."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from ._models import ObjectInfo
@@ -78,26 +78,59 @@ def apply_s3_manifest(
     bucket: str,
 ) -> list[ObjectInfo]:
     """Keep only the listed objects the manifest names; a dataset missing any is an error."""
-    problems: list[str] = []
-    chosen: dict[str, ObjectInfo] = {}
-    for entry in entries:
-        obj = listed.get(entry.key) if entry.bucket == bucket else None
-        if entry.bucket != bucket:
-            problems.append(f"s3://{entry.bucket}/{entry.key} is in another bucket")
-        elif obj is None:
-            problems.append(f"s3://{bucket}/{entry.key} is missing under the prefix")
-        elif entry.content_length is not None and entry.content_length != obj.size:
-            problems.append(
-                f"s3://{bucket}/{entry.key} has {obj.size} bytes, "
-                f"the manifest says {entry.content_length}"
+    narrowing = ManifestFilter(manifest_key, entries, bucket)
+    chosen = narrowing.keep(listed.values())
+    narrowing.finish()
+    return chosen
+
+
+class ManifestFilter:
+    """The S3 manifest applied to a listing page by page, in any order: only the objects it
+    names pass (:meth:`keep`); once the listing is complete, :meth:`finish` refuses a
+    dataset that misses one of them, holds one of another size, or names another bucket."""
+
+    def __init__(self, manifest_key: str, entries: Sequence[ManifestEntry], bucket: str) -> None:
+        self._manifest_key = manifest_key
+        self._bucket = bucket
+        self._problems = [
+            f"s3://{entry.bucket}/{entry.key} is in another bucket"
+            for entry in entries
+            if entry.bucket != bucket
+        ]
+        self._sizes: dict[str, list[int | None]] = {}  # key -> the lengths its entries give
+        for entry in entries:
+            if entry.bucket == bucket:
+                self._sizes.setdefault(entry.key, []).append(entry.content_length)
+        self._seen: set[str] = set()
+
+    def keep(self, objects: Iterable[ObjectInfo]) -> list[ObjectInfo]:
+        """The objects of one page that the manifest names with their size."""
+        kept = []
+        for obj in objects:
+            sizes = self._sizes.get(obj.key)
+            if sizes is None:
+                continue
+            self._seen.add(obj.key)
+            wrong = [size for size in sizes if size is not None and size != obj.size]
+            if wrong:
+                self._problems.append(
+                    f"s3://{self._bucket}/{obj.key} has {obj.size} bytes, "
+                    f"the manifest says {wrong[0]}"
+                )
+            else:
+                kept.append(obj)
+        return kept
+
+    def finish(self) -> None:
+        """Refuse the dataset if the manifest and the listing disagree."""
+        missing = [key for key in self._sizes if key not in self._seen]
+        problems = self._problems + [
+            f"s3://{self._bucket}/{key} is missing under the prefix" for key in missing
+        ]
+        if problems:
+            shown = "\n  ".join(problems[:20])
+            more = f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""
+            raise ManifestError(
+                f"dataset is incomplete: S3 manifest {self._manifest_key!r} lists objects "
+                f"that do not match S3:\n  {shown}{more}"
             )
-        else:
-            chosen[obj.key] = obj
-    if problems:
-        shown = "\n  ".join(problems[:20])
-        more = f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""
-        raise ManifestError(
-            f"dataset is incomplete: S3 manifest {manifest_key!r} lists objects "
-            f"that do not match S3:\n  {shown}{more}"
-        )
-    return list(chosen.values())

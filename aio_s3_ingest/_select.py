@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 import fnmatch
+import functools
 import hashlib
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Iterator, Sequence, Sized
 
-from ._models import ObjectInfo, Selection, WantedFile
+from ._models import WantedFile
 from .errors import NoMatchingFilesError, TimestampToleranceError, UnsafeKeyError
 
 STATE_DIR_NAME = ".aio-s3-ingest"
@@ -34,90 +35,135 @@ def relative_path(key: str, prefix: str) -> str:
     return key[len(base_of(prefix)) :]
 
 
-def matches(relpath: str, patterns: Iterable[str]) -> bool:
+class Patterns:
+    """The file patterns, compiled once for a run: fnmatch against the relative path, and a
+    pattern without '/' also against the basename (one regular expression for each)."""
+
+    def __init__(self, patterns: Sequence[str]) -> None:
+        self._whole = _one_expression(patterns)
+        names = [pattern for pattern in patterns if "/" not in pattern]
+        self._names = _one_expression(names) if names else None
+
+    def __call__(self, relpath: str) -> bool:
+        if self._whole.match(relpath) is not None:
+            return True
+        names = self._names
+        return names is not None and names.match(relpath[relpath.rfind("/") + 1 :]) is not None
+
+
+def _one_expression(patterns: Sequence[str]) -> re.Pattern[str]:
+    if not patterns:
+        return re.compile("(?!)")  # matches nothing
+    return re.compile("|".join(f"(?:{fnmatch.translate(pattern)})" for pattern in patterns))
+
+
+@functools.lru_cache(maxsize=32)
+def _compiled(patterns: tuple[str, ...]) -> Patterns:
+    return Patterns(patterns)
+
+
+def matches(relpath: str, patterns: Sequence[str]) -> bool:
     """fnmatch against the relative path; a pattern without '/' also tries the basename."""
-    basename = relpath.rsplit("/", 1)[-1]
-    return any(
-        fnmatch.fnmatchcase(relpath, pattern)
-        or ("/" not in pattern and fnmatch.fnmatchcase(basename, pattern))
-        for pattern in patterns
-    )
+    return _compiled(tuple(patterns))(relpath)
 
 
-def select(objects: Iterable[ObjectInfo], prefix: str, patterns: Sequence[str]) -> list[WantedFile]:
-    """The objects whose relative path matches, folder markers skipped, sorted by path."""
-    wanted = []
-    for obj in objects:
-        relpath = relative_path(obj.key, prefix)
-        if not obj.key.endswith("/") and matches(relpath, patterns):
-            wanted.append(WantedFile(relpath=relpath, obj=obj))
-    return sorted(wanted, key=lambda item: item.relpath)
-
-
-def skipped_folder_markers(
-    objects: Iterable[ObjectInfo], prefix: str, patterns: Sequence[str]
-) -> dict[str, str]:
-    """Keys ending in ``/`` that hold data: no file can have that name, so they are skipped,
-    but said so (an empty one is only a folder marker and skipped without a word)."""
-    return {
-        obj.key: f"the key ends in '/' but holds {obj.size} byte(s); no file can take its name"
-        for obj in objects
-        if obj.key.endswith("/")
-        and obj.size > 0
-        and matches(relative_path(obj.key, prefix).rstrip("/"), patterns)
-    }
-
-
-def require_matches(wanted: Sequence[WantedFile], where: str, patterns: Sequence[str]) -> None:
+def require_matches(wanted: Sized, where: str, patterns: Sequence[str]) -> None:
     """The reference raised FileNotFoundError here; so do we, with a clearer message."""
     if not wanted:
         raise NoMatchingFilesError(f"no object under {where} matches file_pattern {list(patterns)}")
 
 
-def check_safe(wanted: Sequence[WantedFile]) -> None:
-    """Refuse, before anything is written, keys that cannot be stored safely."""
-    problems = {item.obj.key: why for item in wanted if (why := path_problem(item.relpath))}
-    by_path: dict[str, str] = {}
-    for item in wanted:
-        other = by_path.setdefault(item.relpath, item.obj.key)
-        if other != item.obj.key:
-            same = f"maps to the same local path {item.relpath!r} as"
-            problems[item.obj.key] = f"{same} {other!r}"
-            problems.setdefault(other, f"{same} {item.obj.key!r}")
-    for item in wanted:
-        parts = item.relpath.split("/")
-        for depth in range(1, len(parts)):
-            folder = "/".join(parts[:depth])
-            if folder in by_path:
-                problems[item.obj.key] = (
-                    f"its folder {folder!r} is also a file ({by_path[folder]!r})"
+class WantedPaths:
+    """The wanted files' relative paths, added one at a time in any order, and the keys
+    that cannot be stored safely: an unsafe path, two keys on one path, a file where
+    another needs a folder.
+
+    A key is kept only when it is not ``base + relpath`` (the usual case is rebuilt from
+    the path), so a large listing's keys need not stay in memory for the checks.
+    """
+
+    def __init__(self, base: str = "") -> None:
+        self._base = base
+        self._keys: dict[str, str | None] = {}
+        self._problems: dict[str, str] = {}
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __contains__(self, relpath: object) -> bool:
+        return relpath in self._keys
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys)
+
+    def add(self, relpath: str, key: str) -> None:
+        """One more wanted file; its problems are kept for :meth:`problems`."""
+        if why := path_problem(relpath):
+            self._problems[key] = why
+        if relpath not in self._keys:
+            self._keys[relpath] = None if key == self._base + relpath else key
+            return
+        other = self.key_of(relpath)
+        if other != key:
+            same = f"maps to the same local path {relpath!r} as"
+            self._problems[key] = f"{same} {other!r}"
+            self._problems.setdefault(other, f"{same} {key!r}")
+
+    def key_of(self, relpath: str) -> str:
+        """The key (the first one added) of a wanted path."""
+        key = self._keys[relpath]
+        return self._base + relpath if key is None else key
+
+    def problems(self) -> dict[str, str]:
+        """Every problem found, with the files that lie below another file added."""
+        problems = dict(self._problems)
+        files_as_folders: dict[str, str | None] = {}  # folder -> the file that takes its name
+        for relpath in self._keys:
+            folder = relpath[: relpath.rfind("/") + 1]
+            if not folder:
+                continue
+            if folder not in files_as_folders:
+                files_as_folders[folder] = self._file_among_folders(folder)
+            if (blocking := files_as_folders[folder]) is not None:
+                problems[self.key_of(relpath)] = (
+                    f"its folder {blocking!r} is also a file ({self.key_of(blocking)!r})"
                 )
-    if problems:
-        raise UnsafeKeyError(problems)
+        return problems
+
+    def _file_among_folders(self, folder: str) -> str | None:
+        """The innermost of ``folder``'s folders (``a/b/`` gives ``a/b``, then ``a``) that
+        is also a wanted file, or None."""
+        end = len(folder) - 1
+        while end > 0:
+            if folder[:end] in self._keys:
+                return folder[:end]
+            end = folder.rfind("/", 0, end)
+        return None
 
 
-def check_case_clashes(wanted: Sequence[WantedFile]) -> None:
-    """On a case-insensitive filesystem, refuse paths that differ only by case.
+def check_case_clashes(wanted: Sequence[tuple[str, str]]) -> None:
+    """On a case-insensitive filesystem, refuse paths that differ only by case (``wanted``:
+    each file's relative path and key, sorted by path).
 
     There ``A.csv`` and ``a.csv`` are one file, and a file ``a`` is the folder ``A/``:
     fetching both would leave one object's bytes under the other's name.
     """
     by_folded: dict[str, str] = {}
     problems: dict[str, str] = {}
-    for item in wanted:
-        folded = item.relpath.casefold()
+    for relpath, key in wanted:
+        folded = relpath.casefold()
         if folded in by_folded:
-            problems[item.obj.key] = (
+            problems[key] = (
                 f"differs only by case from {by_folded[folded]!r}, "
                 "and the destination filesystem ignores case"
             )
-        by_folded.setdefault(folded, item.obj.key)
-    for item in wanted:
-        parts = item.relpath.casefold().split("/")
+        by_folded.setdefault(folded, key)
+    for relpath, key in wanted:
+        parts = relpath.casefold().split("/")
         for depth in range(1, len(parts)):
             clash = by_folded.get("/".join(parts[:depth]))
             if clash is not None:
-                problems[item.obj.key] = (
+                problems[key] = (
                     f"its folder is also the file {clash!r} when case is ignored, "
                     "and the destination filesystem ignores case"
                 )
@@ -165,14 +211,3 @@ def shard_of(key: str, count: int) -> int:
     Python's salted ``hash``), so every worker, on any machine and Python version, agrees."""
     digest = hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=8).digest()
     return int.from_bytes(digest, "big") % count
-
-
-def in_shard(selection: Selection, shard: tuple[int, int] | None) -> Selection:
-    """The part of ``selection`` that shard ``(index, count)`` owns; all of it for None.
-    ``present`` stays whole, so a file that moved to another shard (a new count) is left
-    on disk, not deleted."""
-    if shard is None:
-        return selection
-    index, count = shard
-    wanted = [item for item in selection.wanted if shard_of(item.obj.key, count) == index]
-    return dataclasses.replace(selection, wanted=wanted)

@@ -7,13 +7,13 @@ restored copy (``x-amz-restore: ongoing-request="false"``) from one that is not.
 
 from __future__ import annotations
 
-import dataclasses
+from collections.abc import Sequence
 
 import anyio
 
 from .._config import IngestConfig
 from .._log import logger
-from .._models import Plan, WantedFile
+from .._models import WantedFile
 from .._run import Run, botocore_call
 from .._s3errors import s3_errors
 from ..errors import IngestError, ObjectArchivedError
@@ -23,12 +23,12 @@ _NAMED_IN_LOG = 20
 
 
 async def refuse_archived(
-    s3: S3Handles, config: IngestConfig, plan: Plan, run: Run
-) -> tuple[Plan, dict[str, Exception]]:
-    """The plan without the archived objects that are not restored, and why each was left."""
-    archived = [item for item in plan.to_fetch if item.obj.archived]
+    s3: S3Handles, config: IngestConfig, archived: Sequence[WantedFile], run: Run
+) -> dict[str, Exception]:
+    """Which of the ``archived`` files to fetch are not restored (by key), and why each
+    is left."""
     if not archived:
-        return plan, {}
+        return {}
     bucket = config.s3_bucket_name
     refused: dict[str, Exception] = {}
     limit = anyio.Semaphore(config.max_concurrent_files)
@@ -46,8 +46,7 @@ async def refuse_archived(
         for item in archived:
             group.start_soon(check, item)
     _warn(refused)
-    to_fetch = tuple(item for item in plan.to_fetch if item.obj.key not in refused)
-    return dataclasses.replace(plan, to_fetch=to_fetch), refused
+    return refused
 
 
 async def _is_restored(s3: S3Handles, bucket: str, key: str, run: Run) -> bool:

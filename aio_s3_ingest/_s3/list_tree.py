@@ -7,8 +7,9 @@ the key space is then cut at folder boundaries into up to :data:`RANGES` ranges,
 listed page after page from its first folder (``StartAfter``) until it reaches the next
 range, all ranges at once. Ranges of whole folders keep the work even whether the
 folders are many and small or few and large; a range's last page may run past its end,
-and those keys are the next range's. The result is the sequential listing, key for key,
-in S3's order; a prefix that fits in one page costs that one request, as before.
+and those keys are the next range's. The result is the sequential listing, key for key;
+a prefix that fits in one page costs that one request, as before. Pages go
+to the caller as they arrive, so the listing need not be held whole.
 """
 
 from __future__ import annotations
@@ -49,36 +50,46 @@ PageSource = Callable[[PageRequest], Awaitable[Page]]
 """One ListObjectsV2 request, sent."""
 
 
-async def list_tree(pages: PageSource, prefix: str) -> list[ObjectInfo]:
-    """Every object under ``prefix``, in S3's order (UTF-8 binary, which is code point
-    order), listed in ranges at once where that is faster."""
+Emit = Callable[[list[ObjectInfo]], None]
+"""Where the listed objects go, a page's worth at a time."""
+
+
+async def list_tree(
+    pages: PageSource,
+    prefix: str,
+    emit: Emit,
+    on_large: Callable[[PageSource], Awaitable[None]] | None = None,
+) -> None:
+    """Every object under ``prefix``, handed to ``emit`` page by page as the pages arrive:
+    in S3's order within a key range, the ranges interleaved (listed at once where that
+    is faster). Each key is emitted once. A prefix of one page is emitted in one call;
+    for a larger one, ``on_large`` is awaited first, given the page source."""
     first = await pages(PageRequest(prefix))
     if first.token is None:
-        return first.objects
+        emit(first.objects)
+        return
+    if on_large is not None:
+        await on_large(pages)
     folders = await _folders(pages, prefix)
     if len(folders) < 2:  # nothing to cut at: go on page after page
-        return first.objects + await _range(pages, PageRequest(prefix, first.token), None)
+        emit(first.objects)
+        await _range(pages, PageRequest(prefix, first.token), emit)
+        return
     cuts = [folders[len(folders) * i // RANGES] for i in range(1, RANGES)]
     starts = sorted(set(cuts) - {folders[0]})
     ends: list[str | None] = [*starts, None]
-    found: list[list[ObjectInfo]] = [[] for _ in ends]
 
     async def one(index: int) -> None:
         if index == 0:  # the first page began it
-            seed = [obj for obj in first.objects if obj.key < starts[0]]
-            done = first.objects[-1].key >= starts[0]
-            onward = PageRequest(prefix, first.token)
-            found[0] = seed if done else seed + await _range(pages, onward, starts[0])
+            emit([obj for obj in first.objects if obj.key < starts[0]])
+            if first.objects[-1].key < starts[0]:
+                await _range(pages, PageRequest(prefix, first.token), emit, end=starts[0])
         else:
             low = starts[index - 1]
             request = PageRequest(prefix, start_after=_just_before(low))
-            listed = await _range(pages, request, ends[index])
-            found[index] = [obj for obj in listed if obj.key >= low]
+            await _range(pages, request, emit, low=low, end=ends[index])
 
     await run_all(functools.partial(one, index) for index in range(len(ends)))
-    objects = [obj for part in found for obj in part]
-    objects.sort(key=lambda obj: obj.key)
-    return objects
 
 
 async def _folders(pages: PageSource, prefix: str) -> list[str]:
@@ -93,16 +104,27 @@ async def _folders(pages: PageSource, prefix: str) -> list[str]:
         request = PageRequest(prefix, page.token, by_folder=True)
 
 
-async def _range(pages: PageSource, request: PageRequest, end: str | None) -> list[ObjectInfo]:
-    """Pages from ``request`` on, until the listing ends or passes ``end`` (the keys from
-    ``end`` on are dropped: another range lists them)."""
-    objects: list[ObjectInfo] = []
+async def _range(
+    pages: PageSource,
+    request: PageRequest,
+    emit: Emit,
+    *,
+    low: str | None = None,
+    end: str | None = None,
+) -> None:
+    """Pages from ``request`` on, until the listing ends or passes ``end``; only the keys
+    from ``low`` up to ``end`` are emitted (other ranges list the rest)."""
     while True:
         page = await pages(request)
-        objects += [obj for obj in page.objects if end is None or obj.key < end]
-        passed = end is not None and bool(page.objects) and page.objects[-1].key >= end
+        objects = page.objects
+        if low is not None and objects and objects[0].key < low:
+            objects = [obj for obj in objects if obj.key >= low]
+        passed = False
+        if end is not None and objects and objects[-1].key >= end:
+            objects, passed = [obj for obj in objects if obj.key < end], True
+        emit(objects)
         if page.token is None or passed:
-            return objects
+            return
         request = PageRequest(request.prefix, page.token)
 
 

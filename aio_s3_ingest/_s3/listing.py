@@ -1,25 +1,22 @@
-"""What is in S3: the paginated listing and the S3 manifest, turned into the wanted set."""
+"""What is in S3: the paginated listing, page by page."""
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
+import sys
 import urllib.parse
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
-from .. import _s3manifest, _select
-from .._config import IngestConfig
-from .._http.parse import HttpError
 from .._log import logger
-from .._models import ObjectInfo, Selection
-from .._retry import BROKEN_BODY, Attempts, RetryPolicy
+from .._models import ObjectInfo
 from .._run import Run, botocore_call
 from .._s3errors import s3_errors
-from ..errors import IngestError, ObjectChangedError, TransferError
 from .client import S3Handles, parse_timestamp
-from .getter import Getter, ObjectChanged, UseBotocore
-from .list_tree import Page, PageRequest, list_tree
+from .getter import UseBotocore
+from .list_tree import Page, PageRequest, PageSource, list_tree
 
 if TYPE_CHECKING:
     from types_aiobotocore_s3 import S3Client
@@ -27,22 +24,46 @@ if TYPE_CHECKING:
     from .direct_getter import DirectGetter
 
 
-async def list_objects(s3: S3Handles, bucket: str, prefix: str, run: Run) -> list[ObjectInfo]:
-    """Every object under the prefix, in S3's order, across all ListObjectsV2 pages (in
-    key ranges at once when the prefix is large: :mod:`.list_tree`).
+class Sink(Protocol):
+    """Where a listing's objects go, a page's worth at a time."""
+
+    def add(self, objects: list[ObjectInfo]) -> None: ...
+
+
+SinkT = TypeVar("SinkT", bound=Sink)
+
+
+async def list_objects(
+    s3: S3Handles,
+    bucket: str,
+    prefix: str,
+    run: Run,
+    new_sink: Callable[[], SinkT],
+    on_large: Callable[[PageSource], Awaitable[None]] | None = None,
+) -> SinkT:
+    """Every object under the prefix, into a sink made for the listing (in key ranges at
+    once when the prefix is large: :mod:`.list_tree`); each page goes in as it arrives.
 
     On the direct path when the run has one: ElementTree parses a page in less time than
     botocore's parser (figures: benchmarks/README.md, "Design figures behind the code"),
-    and the request skips aiobotocore's per-request machinery.
+    and the request skips aiobotocore's per-request machinery. If the direct path
+    declines, botocore lists again from the start into a new sink. ``on_large``: as
+    :func:`.list_tree.list_tree` takes it.
     """
     if s3.direct is not None:
+        sink = new_sink()
         try:
-            return await list_tree(functools.partial(_direct_page, s3.direct, run), prefix)
+            direct = functools.partial(_direct_page, s3.direct, run)
+            await list_tree(direct, prefix, sink.add, on_large)
+            return sink
         except UseBotocore as exc:
             logger.debug("direct listing declined: %s; listing through botocore", exc)
+    sink = new_sink()
     with s3_errors(bucket=bucket, prefix=prefix), botocore_call(run):
         client = await s3.client()
-        return await list_tree(functools.partial(_botocore_page, client, bucket), prefix)
+        pages = functools.partial(_botocore_page, client, bucket)
+        await list_tree(pages, prefix, sink.add, on_large)
+    return sink
 
 
 async def _botocore_page(client: S3Client, bucket: str, request: PageRequest) -> Page:
@@ -105,10 +126,27 @@ def parse_list_page(body: bytes) -> Page:
 
 
 def _url_decoded(text: str) -> str:
-    """A key as S3 sent it with ``EncodingType=url``; most keys need no decoding at all."""
+    """A key as S3 sent it with ``EncodingType=url``. Most keys need no decoding at all;
+    of the rest, a folder (``part%3D0001/``) is shared by many keys and decoded once (an
+    escape never spans a ``/``, so decoding by parts is decoding the whole)."""
     if "%" not in text and "+" not in text:
         return text
-    return urllib.parse.unquote_plus(text)
+    cut = text.rfind("/") + 1
+    name = text[cut:]
+    if "%" in name or "+" in name:
+        name = urllib.parse.unquote_plus(name)
+    return _decoded_folder(text[:cut]) + name
+
+
+@functools.lru_cache(maxsize=1024)
+def _decoded_folder(folder: str) -> str:
+    return urllib.parse.unquote_plus(folder)
+
+
+@functools.lru_cache(maxsize=1024)
+def _listed_time(stamp: str) -> dt.datetime:
+    """A listing's LastModified: objects written together share a time, and one object."""
+    return parse_timestamp(stamp)
 
 
 def _listed(item: ET.Element, ns: str, decode: Callable[[str], str]) -> ObjectInfo:
@@ -122,77 +160,6 @@ def _listed(item: ET.Element, ns: str, decode: Callable[[str], str]) -> ObjectIn
         key=decode(key),
         size=int(size),
         etag=etag,
-        last_modified=parse_timestamp(stamp),
-        storage_class=item.findtext(ns + "StorageClass") or "STANDARD",
+        last_modified=_listed_time(stamp),
+        storage_class=sys.intern(item.findtext(ns + "StorageClass") or "STANDARD"),
     )
-
-
-async def wanted_files(s3: S3Handles, config: IngestConfig, run: Run) -> Selection:
-    """List, narrow by the S3 manifest, match the patterns, and check every path is safe."""
-    bucket, prefix = config.s3_bucket_name, config.s3_key_prefix
-    listed = await list_objects(s3, bucket, prefix, run)
-    candidates = await _apply_manifest(s3, config, listed, run)
-    wanted = _select.select(candidates, prefix, config.file_patterns)
-    skipped = _select.skipped_folder_markers(candidates, prefix, config.file_patterns)
-    for key, why in skipped.items():
-        logger.warning("skipping s3://%s/%s: %s", bucket, key, why)
-    _select.require_matches(wanted, f"s3://{bucket}/{prefix}", config.file_patterns)
-    _select.check_safe(wanted)
-    _select.check_timestamps(wanted, config.s3_timestamp_tolerance)
-    present = {obj.key: _select.relative_path(obj.key, prefix) for obj in candidates}
-    return Selection(wanted=wanted, present=present, skipped=skipped)
-
-
-async def _apply_manifest(
-    s3: S3Handles, config: IngestConfig, listed: list[ObjectInfo], run: Run
-) -> list[ObjectInfo]:
-    """The candidates: the listed objects the S3 manifest names, or all of them without one.
-    Objects that are manifests by their place are never data."""
-    prefix, name = config.s3_key_prefix, config.manifest_file_name
-    manifest, places = _s3manifest.find_manifest(listed, prefix, name)
-    if manifest is None:
-        return listed
-    for other in places:
-        if other is not manifest:
-            logger.warning("S3 manifest %r is ignored: %r is used", other.key, manifest.key)
-    skip = {obj.key for obj in places}
-    others = {obj.key: obj for obj in listed if obj.key not in skip}
-    body = await _read_object(s3.getter, manifest, s3.retry, run)
-    entries = _s3manifest.parse_s3_manifest(manifest.key, body)
-    logger.debug("S3 manifest %r lists %d object(s)", manifest.key, len(entries))
-    return _s3manifest.apply_s3_manifest(manifest.key, entries, others, config.s3_bucket_name)
-
-
-async def _read_object(getter: Getter, obj: ObjectInfo, retry: RetryPolicy, run: Run) -> bytes:
-    """The listed object's bytes, on the getter the data GETs use (so the direct path);
-    read again from the start if the body breaks off, within one budget of attempts."""
-    attempts = retry.attempts(run)
-    while True:
-        try:
-            return await _read_once(getter, obj, attempts)
-        except ObjectChanged as exc:
-            raise ObjectChangedError(obj.key, "it changed while it was being read") from exc
-        except IngestError:
-            raise  # the getter's verdict after its retries (EndpointError is a ConnectionError)
-        except BROKEN_BODY as exc:
-            if not attempts.left:
-                message = f"gave up after {attempts.used} attempt(s): {exc}"
-                raise TransferError(obj.key, message) from exc
-            await attempts.backoff()
-
-
-async def _read_once(getter: Getter, obj: ObjectInfo, attempts: Attempts) -> bytes:
-    if not obj.size:
-        return b""
-    data = bytearray(obj.size)
-    view, filled = memoryview(data), 0
-    body = await getter.open(obj, 0, obj.size, attempts)
-    try:
-        while filled < obj.size:
-            count = await body.readinto(view[filled:])
-            if count == 0:
-                raise HttpError(f"the body ended at {filled} of {obj.size} bytes")
-            filled += count
-    finally:
-        body.close()
-    return bytes(data)

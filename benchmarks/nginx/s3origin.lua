@@ -173,7 +173,9 @@ local function list_objects(bucket, index, args)
         return s3_error(400, "InvalidArgument", "The continuation token provided is incorrect", bucket)
     end
     local keys, prefixes, truncated, last = collect(index.rows, p)
-    local enc = p.url and function(s) return ngx.escape_uri(s) end or xml_escape
+    -- S3 leaves "/" as it is in a url-encoded listing; ngx.escape_uri would send %2F
+    local enc = p.url and function(s) return (ngx.escape_uri(s):gsub("%%2F", "/")) end
+        or xml_escape
     local out = {
         '<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult xmlns="', XMLNS, '">',
         "<Name>", bucket, "</Name><Prefix>", enc(p.prefix), "</Prefix>",

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import pathlib
 
 import pytest
 
 from aio_s3_ingest import UnsafeKeyError
 from aio_s3_ingest._local.layout import DatasetLayout
-from aio_s3_ingest._models import ObjectInfo, WantedFile
 from aio_s3_ingest._select import check_case_clashes
 
-WHEN = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
 
-
-def wanted(*relpaths: str) -> list[WantedFile]:
-    return [WantedFile(p, ObjectInfo(f"data/{p}", 1, '"e"', WHEN)) for p in relpaths]
+def wanted(*relpaths: str) -> list[tuple[str, str]]:
+    return [(p, f"data/{p}") for p in relpaths]
 
 
 def test_two_files_differing_only_by_case_clash() -> None:

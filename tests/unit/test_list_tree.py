@@ -1,6 +1,6 @@
 """A large prefix listed in key ranges at once: against an in-memory bucket that pages as
-S3 does, the result is the sequential listing key for key, and small prefixes cost one
-page."""
+S3 does, the pages emitted are the sequential listing key for key (each key once), and
+small prefixes cost one page."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import anyio.lowlevel
 import pytest
 
 from aio_s3_ingest._models import ObjectInfo
-from aio_s3_ingest._s3.list_tree import RANGES, Page, PageRequest, list_tree
+from aio_s3_ingest._s3.list_tree import RANGES, Page, PageRequest, PageSource, list_tree
 
 WHEN = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
 
@@ -67,10 +67,17 @@ def keys_of(objects: list[ObjectInfo]) -> list[str]:
     return [obj.key for obj in objects]
 
 
+def listed(pages: PageSource, prefix: str) -> list[ObjectInfo]:
+    """Every object ``list_tree`` emits, sorted by key (ranges arrive interleaved);
+    a key emitted twice would show up twice."""
+    found: list[ObjectInfo] = []
+    anyio.run(list_tree, pages, prefix, found.extend)
+    return sorted(found, key=lambda obj: obj.key)
+
+
 def test_a_small_prefix_costs_one_page() -> None:
     bucket = Bucket([f"data/{i}/x" for i in range(50)])
-    listed = anyio.run(list_tree, bucket, "data/")
-    assert keys_of(listed) == bucket.keys
+    assert keys_of(listed(bucket, "data/")) == bucket.keys
     assert bucket.calls == [PageRequest("data/")]
 
 
@@ -84,9 +91,9 @@ def test_a_large_prefix_is_listed_in_ranges_and_equals_the_sequential_listing() 
     ]
     keys += ["data/top.csv", "data/zz", "data/y=1/", "data//double", "data/y=1.csv", "data/y=1-b"]
     bucket = Bucket(keys, page_size=10)
-    listed = anyio.run(list_tree, bucket, "data/")
-    assert keys_of(listed) == sorted(set(keys))
-    assert [obj.size for obj in listed] == [len(key) for key in sorted(set(keys))]
+    objects = listed(bucket, "data/")
+    assert keys_of(objects) == sorted(set(keys))
+    assert [obj.size for obj in objects] == [len(key) for key in sorted(set(keys))]
     starts = [call.start_after for call in bucket.calls if call.start_after]
     assert len(starts) == len(set(starts)) > 1
     assert bucket.most_in_flight > 1
@@ -96,7 +103,7 @@ def test_many_small_folders_cost_about_the_sequential_pages() -> None:
     """1,000 folders of 20 keys: ranges of whole folders, not a listing per folder."""
     keys = [f"data/part={f:04d}/{i:07d}.bin" for f in range(1000) for i in range(20)]
     bucket = Bucket(keys, page_size=1000)
-    assert keys_of(anyio.run(list_tree, bucket, "data/")) == keys
+    assert keys_of(listed(bucket, "data/")) == keys
     # the first page, the folder level, and each range's pages (one may run past its end)
     assert len(bucket.calls) <= 1 + 1 + len(keys) // 1000 + RANGES
     assert bucket.most_in_flight <= RANGES
@@ -105,7 +112,7 @@ def test_many_small_folders_cost_about_the_sequential_pages() -> None:
 def test_a_flat_prefix_goes_on_page_after_page() -> None:
     keys = [f"data/f{i:04d}" for i in range(95)]
     bucket = Bucket(keys, page_size=10)
-    assert keys_of(anyio.run(list_tree, bucket, "data/")) == keys
+    assert keys_of(listed(bucket, "data/")) == keys
     assert [call.by_folder for call in bucket.calls].count(True) == 10  # the level: no folders
 
 
@@ -118,4 +125,4 @@ def test_the_error_of_one_range_is_raised_as_itself() -> None:
         return await bucket(request)
 
     with pytest.raises(PermissionError, match="d/3/"):
-        anyio.run(list_tree, failing, "d/")
+        listed(failing, "d/")

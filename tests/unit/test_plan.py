@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from aio_s3_ingest._models import DiskState, FileRecord
-from aio_s3_ingest._plan import make_plan
-from tests._selection import T0, chosen, record_of, wanted
+from tests._selection import T0, chosen, make_plan, record_of, wanted
 
 
 def test_plan_fetches_everything_on_first_run() -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from aio_s3_ingest import UnsafeKeyError
-from aio_s3_ingest._select import base_of, check_safe, relative_path, select
-from tests._selection import obj
+from aio_s3_ingest._select import base_of, relative_path
+from tests._selection import check_safe, obj, selected
 
 
 @pytest.mark.parametrize(
@@ -47,7 +47,7 @@ def test_relative_path_follows_the_prefix_rule(key: str, prefix: str, relpath: s
 
 def test_select_maps_each_key_by_its_own_rule_under_one_prefix() -> None:
     """Prefix ``data``: ``data/x`` lands at ``x``, ``data2/y`` at ``data2/y``."""
-    chosen = select([obj("data/x"), obj("data2/y"), obj("data/sub/z")], "data", ["*"])
+    chosen, _ = selected([obj("data/x"), obj("data2/y"), obj("data/sub/z")], "data")
     assert [(w.relpath, w.obj.key) for w in chosen] == [
         ("data2/y", "data2/y"),
         ("sub/z", "data/sub/z"),
@@ -57,7 +57,7 @@ def test_select_maps_each_key_by_its_own_rule_under_one_prefix() -> None:
 
 def test_check_safe_refuses_two_keys_mapping_to_one_path_naming_both() -> None:
     """Prefix ``data``: ``data/data2/y`` and ``data2/y`` both map to ``data2/y``: both refused."""
-    chosen = select([obj("data/data2/y"), obj("data2/y"), obj("data/ok")], "data", ["*"])
+    chosen, _ = selected([obj("data/data2/y"), obj("data2/y"), obj("data/ok")], "data")
     with pytest.raises(UnsafeKeyError) as info:
         check_safe(chosen)
     assert info.value.keys == ["data/data2/y", "data2/y"]

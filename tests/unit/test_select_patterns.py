@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import fnmatch
+
 import pytest
 
 from aio_s3_ingest import NoMatchingFilesError
-from aio_s3_ingest._select import matches, require_matches, select, skipped_folder_markers
-from tests._selection import obj, wanted
+from aio_s3_ingest._select import Patterns, matches, require_matches
+from tests._selection import obj, selected, wanted
 
 
 @pytest.mark.parametrize(
@@ -30,6 +32,22 @@ def test_matches(relpath: str, patterns: list[str], expected: bool) -> None:
     assert matches(relpath, patterns) is expected
 
 
+def test_compiled_patterns_agree_with_fnmatch_case_by_case() -> None:
+    """One expression for all patterns decides as fnmatch on each pattern would."""
+    patterns_list = [[], ["*"], ["*.csv", "sub/*"], ["a|b", "(x)", "[!a]*"], ["x\\y", "*/*/*"]]
+    paths = ["a.csv", "sub/a.csv", "sub/x", "a|b", "(x)", "b", "x\\y", "d/e/f", "", "a/b\nc"]
+    for patterns in patterns_list:
+        compiled = Patterns(patterns)
+        for path in paths:
+            name = path.rsplit("/", 1)[-1]
+            expected = any(
+                fnmatch.fnmatchcase(path, pattern)
+                or ("/" not in pattern and fnmatch.fnmatchcase(name, pattern))
+                for pattern in patterns
+            )
+            assert compiled(path) is expected, (patterns, path)
+
+
 def test_select_skips_folder_markers_and_sorts() -> None:
     """Keys ending in '/' are folder markers and never selected; the result is sorted by path."""
     objects = [
@@ -39,7 +57,7 @@ def test_select_skips_folder_markers_and_sorts() -> None:
         obj("data/"),
         obj("data/sub/b.csv"),
     ]
-    chosen = select(objects, "data/", ["*"])
+    chosen, _ = selected(objects, "data/", ["*"])
     assert [w.relpath for w in chosen] == ["a.csv", "sub/b.csv", "z.csv"]
     assert [w.obj.key for w in chosen] == ["data/a.csv", "data/sub/b.csv", "data/z.csv"]
 
@@ -47,8 +65,8 @@ def test_select_skips_folder_markers_and_sorts() -> None:
 def test_select_applies_the_patterns_to_relative_paths() -> None:
     """A '/'-pattern is matched against the path relative to the prefix, not the full key."""
     objects = [obj("data/sub/a.csv"), obj("data/a.csv"), obj("data/sub/b.json")]
-    assert [w.relpath for w in select(objects, "data/", ["sub/*.csv"])] == ["sub/a.csv"]
-    assert select(objects, "data/", ["data/sub/*.csv"]) == []
+    assert [w.relpath for w in selected(objects, "data/", ["sub/*.csv"])[0]] == ["sub/a.csv"]
+    assert selected(objects, "data/", ["data/sub/*.csv"])[0] == []
 
 
 def test_require_matches_raises_a_file_not_found_error_naming_the_prefix() -> None:
@@ -64,7 +82,7 @@ def test_require_matches_raises_a_file_not_found_error_naming_the_prefix() -> No
 def test_skipped_folder_markers_are_only_those_holding_data() -> None:
     """A key ending in '/' with bytes is reported (when it matches); an empty one is silent."""
     objects = [obj("data/sub/", size=0), obj("data/full/", size=7), obj("data/x.csv/", size=3)]
-    skipped = skipped_folder_markers(objects, "data", ["*"])
+    skipped = selected(objects, "data", ["*"])[1].skipped
     assert sorted(skipped) == ["data/full/", "data/x.csv/"]
     assert "7 byte(s)" in skipped["data/full/"]
-    assert list(skipped_folder_markers(objects, "data", ["*.csv"])) == ["data/x.csv/"]
+    assert list(selected(objects, "data", ["*.csv"])[1].skipped) == ["data/x.csv/"]

@@ -6,8 +6,7 @@ import pytest
 
 from aio_s3_ingest import UnsafeKeyError
 from aio_s3_ingest._models import WantedFile
-from aio_s3_ingest._select import check_safe
-from tests._selection import obj, wanted
+from tests._selection import check_safe, obj, wanted
 
 
 @pytest.mark.parametrize(

@@ -10,8 +10,9 @@ import pytest
 from aio_s3_ingest import ConfigError, S3Ingester
 from aio_s3_ingest._cli_args import fetch_parser
 from aio_s3_ingest._local.layout import DatasetLayout
-from aio_s3_ingest._models import ObjectInfo, Selection, WantedFile
-from aio_s3_ingest._select import in_shard, shard_of
+from aio_s3_ingest._models import ObjectInfo
+from aio_s3_ingest._select import shard_of
+from tests._selection import selected
 
 WHEN = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
 
@@ -32,13 +33,18 @@ def test_keys_spread_evenly() -> None:
 
 
 def test_the_shards_partition_the_selection() -> None:
-    wanted = [WantedFile(f"f{i}", ObjectInfo(f"data/f{i}", i, f'"{i}"', WHEN)) for i in range(200)]
-    selection = Selection(wanted, {w.obj.key: w.relpath for w in wanted}, {})
-    shares = [in_shard(selection, (i, 3)).wanted for i in range(3)]
-    assert sorted(w.relpath for share in shares for w in share) == sorted(w.relpath for w in wanted)
-    assert sum(len(share) for share in shares) == len(wanted)
-    assert in_shard(selection, (1, 3)).present == selection.present
-    assert in_shard(selection, None) is selection
+    """Each wanted key goes to one shard; another shard's keys stay present (never
+    deleted), and every shard checks the whole selection."""
+    objects = [ObjectInfo(f"data/f{i}", i, f'"{i}"', WHEN) for i in range(200)]
+    whole, _ = selected(objects, "data/")
+    shares = [selected(objects, "data/", shard=(i, 3)) for i in range(3)]
+    assert sorted(w.relpath for share, _ in shares for w in share) == [w.relpath for w in whole]
+    assert sum(len(share) for share, _ in shares) == len(whole)
+    share, selector = shares[1]
+    assert set(selector.wanted_here) == {w.relpath for w in share}
+    assert len(selector.paths) == len(whole)
+    mine = {w.obj.key for w in share}
+    assert all(selector.is_present(o.key, o.key[5:]) != (o.key in mine) for o in objects)
 
 
 def test_each_shard_keeps_its_state_apart(tmp_path: pathlib.Path) -> None:

@@ -1,0 +1,143 @@
+"""A run's plan, built while its listing arrives.
+
+Each page is selected as it comes (:class:`._selection.Selector`) and each wanted file
+planned against the local state (:class:`._plan.Planner`). Where the local state is read
+beside the listing, the wanted files wait in a queue until it is in. A dry run keeps only
+the paths and sizes of what it would fetch, so ``plan()`` of a large prefix holds little
+more than the paths it reports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, Generic, Protocol, TypeVar
+
+from ._config import IngestConfig
+from ._models import DiskState, FileRecord, ObjectInfo, WantedFile
+from ._plan import Planner
+from ._run import Run
+from ._s3.candidates import list_candidates
+from ._s3.client import S3Handles
+from ._selection import Selector
+from ._tasks import run_all
+
+LocalState = tuple[dict[str, FileRecord], dict[str, DiskState | None]]
+"""The manifest's records by path, and what the disk holds at each recorded path."""
+
+
+class FetchSide(Protocol):
+    """Where the planner puts the files to fetch."""
+
+    def add(self, item: WantedFile) -> None: ...
+
+
+class FetchList:
+    """The files a run fetches, whole."""
+
+    def __init__(self) -> None:
+        self.items: list[WantedFile] = []
+
+    def add(self, item: WantedFile) -> None:
+        self.items.append(item)
+
+
+class FetchTally:
+    """What a dry run would fetch, in little memory: the paths and their bytes, and the
+    archived objects whole (they are asked about once more)."""
+
+    def __init__(self) -> None:
+        self.paths: list[str] = []
+        self.bytes = 0
+        self.archived: list[WantedFile] = []
+
+    def add(self, item: WantedFile) -> None:
+        self.paths.append(item.relpath)
+        self.bytes += item.obj.size
+        if item.obj.archived:
+            self.archived.append(item)
+
+
+FetchT = TypeVar("FetchT", bound=FetchSide)
+
+
+class PlanBuilder(Generic[FetchT]):
+    """One listing's objects, selected as they arrive and planned once the local state
+    is in (:meth:`plan_against`); the files to fetch go to ``fetch``."""
+
+    def __init__(self, config: IngestConfig, fetch: FetchT, *, force: bool) -> None:
+        self.selector = Selector.for_config(config, self._wanted)
+        self.fetch = fetch
+        self._force = force
+        self._waiting: list[WantedFile] = []
+        self._planner: Planner | None = None
+        self.records: dict[str, FileRecord] = {}
+
+    def add(self, objects: list[ObjectInfo]) -> None:
+        self.selector.add(objects)
+
+    def _wanted(self, item: WantedFile) -> None:
+        if self._planner is None:
+            self._waiting.append(item)
+        else:
+            self._planner.add(item)
+
+    def plan_against(self, local: LocalState) -> None:
+        """Plan the files so far, and each one after, against ``local``."""
+        records, disk = local
+        self.records = records
+        self._planner = Planner(records, disk, force=self._force, fetch=self.fetch.add)
+        waiting, self._waiting = self._waiting, []
+        for item in waiting:
+            self._planner.add(item)
+
+    def finish(
+        self, *, ignores_case: bool, prune_unselected: bool
+    ) -> tuple[list[WantedFile], list[str], list[str]]:
+        """The checks over every key (:meth:`Selector.finish`), then the files to keep
+        (sorted by path), the tracked paths to delete, and those left alone."""
+        if self._planner is None:
+            raise RuntimeError("the plan was finished before the local state was in")
+        selector = self.selector
+        selector.finish(ignores_case=ignores_case)
+        to_delete, unselected = self._planner.leftovers(
+            selector.wanted_here, selector.is_present, prune_unselected=prune_unselected
+        )
+        to_keep = sorted(self._planner.to_keep, key=lambda item: item.relpath)
+        return to_keep, to_delete, unselected
+
+
+BuilderT = TypeVar("BuilderT", bound="PlanBuilder[Any]")
+
+
+async def listed_and_planned(
+    s3: S3Handles,
+    config: IngestConfig,
+    run: Run,
+    new_builder: Callable[[], BuilderT],
+    read_local: Callable[[], Awaitable[LocalState]] | None = None,
+) -> BuilderT:
+    """The listing into a builder (a new one if the listing starts over). With
+    ``read_local`` the local state is read while the listing runs, and planned against;
+    without it, the builder plans once the caller calls :meth:`PlanBuilder.plan_against`
+    (or its factory already did)."""
+    local: LocalState | None = None
+    made: list[BuilderT] = []
+
+    def builder() -> BuilderT:
+        made.append(new_builder())
+        if local is not None:
+            made[-1].plan_against(local)
+        return made[-1]
+
+    async def reading() -> None:
+        nonlocal local
+        assert read_local is not None
+        local = await read_local()
+        if made:
+            made[-1].plan_against(local)
+
+    async def listing() -> None:
+        await list_candidates(s3, config, run, builder)
+
+    await run_all([listing, reading] if read_local is not None else [listing])
+    return made[-1]
