@@ -12,6 +12,7 @@ from aio_s3_ingest import NoMatchingFilesError, TimestampToleranceError, UnsafeK
 from aio_s3_ingest._config import IngestConfig
 from aio_s3_ingest._models import DiskState, ObjectInfo, WantedFile
 from aio_s3_ingest._planning import FetchList, FetchTally, PlanBuilder
+from aio_s3_ingest._select import relative_path
 from aio_s3_ingest._selection import Selector
 from tests._selection import T0, obj, record_of
 
@@ -151,3 +152,21 @@ def test_a_dry_run_keeps_the_paths_and_bytes_and_the_archived_objects_whole() ->
     assert sorted(builder.fetch.paths) == ["a.csv", "b.csv", "cold.csv"]
     assert builder.fetch.bytes == 14
     assert [item.obj for item in builder.fetch.archived] == [cold]
+
+
+@pytest.mark.parametrize("prefix", ["", "data", "data/", "data/pa", "data/part=1/x.csv"])
+def test_each_path_is_relative_path_and_gives_back_its_key(prefix: str) -> None:
+    """The selector's own cut of each key is :func:`relative_path`, and the key it keeps
+    (or rebuilds) for a path is the key listed there."""
+    rng = random.Random(prefix)
+    pieces = ["data", "part=1", "pa", "x.csv", "d", "data_2", "é"]
+    keys = {"/".join(rng.choices(pieces, k=rng.randint(1, 4))) for _ in range(300)}
+    keys = {key for key in keys if key.startswith(prefix)}
+    handed: list[WantedFile] = []
+    selector = Selector(("bkt", prefix), ("*",), handed.append)
+    selector.add([obj(key) for key in sorted(keys)])
+    assert {item.obj.key for item in handed} == keys
+    for item in handed:
+        assert item.relpath == relative_path(item.obj.key, prefix)
+        paired = [other.obj.key for other in handed if other.relpath == item.relpath]
+        assert selector.paths.key_of(item.relpath) == paired[0]
