@@ -85,6 +85,7 @@ class PlanBuilder(Generic[FetchT]):
         """Plan the files so far, and each one after, against ``local``."""
         records, disk = local
         self.records = records
+        self.selector.only_tracked({record.key for record in records.values()})
         self._planner = Planner(records, disk, force=self._force, fetch=self.fetch.add)
         waiting, self._waiting = self._waiting, []
         for item in waiting:

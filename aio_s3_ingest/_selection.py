@@ -11,6 +11,7 @@ for the rest.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Set as AbstractSet
 
 from ._config import IngestConfig
 from ._log import logger
@@ -53,6 +54,7 @@ class Selector:
         self._wanted = wanted
         self.paths = WantedPaths(self._base)
         self.others: set[str] = set()  # candidate keys this run does not fetch or keep
+        self._tracked: AbstractSet[str] | None = None  # the keys of the local manifest
         self.skipped: dict[str, str] = {}
         self._here: set[str] = set()  # this shard's wanted paths (with a shard)
         self._span: list[WantedFile] = []  # the oldest and the newest wanted file
@@ -81,9 +83,20 @@ class Selector:
             if key.endswith("/"):
                 self._folder_marker(obj, relpath)
             elif not match(relpath):
-                self.others.add(key)
+                self._other(key)
             else:
                 self._add_wanted(WantedFile(relpath, obj))
+
+    def _other(self, key: str) -> None:
+        """Remember a candidate left out, if a tracked file may have come from it."""
+        if self._tracked is None or key in self._tracked:
+            self.others.add(key)
+
+    def only_tracked(self, keys: AbstractSet[str]) -> None:
+        """From here on, remember only the left-out keys among ``keys`` (those of the
+        local manifest): :meth:`is_present` is asked of no other key."""
+        self._tracked = keys
+        self.others &= keys
 
     def _folder_marker(self, obj: ObjectInfo, relpath: str) -> None:
         """A key ending in ``/`` can be no file: skipped, and said so when it holds data."""
@@ -100,7 +113,7 @@ class Selector:
         if self._shard is not None:
             index, count = self._shard
             if shard_of(key, count) != index:
-                self.others.add(key)  # present, another worker's: never deleted here
+                self._other(key)  # present, another worker's: never deleted here
                 return
             self._here.add(item.relpath)
         self._wanted(item)

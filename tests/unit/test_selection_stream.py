@@ -126,21 +126,24 @@ def test_files_listed_before_the_local_state_is_in_wait_for_it() -> None:
     kept, changed, new = obj("data/k.csv"), obj("data/c.csv"), obj("data/n.csv")
     gone = WantedFile("gone.csv", obj("data/gone.csv"))
     old_c = WantedFile("c.csv", obj("data/c.csv", etag='"old"'))
+    left_out = WantedFile("old.txt", obj("data/old.txt"))  # tracked, now outside *.csv
     records = {
         "k.csv": record_of(WantedFile("k.csv", kept)),
         "c.csv": record_of(old_c),
         "gone.csv": record_of(gone),
+        "old.txt": record_of(left_out),
     }
     disk = {path: DiskState(1, 1_000) for path in records}
     builder = PlanBuilder(_config(), FetchList(), force=False)
-    builder.add([kept, changed])
+    builder.add([kept, changed, obj("data/early.txt")])
     assert builder.fetch.items == []  # nothing decided before the local state is in
     builder.plan_against((records, disk))
-    builder.add([new, obj("data/skip.txt")])
+    builder.add([new, obj("data/skip.txt"), left_out.obj])
     to_keep, to_delete, unselected = builder.finish(ignores_case=False, prune_unselected=False)
     assert [item.relpath for item in to_keep] == ["k.csv"]
     assert sorted(item.relpath for item in builder.fetch.items) == ["c.csv", "n.csv"]
-    assert (to_delete, unselected) == (["gone.csv"], [])
+    assert (to_delete, unselected) == (["gone.csv"], ["old.txt"])
+    assert builder.selector.others == {"data/old.txt"}  # no untracked key is kept
 
 
 def test_a_dry_run_keeps_the_paths_and_bytes_and_the_archived_objects_whole() -> None:
