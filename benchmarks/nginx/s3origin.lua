@@ -62,6 +62,11 @@ local function load_index(bucket)
     end
     entry = { gen = gen, rows = rows, by_key = by_key }
     cache[bucket] = entry
+    -- A large index is millions of objects that every garbage collection cycle marks
+    -- again: a cycle in the middle of a listing held pages back by up to 250 ms. The
+    -- next cycle starts only once the heap is four times what is live after loading.
+    collectgarbage("collect")
+    collectgarbage("setpause", 400)
     return entry
 end
 
