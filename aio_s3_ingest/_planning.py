@@ -9,7 +9,7 @@ more than the paths it reports.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Generic, Protocol, TypeVar
 
 from ._config import IngestConfig
@@ -70,10 +70,14 @@ class PlanBuilder(Generic[FetchT]):
         self._force = force
         self._waiting: list[WantedFile] = []
         self._planner: Planner | None = None
-        self.records: dict[str, FileRecord] = {}
 
     def add(self, objects: list[ObjectInfo]) -> None:
         self.selector.add(objects)
+
+    @property
+    def records(self) -> Mapping[str, FileRecord]:
+        """The local manifest's records the plan is made against (none before it is in)."""
+        return self._planner.records if self._planner is not None else {}
 
     def _wanted(self, item: WantedFile) -> None:
         if self._planner is None:
@@ -84,7 +88,6 @@ class PlanBuilder(Generic[FetchT]):
     def plan_against(self, local: LocalState) -> None:
         """Plan the files so far, and each one after, against ``local``."""
         records, disk = local
-        self.records = records
         self.selector.only_tracked({record.key for record in records.values()})
         self._planner = Planner(records, disk, force=self._force, fetch=self.fetch.add)
         waiting, self._waiting = self._waiting, []

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import pathlib
+from collections.abc import Mapping
 
 import anyio
 
@@ -25,7 +26,7 @@ from .._models import FileRecord, Plan, WantedFile
 _AT_ONCE = 4
 
 
-async def recheck_kept(root: pathlib.Path, plan: Plan, records: dict[str, FileRecord]) -> Plan:
+async def recheck_kept(root: pathlib.Path, plan: Plan, records: Mapping[str, FileRecord]) -> Plan:
     """``plan`` with the kept files that fail their recorded checksum moved to fetch."""
     failed: set[str] = set()
     limiter = anyio.CapacityLimiter(_AT_ONCE)

@@ -88,17 +88,20 @@ class _ManifestScan(Generic[SinkT]):
         """The run's sink, once the listing is complete and agrees with the manifest."""
         if self._held is not None:  # one page: the places are in it, or nowhere
             held = self._held
-            await self._decide([obj for obj in held if obj.key in self._places])
+            await self._decide(held)
             self.add(held)
         if self._narrowing is not None:
             self._narrowing.finish()
         return self._begun()
 
-    async def _decide(self, found: list[ObjectInfo]) -> None:
-        """The manifest that applies (the first place's), read; or none. Pages flow on
-        from here."""
+    async def _decide(self, seen: list[ObjectInfo]) -> None:
+        """The manifest that applies among the objects ``seen`` (the first place's), read;
+        or none. Pages flow on from here."""
         self._held = None
-        chosen = min(found, key=lambda obj: self._places.index(obj.key), default=None)
+        config = self._config
+        chosen, found = _s3manifest.find_manifest(
+            seen, config.s3_key_prefix, config.manifest_file_name
+        )
         if chosen is None:
             return
         for other in found:
