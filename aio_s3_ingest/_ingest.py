@@ -12,11 +12,12 @@ from typing import TypeVar
 import anyio
 
 from ._config import IngesterOptions
-from ._pipeline import RunKind, explicit_processes, run_ingest
+from ._pipeline import explicit_processes, run_ingest
 from ._procs import warm_up
 from ._report import IngestReport
 from ._s3.client import S3Handles, open_s3
 from ._s3errors import endpoint_named
+from ._stages import RunKind
 from ._stream import DatasetFile, Landing, stream_files
 
 _Self = TypeVar("_Self", bound="AsyncS3Ingester")

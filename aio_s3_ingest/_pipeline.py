@@ -1,51 +1,48 @@
 """One run's stages: list, plan against the local state, transfer, delete, record.
 
-A run that writes holds the dataset's lock from its plan to its record. Where the
-dataset exists already, the lock is taken before the listing, and the local state (the
-manifest, and each tracked file's size and mtime) is read on worker threads while the
-listing runs: on a large dataset that is most of a cache hit beyond the listing itself.
-A first run lists before it creates anything, so a bucket that does not answer leaves
-no directory behind.
+A run that writes holds the dataset's lock from its plan to its record, and fetches
+while it lists (:mod:`._fetch_while_listing`), except where the files are handed over
+to a caller (:mod:`._stream`) or shared among processes: those need the whole plan
+first. Such a run, where the dataset exists already, takes the lock before the listing
+and reads the local state (the manifest, and each tracked file's size and mtime) on
+worker threads while the listing runs; a first run lists before it creates anything, so
+a bucket that does not answer leaves no directory behind. A dry run only lists and plans.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-import logging
 import time
-from typing import Any
 
 import anyio
 
 from ._config import IngestConfig
+from ._fetch_while_listing import Synced, fetch_while_listing
 from ._fetchall import fetch_all, largest_first
 from ._local.layout import DatasetLayout
 from ._local.lock import dataset_lock
 from ._local.manifest import LocalManifest
-from ._local.partials import PartialFiles, current_boot
-from ._local.recheck import recheck_kept
 from ._log import logger
-from ._models import FetchOutcome, Plan, WantedFile
-from ._planning import FetchList, FetchTally, LocalState, PlanBuilder, listed_and_planned
+from ._models import FetchOutcome, ObjectInfo, Plan, WantedFile
+from ._planning import FetchList, FetchTally, PlanBuilder, listed_and_planned
 from ._procs import fetch_in_processes, process_count
 from ._progress import planned_event, progress_listener
 from ._report import Fetched, IngestReport, integrity_counts, log_verdict, run_report
 from ._run import Run
 from ._s3.archived import refuse_archived
 from ._s3.client import S3Handles
+from ._stages import (
+    RunKind,
+    delete_and_save,
+    finish_plan,
+    log_kept,
+    prune_partials,
+    read_local_state,
+)
 from ._stream import Landing
 from ._transfer.context import TransferContext
 from .errors import IngestFailed
-
-
-@dataclasses.dataclass(frozen=True)
-class RunKind:
-    """What one call asks beyond the configuration: fetch everything again, re-hash the
-    files it would keep."""
-
-    force: bool = False
-    verify_local: bool = False
 
 
 async def run_ingest(
@@ -95,7 +92,7 @@ async def _dry_run(
     s3: S3Handles, config: IngestConfig, layout: DatasetLayout, kind: RunKind, run: Run
 ) -> _Done:
     """The plan, and the archived objects it would refuse; nothing written."""
-    local = await _local_state(layout, LocalManifest(layout.state_dir), writable=False)
+    local = await read_local_state(layout, LocalManifest(layout.state_dir), writable=False)
 
     def planned() -> PlanBuilder[FetchTally]:
         builder = PlanBuilder(config, FetchTally(), force=kind.force)
@@ -103,7 +100,7 @@ async def _dry_run(
         return builder
 
     builder = await listed_and_planned(s3, config, run, planned)
-    plan = await _finish_plan(config, layout, builder, kind, writable=False)
+    plan = await finish_plan(config, layout, builder, kind, writable=False)
     tally = builder.fetch
     for item in plan.to_fetch:  # kept files that failed their check (verify_local)
         tally.add(item)
@@ -123,7 +120,26 @@ async def _locked_sync(
     run: Run,
     landing: Landing | None,
 ) -> _Done:
-    """Under the dataset's lock: plan, fetch, delete and record (see the module's
+    """Plan, fetch, delete and record: while the listing runs (:mod:`._fetch_while_listing`)
+    unless the files are handed over in order or shared among processes, which need the
+    whole plan first."""
+    if landing is None and config.processes == 1:
+        plan, outcome, skipped = await fetch_while_listing(s3, config, layout, kind, run)
+    else:
+        plan, outcome, skipped = await _list_then_fetch(s3, config, layout, kind, run, landing)
+    fetched = Fetched(outcome.fetched, sum(record.size for record in outcome.fetched.values()))
+    return _Done(plan, fetched, outcome, skipped)
+
+
+async def _list_then_fetch(
+    s3: S3Handles,
+    config: IngestConfig,
+    layout: DatasetLayout,
+    kind: RunKind,
+    run: Run,
+    landing: Landing | None,
+) -> Synced:
+    """Under the dataset's lock: plan, then fetch, delete and record (see the module's
     docstring for when the listing comes first)."""
     existed = await anyio.to_thread.run_sync(layout.state_dir.is_dir)
     manifest = LocalManifest(layout.state_dir)
@@ -131,7 +147,7 @@ async def _locked_sync(
     def new_builder() -> PlanBuilder[FetchList]:
         return PlanBuilder(config, FetchList(), force=kind.force)
 
-    read = functools.partial(_local_state, layout, manifest, writable=True)
+    read = functools.partial(read_local_state, layout, manifest, writable=True)
     first_listing = None
     if not existed:
         first_listing = await listed_and_planned(s3, config, run, new_builder)
@@ -144,58 +160,26 @@ async def _locked_sync(
         else:
             builder = first_listing
             builder.plan_against(await read())
-        plan = await _finish_plan(config, layout, builder, kind, writable=True)
+        plan = await finish_plan(config, layout, builder, kind, writable=True)
         plan = dataclasses.replace(plan, to_fetch=_by_path(builder.fetch.items) + plan.to_fetch)
         log_verdict(config, plan, (len(plan.to_fetch), plan.bytes_to_fetch), force=kind.force)
         archived = [item for item in plan.to_fetch if item.obj.archived]
         if refused := await refuse_archived(s3, config, archived, run):
             kept = tuple(item for item in plan.to_fetch if item.obj.key not in refused)
             plan = dataclasses.replace(plan, to_fetch=kept)
-        await _prune_partials(config, layout, plan, force=kind.force)
-        _log_kept(plan)
+        await prune_partials(config, layout, [] if kind.force else _objects(plan.to_fetch))
+        log_kept(plan)
         run.notify(planned_event(plan))
         done = await _sync_dataset(s3, config, (layout, manifest), plan, run, landing)
-    outcome = FetchOutcome(failures=refused).merged(done)
-    fetched = Fetched(outcome.fetched, sum(record.size for record in outcome.fetched.values()))
-    return _Done(plan, fetched, outcome, builder.selector.skipped)
+    return plan, FetchOutcome(failures=refused).merged(done), builder.selector.skipped
+
+
+def _objects(items: tuple[WantedFile, ...]) -> list[ObjectInfo]:
+    return [item.obj for item in items]
 
 
 def _by_path(items: list[WantedFile]) -> tuple[WantedFile, ...]:
     return tuple(sorted(items, key=lambda item: item.relpath))
-
-
-async def _local_state(
-    layout: DatasetLayout, manifest: LocalManifest, *, writable: bool
-) -> LocalState:
-    """The manifest's records, and a stat of every recorded path, on a worker thread."""
-
-    def read() -> LocalState:
-        records = manifest.load(writable=writable)
-        return records, layout.stat_files(records)
-
-    return await anyio.to_thread.run_sync(read)
-
-
-async def _finish_plan(
-    config: IngestConfig,
-    layout: DatasetLayout,
-    builder: PlanBuilder[Any],
-    kind: RunKind,
-    *,
-    writable: bool,
-) -> Plan:
-    """The checks over the whole listing, the files to keep and delete (to fetch: only
-    kept files that ``verify_local`` found changed; the rest are in the builder's list)."""
-    probe = layout.ignores_case if writable else layout.ignores_case_without_writing
-    ignores_case = await anyio.to_thread.run_sync(probe)
-    prune = config.prune_unselected
-    to_keep, to_delete, unselected = builder.finish(
-        ignores_case=ignores_case, prune_unselected=prune
-    )
-    plan = Plan((), tuple(to_keep), tuple(to_delete), tuple(unselected))
-    if kind.verify_local:
-        plan = await recheck_kept(layout.root, plan, builder.records)
-    return plan
 
 
 async def _sync_dataset(
@@ -223,25 +207,10 @@ async def _sync_dataset(
         else:
             limit = config.max_concurrent_files
             outcome = await fetch_all(context, landing.start(plan), limit, landing.landed)
-        for relpath in await anyio.to_thread.run_sync(layout.delete, plan.to_delete):
-            logger.debug("deleted %s: its object left S3, or the selection", relpath)
-        await anyio.to_thread.run_sync(manifest.save, outcome.fetched, plan.to_delete)
+        await delete_and_save(layout, manifest, outcome.fetched, plan.to_delete)
     finally:
         manifest.close_journal()
     return outcome
-
-
-async def _prune_partials(
-    config: IngestConfig, layout: DatasetLayout, plan: Plan, *, force: bool
-) -> None:
-    """Remove partial files an earlier run left for objects this run will not fetch, or
-    that changed since (all of them with ``force_recompute``)."""
-    wanted = [] if force else [item.obj for item in plan.to_fetch]
-    partials = PartialFiles(
-        layout, config.s3_bucket_name, current_boot(), min_size=config.part_size
-    )
-    if removed := await anyio.to_thread.run_sync(partials.prune, wanted):
-        logger.debug("removed %d partial file(s) of objects no longer to fetch", removed)
 
 
 def explicit_processes(config: IngestConfig) -> int:
@@ -254,9 +223,3 @@ def _processes_for(s3: S3Handles, config: IngestConfig, plan: Plan) -> int:
     direct = s3.direct
     costly = direct is None or direct.tls  # every byte passes the loop's core
     return process_count(config, plan.to_fetch, bytes_cost_the_loop=costly)
-
-
-def _log_kept(plan: Plan) -> None:
-    if logger.isEnabledFor(logging.DEBUG):
-        for item in plan.to_keep:
-            logger.debug("kept %s: unchanged in S3 and on disk", item.relpath)

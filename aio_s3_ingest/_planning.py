@@ -9,10 +9,13 @@ more than the paths it reports.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+import asyncio
+import collections
+from collections.abc import AsyncIterator, Awaitable, Callable, Container, Iterable, Mapping
 from typing import Any, Generic, Protocol, TypeVar
 
 from ._config import IngestConfig
+from ._fetchall import largest_first
 from ._models import DiskState, FileRecord, ObjectInfo, WantedFile
 from ._plan import Planner
 from ._run import Run
@@ -39,6 +42,61 @@ class FetchList:
 
     def add(self, item: WantedFile) -> None:
         self.items.append(item)
+
+
+class FetchQueue(FetchList):
+    """The files a run fetches while it still lists: each one ready to be taken as soon as
+    it is planned (:meth:`items`). Archived objects wait for the end of the listing (each
+    is asked about first: :mod:`._s3.archived`). A listing that starts over plans the same
+    files again; each path is taken once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.archived: list[WantedFile] = []
+        self._ready: collections.deque[WantedFile] = collections.deque()
+        self._more = asyncio.Event()
+        self._closed = False
+        self._taken: set[str] | None = None  # paths planned before the listing restarted
+
+    def add(self, item: WantedFile) -> None:
+        if self._taken is not None:
+            if item.relpath in self._taken:
+                return
+            self._taken.add(item.relpath)
+        self.items.append(item)
+        if item.obj.archived:
+            self.archived.append(item)
+        else:
+            self._ready.append(item)
+            self._more.set()
+
+    def restarted(self) -> None:
+        """The listing starts over: what it plans again is not queued twice."""
+        if self.items and self._taken is None:
+            self._taken = {item.relpath for item in self.items}
+
+    def close(self, last: Iterable[WantedFile] = (), refused: Container[str] = ()) -> None:
+        """The listing ended: ``last`` (files planned after it) and the archived objects
+        not ``refused`` (by key) join the queue, and the files not taken yet go largest
+        first, so the run does not end on one big file alone."""
+        for item in last:
+            self.items.append(item)
+            self._ready.append(item)
+        self._ready.extend(item for item in self.archived if item.obj.key not in refused)
+        self._ready = collections.deque(largest_first(self._ready))
+        self._closed = True
+        self._more.set()
+
+    async def ready(self) -> AsyncIterator[WantedFile]:
+        """Each file as it is planned, until the queue is closed and empty."""
+        while True:
+            if self._ready:
+                yield self._ready.popleft()
+            elif self._closed:
+                return
+            else:
+                self._more.clear()
+                await self._more.wait()
 
 
 class FetchTally:

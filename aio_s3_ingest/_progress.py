@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class RunPlanned:
-    """The plan is made: how much will be fetched, kept and deleted."""
+    """The plan is made: how much will be fetched, kept and deleted. A run that fetches
+    while it lists sends this once the listing has ended, after the first files began."""
 
     files_to_fetch: int
     bytes_to_fetch: int
@@ -117,19 +118,23 @@ ProgressOption = ProgressCallback | bool | None
 
 
 class TqdmBar:
-    """Bytes with rate and ETA, files done in the postfix; drawn once the plan is known."""
+    """Bytes with rate and ETA, files done in the postfix; drawn once the plan is known,
+    with the bytes that came before it."""
 
     def __init__(self, tqdm_class: Any, **options: Any) -> None:
         self._tqdm_class = tqdm_class
         self._options = options
         self._bar: Any = None
         self._sizes: dict[str, int] = {}
+        self._early_bytes = 0
         self.files_total = self.files_done = self.retries = self.throttled = 0
 
     def __call__(self, event: ProgressEvent, /) -> None:
         if isinstance(event, (BytesReceived, FileResumed)):
             if self._bar is not None:
                 self._bar.update(event.nbytes)
+            else:  # a run that fetches while it lists plans last
+                self._early_bytes += event.nbytes
         elif isinstance(event, RunPlanned):
             self._start(event)
         elif isinstance(event, FileStarted):
@@ -159,6 +164,7 @@ class TqdmBar:
             return  # a cache hit: the log line says it, a bar would only flash
         self._bar = self._tqdm_class(
             total=event.bytes_to_fetch,
+            initial=self._early_bytes,
             unit="B",
             unit_scale=True,
             unit_divisor=1024,

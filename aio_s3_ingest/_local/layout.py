@@ -10,6 +10,7 @@ import itertools
 import os
 import pathlib
 import secrets
+import shutil
 from collections.abc import Iterable
 
 from .._models import DiskState
@@ -48,6 +49,31 @@ class DatasetLayout:
         """Make the dataset, state and temp folders; remember where the root really is."""
         self.temp_dir.mkdir(parents=True, exist_ok=True)
         self._real_root = os.path.realpath(self.root)
+
+    def first_missing(self) -> pathlib.Path | None:
+        """The highest folder :meth:`create` would make (None: they all exist)."""
+        missing = None
+        for folder in (self.temp_dir, *self.temp_dir.parents):
+            if folder.exists():
+                break
+            missing = folder
+        return missing
+
+    def remove_made(self, made_from: pathlib.Path) -> None:
+        """Undo :meth:`create` for a run that stopped before any file landed: the state
+        folder if the run made it, then each folder it made up to ``made_from``, only
+        while empty (another run may have put something there since)."""
+        made = [self.temp_dir, *self.temp_dir.parents]
+        made = made[: made.index(made_from) + 1]
+        if self.state_dir in made:
+            shutil.rmtree(self.state_dir, ignore_errors=True)
+        for folder in made:
+            try:
+                folder.rmdir()
+            except FileNotFoundError:
+                continue
+            except OSError:
+                return
 
     def ignores_case(self) -> bool:
         """Whether the dataset's filesystem treats names differing by case as one."""

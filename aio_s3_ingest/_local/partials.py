@@ -23,7 +23,7 @@ import hashlib
 import json
 import os
 import pathlib
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from .._log import logger
@@ -138,14 +138,25 @@ class PartialFiles:
             return self._fresh(obj, path, journal)
         return Partial(path, journal, done)
 
-    def prune(self, wanted: Iterable[ObjectInfo]) -> int:
+    def present(self) -> set[str]:
+        """The names of the partial files and journals in the temp folder now."""
+        return {
+            entry.name
+            for entry in os.scandir(self.temp_dir)
+            if os.path.splitext(entry.name)[1] in (PARTIAL_SUFFIX, JOURNAL_SUFFIX)
+        }
+
+    def prune(self, wanted: Iterable[ObjectInfo], among: Collection[str] | None = None) -> int:
         """Remove partial files and journals of every object not in ``wanted`` (left the
-        selection, changed, complete, or now too small to resume): call only under the
-        dataset's lock."""
+        selection, changed, complete, or now too small to resume), of those named in
+        ``among`` if given (the ones an earlier run left, while this run makes its own):
+        call only under the dataset's lock."""
         names = {self._stem(obj) for obj in wanted if obj.size >= self.min_size}
         removed = 0
         for entry in os.scandir(self.temp_dir):
             stem, suffix = os.path.splitext(entry.name)
+            if among is not None and entry.name not in among:
+                continue
             if suffix in (PARTIAL_SUFFIX, JOURNAL_SUFFIX) and stem not in names:
                 os.unlink(entry.path)
                 removed += suffix == PARTIAL_SUFFIX

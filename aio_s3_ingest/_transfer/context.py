@@ -5,7 +5,7 @@ listener)."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .._local.layout import DatasetLayout
@@ -16,6 +16,7 @@ from .._retry import RetryPolicy
 from .._run import Run
 from .._s3.getter import Getter
 from .buffers import BufferBudget
+from .landing_gate import LandingGate
 from .ranges import ranges_in_flight
 from .writes import SmallWrites
 
@@ -45,6 +46,7 @@ class TransferContext:
     buffers: BufferBudget
     partials: PartialFiles
     verify: VerifyOption = "auto"
+    gate: LandingGate = field(default_factory=LandingGate)
 
     @property
     def notify(self) -> ProgressCallback:
@@ -61,9 +63,12 @@ class TransferContext:
         run: Run,
         *,
         sizes: Sequence[int] = (),
+        gate: LandingGate | None = None,
     ) -> TransferContext:
         """The context of one run (or one worker's share of it) from its configuration;
-        ``sizes``, the objects it will fetch if known, let the buffers be shared fairly."""
+        ``sizes``, the objects it will fetch if known, let the buffers be shared fairly;
+        ``gate``: where finished files wait while the listing is checked (none: they land
+        at once)."""
         return cls(
             client=s3.client,
             getter=s3.getter,
@@ -86,4 +91,5 @@ class TransferContext:
                 layout, config.s3_bucket_name, current_boot(), min_size=config.part_size
             ),
             verify=config.verify,
+            gate=gate or LandingGate(),
         )

@@ -144,17 +144,13 @@ async def _fetch_large(
     are not fetched again; a run that stops keeps the file for the next, unless its bytes
     are of another version or failed verification. Objects under ``part_size`` start
     over each run."""
-    final, partial = await anyio.to_thread.run_sync(
-        lambda: (ctx.layout.target(relpath, obj.key), ctx.partials.open(obj))
-    )
+    partial = await anyio.to_thread.run_sync(_opened_partial, ctx, relpath, obj)
     try:
         if partial.done:
             logger.info("%r: resuming, %d bytes already on disk", obj.key, partial.resumed_bytes)
             ctx.notify(FileResumed(key=obj.key, nbytes=partial.resumed_bytes))
         checksum = await _fetch_verified(ctx, obj, partial, ranges)
-        record = await anyio.to_thread.run_sync(
-            finalize, ctx, partial.path, final, relpath, obj, checksum
-        )
+        record = await anyio.to_thread.run_sync(finalize, ctx, partial.path, relpath, obj, checksum)
     except (ObjectChanged, IntegrityError):
         await _shielded(partial.discard)
         raise
@@ -164,6 +160,14 @@ async def _fetch_large(
     ctx.run.resumed_bytes += partial.resumed_bytes
     await anyio.to_thread.run_sync(partial.finished)
     return record
+
+
+def _opened_partial(ctx: TransferContext, relpath: str, obj: ObjectInfo) -> Partial:
+    """The object's partial file; where files land at once, its final path is checked
+    first, so a key refused there costs no download."""
+    if ctx.gate.is_open:
+        ctx.layout.target(relpath, obj.key)
+    return ctx.partials.open(obj)
 
 
 async def _shielded(cleanup: Callable[[], None]) -> None:

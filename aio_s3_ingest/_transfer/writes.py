@@ -12,6 +12,7 @@ threads, so the loop is never held for long; when it is quick again, they come b
 
 from __future__ import annotations
 
+import functools
 import os
 import pathlib
 import time
@@ -77,10 +78,9 @@ def store_whole(
     ctx: TransferContext, relpath: str, obj: ObjectInfo, data: memoryview, checksum: str | None
 ) -> FileRecord:
     """Write a whole file's bytes to a temp file and move it into place, in one step."""
-    final = ctx.layout.target(relpath, obj.key)
     temp = ctx.layout.new_temp(len(data), data=data)
     try:
-        return finalize(ctx, temp, final, relpath, obj, checksum)
+        return finalize(ctx, temp, relpath, obj, checksum)
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
@@ -94,27 +94,22 @@ def store_received(
     sink.flush()
     sink.close()
     assert sink.temp is not None
-    final = ctx.layout.target(relpath, obj.key)
-    return finalize(ctx, sink.temp, final, relpath, obj, checksum)
+    return finalize(ctx, sink.temp, relpath, obj, checksum)
 
 
 def finalize(
     ctx: TransferContext,
     temp: pathlib.Path,
-    final: pathlib.Path,
     relpath: str,
     obj: ObjectInfo,
     checksum: str | None,
 ) -> FileRecord:
-    """Give the file S3's LastModified as mtime, move it into place, and journal it with
-    the checksum it was verified against."""
-    written = os.stat(temp).st_size
-    if written != obj.size:
-        raise IntegrityError(obj.key, f"temp file holds {written} bytes, expected {obj.size}")
-    mtime_ns = int(obj.last_modified.timestamp() * 1_000_000_000)
-    os.utime(temp, ns=(time.time_ns(), mtime_ns))
-    os.replace(temp, final)
-    st = os.stat(final)
+    """Give the file S3's LastModified as mtime and make its record (with the checksum it
+    was verified against), then land it through the run's gate (:mod:`.landing_gate`)."""
+    os.utime(temp, ns=(time.time_ns(), int(obj.last_modified.timestamp() * 1_000_000_000)))
+    st = os.stat(temp)
+    if st.st_size != obj.size:
+        raise IntegrityError(obj.key, f"temp file holds {st.st_size} bytes, expected {obj.size}")
     record = FileRecord(
         key=obj.key,
         size=st.st_size,
@@ -123,5 +118,12 @@ def finalize(
         mtime_ns=st.st_mtime_ns,
         checksum=checksum,
     )
-    ctx.manifest.record(relpath, record)
+    ctx.gate.land(temp, relpath, record, functools.partial(land, ctx))
     return record
+
+
+def land(ctx: TransferContext, temp: pathlib.Path, relpath: str, record: FileRecord) -> None:
+    """Move a finished temp file to its final path (its folders made, refused if they
+    lead out of the dataset) and journal it."""
+    os.replace(temp, ctx.layout.target(relpath, record.key))
+    ctx.manifest.record(relpath, record)

@@ -1,5 +1,6 @@
-"""The order of a run's stages around the dataset's lock: an existing dataset is locked,
-and its local state read, while it lists; a first run lists before it creates anything."""
+"""The order of a run's stages around the dataset's lock: every run that writes is locked
+while it lists (it fetches while it lists), an existing dataset's local state is read
+beside the listing, and a first run that fails leaves nothing it created."""
 
 from __future__ import annotations
 
@@ -46,11 +47,11 @@ def _locked(lock_path: pathlib.Path) -> bool:
 
 
 @pytest.mark.asyncio
-async def test_an_existing_dataset_is_locked_while_it_lists(
+async def test_every_run_is_locked_while_it_lists(
     dataset: pathlib.Path, ingester: AsyncS3Ingester, proxy: FaultProxy
 ) -> None:
-    """The second run takes the lock before its listing (its local state is read beside
-    the listing), and still keeps every file; the first run listed without it."""
+    """Both runs take the lock before their listing (files are fetched while it runs,
+    and the second run's local state is read beside it); the second keeps every file."""
     lock = dataset / STATE_DIR / "lock"
     seen: list[bool] = []
     proxy.before_forward(
@@ -58,7 +59,7 @@ async def test_an_existing_dataset_is_locked_while_it_lists(
     )
     await ingester.fetch_data()
     await ingester.fetch_data()
-    assert seen == [False, True]
+    assert seen == [True, True]
     assert fetched(proxy) == sorted(FILES)  # the second run fetched nothing
 
 

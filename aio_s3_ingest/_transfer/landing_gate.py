@@ -1,0 +1,95 @@
+"""The last step of every fetched file: its temp file moved to the final path and journaled,
+now or once the listing's checks have passed.
+
+A run that downloads while it still lists cannot know yet whether the listing as a whole
+is acceptable: a key met later may collide with a path fetched earlier, leave the
+dataset, or fail the timestamp or manifest checks. Until the run opens the gate, each
+finished file waits in its temp file, verified and with its record made; opening the
+gate moves the waiting files into place, and every file after them goes straight
+through. If a check fails, the waiting temp files are removed instead, so nothing of
+the refused listing lands at a final path.
+
+Files finish on the loop's thread and on worker threads alike, so the gate is guarded
+by a lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pathlib
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .._models import FileRecord
+
+Land = Callable[[pathlib.Path, str, FileRecord], None]
+"""Moves a verified temp file into place as ``relpath`` and journals its record."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Waiting:
+    temp: pathlib.Path
+    relpath: str
+    record: FileRecord
+
+
+class LandingGate:
+    """Lands files at once while open; while closed, keeps them waiting in temp files."""
+
+    def __init__(self, *, is_open: bool = True) -> None:
+        self._lock = threading.Lock()
+        self._open = is_open
+        self._waiting: list[_Waiting] = []
+        self._held: set[str] = set()
+
+    @property
+    def is_open(self) -> bool:
+        return self._open
+
+    def land(self, temp: pathlib.Path, relpath: str, record: FileRecord, land: Land) -> None:
+        """Land the file now if the gate is open, else keep it for :meth:`open`."""
+        with self._lock:
+            if not self._open:
+                self._waiting.append(_Waiting(temp, relpath, record))
+                self._held.add(relpath)
+                return
+        land(temp, relpath, record)
+
+    def waits(self, relpath: str) -> bool:
+        """Whether ``relpath`` finished but is not in place yet."""
+        with self._lock:
+            return relpath in self._held
+
+    def open(self, land: Land) -> int:
+        """Land every waiting file (blocking: run it on a worker thread), then let the rest
+        through. Returns the number landed. A file that fails to land stays waiting, so
+        :meth:`discard` still removes its temp file."""
+        landed = 0
+        while True:
+            with self._lock:
+                batch, self._waiting = self._waiting, []
+                if not batch:
+                    self._open = True
+                    return landed
+            for number, waiting in enumerate(batch):
+                try:
+                    land(waiting.temp, waiting.relpath, waiting.record)
+                except BaseException:
+                    with self._lock:
+                        self._waiting[:0] = batch[number:]
+                    raise
+                with self._lock:
+                    self._held.discard(waiting.relpath)
+                landed += 1
+
+    def discard(self) -> int:
+        """Remove the waiting temp files (blocking); returns how many there were."""
+        with self._lock:
+            batch, self._waiting = self._waiting, []
+            self._held.clear()
+        for waiting in batch:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(waiting.temp)
+        return len(batch)
