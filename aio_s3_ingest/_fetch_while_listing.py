@@ -47,6 +47,8 @@ from ._transfer.context import TransferContext
 from ._transfer.landing_gate import LandingGate
 from ._transfer.writes import land
 
+_LANDED_AT_ONCE = 64  # waiting files moved into place per turn of the loop
+
 Synced = tuple[Plan, FetchOutcome, dict[str, str]]
 """The plan, the outcome of the fetches (refused archived objects among the failures),
 and the keys the selection skipped."""
@@ -93,7 +95,7 @@ async def _locked(
             listed = await _listed(s3, config, (layout, manifest), kind, run, queue)
             plan, refused, skipped = listed
             await prune_partials(config, layout, [item.obj for item in plan.to_fetch], left)
-            await anyio.to_thread.run_sync(gate.open, functools.partial(land, context))
+            await _open(gate, context)
             run.notify(planned_event(plan))
             outcome = await transfer
         except BaseException:
@@ -106,6 +108,15 @@ async def _locked(
     finally:
         manifest.close_journal()
     return plan, FetchOutcome(failures=refused).merged(outcome), skipped
+
+
+async def _open(gate: LandingGate, context: TransferContext) -> None:
+    """Land the files that waited, a batch per turn of the loop, then let the rest through."""
+    moved = functools.partial(land, context)
+    while True:
+        if await context.small_writes.run(lambda: gate.open_some(moved, _LANDED_AT_ONCE)):
+            return
+        await asyncio.sleep(0)  # the transfer goes on between batches
 
 
 async def _listed(

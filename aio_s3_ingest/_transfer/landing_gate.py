@@ -10,7 +10,10 @@ through. If a check fails, the waiting temp files are removed instead, so nothin
 the refused listing lands at a final path.
 
 Files finish on the loop's thread and on worker threads alike, so the gate is guarded
-by a lock.
+by a lock. The waiting files are landed a batch at a time, where small files are
+written (:class:`.writes.SmallWrites`): one worker thread renaming thousands of files
+beside the loop holds the GIL and the temp folder's lock, which made the loop's own
+writes look slow enough to move them all to threads.
 """
 
 from __future__ import annotations
@@ -62,27 +65,25 @@ class LandingGate:
         with self._lock:
             return relpath in self._held
 
-    def open(self, land: Land) -> int:
-        """Land every waiting file (blocking: run it on a worker thread), then let the rest
-        through. Returns the number landed. A file that fails to land stays waiting, so
+    def open_some(self, land: Land, most: int) -> bool:
+        """Land up to ``most`` waiting files (blocking); once none waits, open the gate to
+        the rest and return True. A file that fails to land stays waiting, so
         :meth:`discard` still removes its temp file."""
-        landed = 0
-        while True:
-            with self._lock:
-                batch, self._waiting = self._waiting, []
-                if not batch:
-                    self._open = True
-                    return landed
-            for number, waiting in enumerate(batch):
-                try:
-                    land(waiting.temp, waiting.relpath, waiting.record)
-                except BaseException:
-                    with self._lock:
-                        self._waiting[:0] = batch[number:]
-                    raise
+        with self._lock:
+            batch, self._waiting = self._waiting[:most], self._waiting[most:]
+            if not batch:
+                self._open = True
+                return True
+        for number, waiting in enumerate(batch):
+            try:
+                land(waiting.temp, waiting.relpath, waiting.record)
+            except BaseException:
                 with self._lock:
-                    self._held.discard(waiting.relpath)
-                landed += 1
+                    self._waiting[:0] = batch[number:]
+                raise
+            with self._lock:
+                self._held.discard(waiting.relpath)
+        return False
 
     def discard(self) -> int:
         """Remove the waiting temp files (blocking); returns how many there were."""
