@@ -3,6 +3,7 @@ checks have passed (moto server, the test proxy slowing the listing's later page
 
 from __future__ import annotations
 
+import asyncio
 import pathlib
 import threading
 import time
@@ -132,4 +133,27 @@ async def test_a_listing_that_fails_late_on_a_first_run_leaves_no_directory(
         with pytest.raises(S3AccessError):
             await ingester.fetch_data()
     assert any(x.status == 200 for x in proxy.data_gets())
+    assert not await anyio.Path(dest).exists()
+
+
+@pytest.mark.asyncio
+async def test_a_run_cancelled_while_it_lists_leaves_nothing(
+    many_keys: list[str], proxy: FaultProxy, make_ingester: MakeIngester, dest: pathlib.Path
+) -> None:
+    """Cancelled once files of the first page were fetched, while the later pages are
+    held back: no file lands, no temp file stays, and the first run's folders are gone."""
+    snapshots = Snapshots(proxy, dest / "ds")
+    proxy.before_forward(snapshots.hold_back, when=_is_later_page)
+    async with make_ingester(endpoint_url=proxy.url, file_pattern=PATTERNS) as ingester:
+        run = asyncio.ensure_future(ingester.fetch_data())
+        for _ in range(1500):  # up to 30 s for the first file fetched
+            if any(x.status == 200 for x in proxy.data_gets()):
+                break
+            await asyncio.sleep(0.02)
+        else:
+            pytest.fail("no file was fetched")
+        await asyncio.sleep(0.2)  # more of them finish and wait behind the gate
+        run.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await run
     assert not await anyio.Path(dest).exists()
