@@ -21,7 +21,7 @@ from tests._proxy_rules import Request
 FOLDERS = 12
 PER_FOLDER = 90  # 1,080 keys: more than one page, so the listing goes on in key ranges
 PATTERNS = ["day=00/*", "day=11/*"]  # the first page's folder, and the last range's
-LATE_PAUSE = 1.0  # how long each later listing page is held back
+LATE_PAUSE = 0.5  # how long each later listing page is held back
 
 
 @pytest.fixture
