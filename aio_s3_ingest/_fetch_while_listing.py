@@ -65,7 +65,7 @@ async def fetch_while_listing(
         async with dataset_lock(layout.lock_path, config.lock_timeout):
             return await _locked(s3, config, layout, kind, run, gate)
     except BaseException:
-        if made_from is not None and not gate.is_open:
+        if made_from is not None and not gate.landed_any:
             with anyio.CancelScope(shield=True):
                 await anyio.to_thread.run_sync(layout.remove_made, made_from)
         raise

@@ -46,6 +46,7 @@ class LandingGate:
         self._open = is_open
         self._waiting: list[_Waiting] = []
         self._held: set[str] = set()
+        self.landed_any = False  # whether any file is at its final path through this gate
 
     @property
     def is_open(self) -> bool:
@@ -59,6 +60,7 @@ class LandingGate:
                 self._held.add(relpath)
                 return
         land(temp, relpath, record)
+        self.landed_any = True
 
     def waits(self, relpath: str) -> bool:
         """Whether ``relpath`` finished but is not in place yet."""
@@ -81,6 +83,7 @@ class LandingGate:
                 with self._lock:
                     self._waiting[:0] = batch[number:]
                 raise
+            self.landed_any = True
             with self._lock:
                 self._held.discard(waiting.relpath)
         return False

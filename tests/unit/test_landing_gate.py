@@ -79,6 +79,7 @@ def test_discard_removes_the_waiting_temp_files(tmp_path: pathlib.Path) -> None:
         gate.land(temp, name, _record(name), Landed(tmp_path))
     temps[0].unlink()  # already gone: not an error
     assert gate.discard() == 2
+    assert not gate.landed_any
     assert not any(temp.exists() for temp in temps)
     assert not gate.waits("a")
 
@@ -92,6 +93,7 @@ def test_a_file_that_fails_to_land_stays_waiting_for_discard(tmp_path: pathlib.P
         gate.open_some(Landed(tmp_path, fail_on="b"), 10)
     assert (tmp_path / "a").exists()
     assert not gate.is_open
+    assert gate.landed_any  # a first run stopped now keeps its folders: "a" is in place
     assert gate.waits("c")
     assert gate.discard() == 2  # b and c
     assert not temps["b"].exists()
