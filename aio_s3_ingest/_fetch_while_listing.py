@@ -44,6 +44,7 @@ from ._stages import (
     read_local_state,
 )
 from ._transfer.context import TransferContext
+from ._transfer.fetch import write_error
 from ._transfer.landing_gate import LandingGate
 from ._transfer.writes import land
 
@@ -104,10 +105,20 @@ async def _locked(
                 await asyncio.wait([transfer])
                 await anyio.to_thread.run_sync(gate.discard)
             raise
+        _failed_to_land(gate, layout, outcome)
         await delete_and_save(layout, manifest, outcome.fetched, plan.to_delete)
     finally:
         manifest.close_journal()
     return plan, FetchOutcome(failures=refused).merged(outcome), skipped
+
+
+def _failed_to_land(gate: LandingGate, layout: DatasetLayout, outcome: FetchOutcome) -> None:
+    """Waiting files that could not be put in place count as failed, not fetched."""
+    for relpath, record, exc in gate.failed:
+        outcome.fetched.pop(relpath, None)
+        outcome.failures[record.key] = write_error(
+            layout.root / relpath, record.key, record.size, exc
+        )
 
 
 async def _open(gate: LandingGate, context: TransferContext) -> None:

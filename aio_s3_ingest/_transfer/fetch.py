@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import errno
 import functools
+import pathlib
 from collections.abc import Awaitable, Callable
 
 import aiofiles
@@ -72,14 +73,21 @@ async def fetch_file(ctx: TransferContext, item: WantedFile) -> FileRecord:
         except IngestError:
             raise  # S3AccessError is also an OSError: keep it as it is
         except OSError as exc:
-            path = ctx.layout.root / item.relpath
-            if exc.errno == errno.ENOSPC:
-                message = f"no space left on the device for {path} (it needs {obj.size} bytes)"
-                raise TransferError(obj.key, message) from exc
-            raise TransferError(obj.key, f"cannot write {path}: {exc}") from exc
+            raise write_error(ctx.layout.root / item.relpath, obj.key, obj.size, exc) from exc
     raise ObjectChangedError(
         obj.key, f"it changed {ctx.retry.max_attempts} times while being fetched; giving up"
     )
+
+
+def write_error(path: pathlib.Path, key: str, size: int, exc: Exception) -> IngestError:
+    """What a failure to write or place a file is reported as: itself if the library
+    raised it, else a :class:`TransferError` naming the path (and the space needed)."""
+    if isinstance(exc, IngestError):
+        return exc
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        message = f"no space left on the device for {path} (it needs {size} bytes)"
+        return TransferError(key, message)
+    return TransferError(key, f"cannot write {path}: {exc}")
 
 
 async def _fetch_version(ctx: TransferContext, relpath: str, obj: ObjectInfo) -> FileRecord:

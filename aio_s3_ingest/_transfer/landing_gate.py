@@ -45,32 +45,30 @@ class LandingGate:
         self._lock = threading.Lock()
         self._open = is_open
         self._waiting: list[_Waiting] = []
-        self._held: set[str] = set()
         self.landed_any = False  # whether any file is at its final path through this gate
+        # Waiting files that failed to land, each with its record and error: the fetch
+        # that made them had already ended, so the run reports them as failed.
+        self.failed: list[tuple[str, FileRecord, Exception]] = []
 
     @property
     def is_open(self) -> bool:
         return self._open
 
     def land(self, temp: pathlib.Path, relpath: str, record: FileRecord, land: Land) -> None:
-        """Land the file now if the gate is open, else keep it for :meth:`open`."""
+        """Land the file now if the gate is open (an error is the caller's), else keep it
+        for :meth:`open_some`."""
         with self._lock:
             if not self._open:
                 self._waiting.append(_Waiting(temp, relpath, record))
-                self._held.add(relpath)
                 return
         land(temp, relpath, record)
         self.landed_any = True
 
-    def waits(self, relpath: str) -> bool:
-        """Whether ``relpath`` finished but is not in place yet."""
-        with self._lock:
-            return relpath in self._held
-
     def open_some(self, land: Land, most: int) -> bool:
         """Land up to ``most`` waiting files (blocking); once none waits, open the gate to
-        the rest and return True. A file that fails to land stays waiting, so
-        :meth:`discard` still removes its temp file."""
+        the rest and return True. A file that fails to land (a folder that leads out of
+        the dataset, a write refused) loses its temp file and joins :attr:`failed`; the
+        others land."""
         with self._lock:
             batch, self._waiting = self._waiting[:most], self._waiting[most:]
             if not batch:
@@ -79,20 +77,22 @@ class LandingGate:
         for number, waiting in enumerate(batch):
             try:
                 land(waiting.temp, waiting.relpath, waiting.record)
+            except Exception as exc:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(waiting.temp)
+                self.failed.append((waiting.relpath, waiting.record, exc))
+                continue
             except BaseException:
                 with self._lock:
                     self._waiting[:0] = batch[number:]
                 raise
             self.landed_any = True
-            with self._lock:
-                self._held.discard(waiting.relpath)
         return False
 
     def discard(self) -> int:
         """Remove the waiting temp files (blocking); returns how many there were."""
         with self._lock:
             batch, self._waiting = self._waiting, []
-            self._held.clear()
         for waiting in batch:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(waiting.temp)

@@ -13,7 +13,7 @@ from typing import Any
 import anyio
 import pytest
 
-from aio_s3_ingest import S3AccessError, UnsafeKeyError
+from aio_s3_ingest import IngestFailed, S3AccessError, UnsafeKeyError
 from tests._helpers import STATE_DIR, MakeIngester, data_files
 from tests._proxy import FaultProxy, proxy_fixture  # noqa: F401 - the "proxy" fixture
 from tests._proxy_rules import Request
@@ -157,3 +157,34 @@ async def test_a_run_cancelled_while_it_lists_leaves_nothing(
         with pytest.raises(asyncio.CancelledError):
             await run
     assert not await anyio.Path(dest).exists()
+
+
+@pytest.mark.asyncio
+async def test_a_waiting_file_whose_folder_leads_outside_fails_alone(
+    many_keys: list[str],
+    proxy: FaultProxy,
+    make_ingester: MakeIngester,
+    dest: pathlib.Path,
+    tmp_path: pathlib.Path,
+) -> None:
+    """The first page's files of ``day=00`` finish while the listing is held back, so they
+    wait; their folder is a symlink leading out of the dataset. Each of them fails with
+    ``UnsafeKeyError`` when the gate opens, nothing lands outside, and the other files
+    land."""
+    outside = anyio.Path(tmp_path / "outside")
+    await outside.mkdir()
+    dataset = anyio.Path(dest / "ds")
+    await dataset.mkdir(parents=True)
+    await (dataset / "day=00").symlink_to(outside, target_is_directory=True)
+    snapshots = Snapshots(proxy, dest / "ds")
+    proxy.before_forward(snapshots.hold_back, when=_is_later_page)
+    async with make_ingester(endpoint_url=proxy.url, file_pattern=PATTERNS) as ingester:
+        with pytest.raises(IngestFailed) as info:
+            await ingester.fetch_data()
+    failed = info.value.failures
+    assert sorted(failed) == sorted(k for k in many_keys if k.startswith("data/day=00/"))
+    assert all(isinstance(exc, UnsafeKeyError) for exc in failed.values())
+    assert max(answered for answered, _ in snapshots.seen) > 0  # they waited at the gate
+    assert [path async for path in outside.iterdir()] == []
+    landed = sorted(k for k in many_keys if k.startswith("data/day=11/"))
+    assert sorted(info.value.report.fetched) == [k.removeprefix("data/") for k in landed]

@@ -50,7 +50,7 @@ def test_an_open_gate_lands_at_once(tmp_path: pathlib.Path) -> None:
     gate.land(_temp(tmp_path, "a"), "a", _record("a"), landed)
     assert landed.paths == ["a"]
     assert (tmp_path / "a").read_bytes() == b"a"
-    assert not gate.waits("a")
+    assert gate.landed_any
 
 
 def test_a_closed_gate_keeps_files_until_it_opens(tmp_path: pathlib.Path) -> None:
@@ -59,14 +59,13 @@ def test_a_closed_gate_keeps_files_until_it_opens(tmp_path: pathlib.Path) -> Non
     for name in "abc":
         gate.land(_temp(tmp_path, name), name, _record(name), landed)
     assert landed.paths == []
-    assert gate.waits("b")
+    assert not gate.landed_any
     assert not gate.open_some(landed, 2)
     assert landed.paths == ["a", "b"]
     assert not gate.is_open
     assert not gate.open_some(landed, 2)
     assert gate.open_some(landed, 2)
     assert landed.paths == ["a", "b", "c"]
-    assert not gate.waits("b")
     assert gate.is_open
     gate.land(_temp(tmp_path, "d"), "d", _record("d"), landed)
     assert landed.paths[-1] == "d"
@@ -81,23 +80,20 @@ def test_discard_removes_the_waiting_temp_files(tmp_path: pathlib.Path) -> None:
     assert gate.discard() == 2
     assert not gate.landed_any
     assert not any(temp.exists() for temp in temps)
-    assert not gate.waits("a")
 
 
-def test_a_file_that_fails_to_land_stays_waiting_for_discard(tmp_path: pathlib.Path) -> None:
+def test_a_file_that_fails_to_land_is_failed_and_the_rest_land(tmp_path: pathlib.Path) -> None:
     gate = LandingGate(is_open=False)
     temps = {name: _temp(tmp_path, name) for name in "abc"}
     for name, temp in temps.items():
         gate.land(temp, name, _record(name), Landed(tmp_path))
-    with pytest.raises(OSError, match="cannot move b"):
-        gate.open_some(Landed(tmp_path, fail_on="b"), 10)
-    assert (tmp_path / "a").exists()
-    assert not gate.is_open
-    assert gate.landed_any  # a first run stopped now keeps its folders: "a" is in place
-    assert gate.waits("c")
-    assert gate.discard() == 2  # b and c
-    assert not temps["b"].exists()
-    assert not temps["c"].exists()
+    landed = Landed(tmp_path, fail_on="b")
+    assert not gate.open_some(landed, 10)
+    assert gate.open_some(landed, 10)
+    assert landed.paths == ["a", "c"]
+    assert [(relpath, str(exc)) for relpath, _, exc in gate.failed] == [("b", "cannot move b")]
+    assert not temps["b"].exists()  # its temp file is gone
+    assert gate.landed_any  # a first run stopped now keeps its folders
 
 
 def test_files_landing_from_threads_while_it_opens_land_once_each(tmp_path: pathlib.Path) -> None:
