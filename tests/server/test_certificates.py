@@ -9,7 +9,7 @@ import pytest
 import trustme
 
 from aio_s3_ingest import AsyncS3Ingester, EndpointError, IngestFailed
-from aio_s3_ingest._progress import ProgressEvent, RunPlanned
+from aio_s3_ingest._progress import FileStarted, ProgressEvent
 from tests._helpers import MakeIngester
 from tests._tls_front import TlsFront
 
@@ -72,7 +72,9 @@ async def test_unverifiable_certificate_on_a_get_is_not_retried(
 
         def progress(event: ProgressEvent) -> None:
             nonlocal listed_with
-            if isinstance(event, RunPlanned):
+            # The first file starts once its listing page is in, before its GET is sent
+            # (the plan as a whole may come later: files start while the listing ends).
+            if isinstance(event, FileStarted) and not listed_with:
                 listed_with = front.handshakes
                 front.distrust()
 
