@@ -12,7 +12,9 @@ as when a run lists first. Archived objects are asked about once the listing has
 ended (one HEAD each), and fetched only if restored.
 
 A first run creates the dataset's folders before its listing, to take the lock and
-hold temp files; if it stops before anything landed, it removes them again.
+hold temp files; if it stops before its listing was accepted and before anything
+landed, it removes them again (partial files included). Once the listing is accepted,
+a run that stops keeps its large files' partial files for the next run to resume.
 """
 
 from __future__ import annotations
@@ -66,7 +68,7 @@ async def fetch_while_listing(
         async with dataset_lock(layout.lock_path, config.lock_timeout):
             return await _locked(s3, config, layout, kind, run, gate)
     except BaseException:
-        if made_from is not None and not gate.landed_any:
+        if made_from is not None and not gate.is_open and not gate.landed_any:
             with anyio.CancelScope(shield=True):
                 await anyio.to_thread.run_sync(layout.remove_made, made_from)
         raise
