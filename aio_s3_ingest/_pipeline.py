@@ -139,8 +139,7 @@ async def _list_then_fetch(
     run: Run,
     landing: Landing | None,
 ) -> Synced:
-    """Under the dataset's lock: plan, then fetch, delete and record (see the module's
-    docstring for when the listing comes first)."""
+    """Plan, then under the lock fetch, delete and record (a first run lists first)."""
     existed = await anyio.to_thread.run_sync(layout.state_dir.is_dir)
     manifest = LocalManifest(layout.state_dir)
 
